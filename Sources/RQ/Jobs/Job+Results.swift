@@ -1,0 +1,80 @@
+import Foundation
+
+extension Job {
+    /// The newest result, or `nil` if none was written (yet).
+    public func latestResult() async throws -> JobResult? {
+        let reply = try await redis.send("XREVRANGE", RQKeys.results(id), "+", "-", "COUNT", 1)
+        return try reply.array?.first.map { entry throws(RQError) in try JobResult(entry: entry, jobID: id) }
+    }
+
+    /// Every result kept for the job (at most about 10), newest first.
+    public func results() async throws -> [JobResult] {
+        let reply = try await redis.send("XREVRANGE", RQKeys.results(id), "+", "-")
+        return try (reply.array ?? []).map { entry throws(RQError) in try JobResult(entry: entry, jobID: id) }
+    }
+
+    /// Waits until the job ends and returns its return value (`.null` when the function returned nothing).
+    ///
+    /// Waiting is `XREAD BLOCK` on the job's result stream, so the call returns as soon as a worker writes the
+    /// result, with no polling. A job that already ended returns its latest result at once; one that is queued
+    /// again (requeued, retried) waits for a new result.
+    ///
+    /// - Parameter timeout: the longest wait; `nil` waits until the job ends or disappears.
+    /// - Throws: ``JobFailure`` if the job failed or was stopped (with the worker's exception text); ``RQError``
+    ///   `timeout` when the time is up; `noSuchJob` if the job is gone without a result.
+    public func result(timeout: Duration? = nil) async throws -> JSONValue {
+        let result = try await waitForResult(timeout: timeout)
+        guard result.kind == .successful else { throw JobFailure(jobID: id, result: result) }
+        return result.returnValue ?? .null
+    }
+
+    /// Waits for the result and decodes it as `T`; see ``result(timeout:)``.
+    public func result<T: Decodable>(as type: T.Type, timeout: Duration? = nil) async throws -> T {
+        let value = try await result(timeout: timeout)
+        do {
+            return try value.decode(T.self)
+        } catch {
+            throw RQError(
+                .invalidJob, "job \(id): result \(PythonRepr.truncate(value.description)) is not a \(T.self)",
+                jobID: id, field: "return_value")
+        }
+    }
+
+    /// Waits for the job's next (or, if it ended, latest) result of any kind.
+    public func waitForResult(timeout: Duration? = nil) async throws -> JobResult {
+        let replies = try await redis.pipeline([
+            RedisCommand("HGET", RQKeys.job(id), "status"),
+            RedisCommand("XREVRANGE", RQKeys.results(id), "+", "-", "COUNT", 1),
+        ])
+        let status = replies[0].string.map(JobStatus.init(rawValue:))
+        let latest = try replies[1].array?.first.map { entry throws(RQError) in try JobResult(entry: entry, jobID: id) }
+        if let latest, status == nil || status!.isTerminal { return latest }
+        if status == nil { throw RQError(.noSuchJob, "no such job: \(id)", jobID: id) }
+
+        let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now.advanced(by: $0) }
+        let lastSeen = latest?.entryID ?? "0-0"
+        // Block in slices so a job that vanishes (deleted, expired, result_ttl=0) ends the wait.
+        let slice = Duration.seconds(5)
+        while true {
+            var wait = slice
+            if let deadline { wait = min(slice, clock.now.duration(to: deadline)) }
+            if wait > .zero {
+                let milliseconds = max(1, Int(wait.microseconds / 1000))
+                let reply = try await redis.sendBlocking(
+                    RedisCommand("XREAD", "COUNT", 1, "BLOCK", milliseconds, "STREAMS", RQKeys.results(id), lastSeen),
+                    blockingFor: wait)
+                // Reply: [[stream, [[entry-id, fields]]]]
+                if let entry = reply.array?.first?.array?.last?.array?.first {
+                    return try JobResult(entry: entry, jobID: id)
+                }
+            }
+            if let deadline, clock.now >= deadline {
+                throw RQError(.timeout, "job \(id) did not end within \(timeout!)", jobID: id)
+            }
+            if !(try await Job.exists(id: id, redis: redis)) {
+                throw RQError(.noSuchJob, "job \(id) disappeared before a result was written", jobID: id)
+            }
+        }
+    }
+}

@@ -1,0 +1,344 @@
+public import Foundation
+
+/// A job: a handle on `rq:job:{id}` holding the fields last read from Redis.
+///
+/// Jobs come from ``Queue/enqueue(_:args:kwargs:options:)``, ``Job/fetch(id:redis:)`` or a queue's inspection
+/// methods. The fields are a snapshot; ``refresh()`` reads them again, ``currentStatus()`` reads just the status.
+///
+/// ```swift
+/// let job = try await queue.enqueue("examples.add", args: [2, 3])
+/// let sum = try await job.result(as: Int.self, timeout: .seconds(30))
+/// ```
+public struct Job: Sendable, Identifiable, CustomStringConvertible {
+    /// The job id (a UUID4 by default).
+    public let id: String
+    /// The client the job was read with.
+    public let redis: Redis
+
+    /// The status when last read.
+    public internal(set) var status: JobStatus
+    /// The queue the job was enqueued on.
+    public internal(set) var origin: String
+    /// The function name, e.g. `examples.add`.
+    public internal(set) var functionName: String
+    /// Positional arguments.
+    public internal(set) var args: [JSONValue]
+    /// Keyword arguments.
+    public internal(set) var kwargs: JSONObject
+    /// A human-readable description; RQ's call string (`examples.add(2, 3)`) by default.
+    public internal(set) var description: String
+    public internal(set) var createdAt: Date
+    public internal(set) var enqueuedAt: Date?
+    public internal(set) var startedAt: Date?
+    public internal(set) var endedAt: Date?
+    public internal(set) var lastHeartbeat: Date?
+    /// The worker running or last to run the job.
+    public internal(set) var workerName: String?
+    /// The group the job belongs to.
+    public internal(set) var groupID: String?
+    /// The job's timeout; `nil` when the hash stores none (the worker's default applies).
+    public internal(set) var timeout: JobTimeout?
+    /// Seconds a successful job and its result are kept: 0 = not kept, -1 = forever; `nil` = worker default (500).
+    public internal(set) var resultTTL: Int?
+    /// Seconds a failed job is kept; `nil` = one year.
+    public internal(set) var failureTTL: Int?
+    /// Seconds the job may wait in the queue before it expires; `nil` = no limit.
+    public internal(set) var ttl: Int?
+    /// Free-form metadata; change it and call ``saveMeta()`` to store it (progress reporting).
+    public var meta: JSONObject
+    /// The ids of the jobs this one depends on.
+    public internal(set) var dependencyIDs: [String]
+    /// Whether the job may run when a dependency failed.
+    public internal(set) var allowDependencyFailures: Bool
+    /// Whether the job goes to the front of the queue when its dependencies are met.
+    public internal(set) var enqueueAtFront: Bool
+    /// Retries left after a failure (`Retry(max:)`).
+    public internal(set) var retriesLeft: Int?
+    /// Seconds to wait before each retry.
+    public internal(set) var retryIntervals: [Int]
+    /// Fields this library does not model (callbacks, webhooks, …), kept so a re-save does not drop them.
+    var otherFields: [String: [UInt8]]
+
+    // MARK: Fetching
+
+    /// Reads a job.
+    ///
+    /// - Throws: ``RQError`` `noSuchJob` if the hash does not exist; `invalidJob` naming the job and the field if a
+    ///   field cannot be read (garbage `data`, a non-JSON `meta`, an impossible status, …).
+    public static func fetch(id: String, redis: Redis) async throws -> Job {
+        let reply = try await redis.send("HGETALL", RQKeys.job(id))
+        return try Job(id: id, redis: redis, hash: reply)
+    }
+
+    /// Reads several jobs in one round trip; ids whose hash is gone give `nil`.
+    ///
+    /// - Throws: ``RQError`` `invalidJob` for a hash that exists but cannot be read.
+    public static func fetchMany(ids: [String], redis: Redis) async throws -> [Job?] {
+        let replies = try await redis.pipeline(ids.map { RedisCommand("HGETALL", RQKeys.job($0)) })
+        return try zip(ids, replies).map { id, reply in
+            if case .array(let values) = reply, values.isEmpty { return nil }
+            return try Job(id: id, redis: redis, hash: reply)
+        }
+    }
+
+    /// Whether a job hash with this id exists.
+    public static func exists(id: String, redis: Redis) async throws -> Bool {
+        try await redis.send("EXISTS", RQKeys.job(id)).int == 1
+    }
+
+    init(id: String, redis: Redis, hash reply: RedisValue) throws(RQError) {
+        if case .error(let message) = reply {
+            throw RQError(.invalidJob, "job \(id): \(message)", jobID: id)
+        }
+        let fields = reply.fieldPairs
+        guard !fields.isEmpty else { throw RQError(.noSuchJob, "no such job: \(id)", jobID: id) }
+        try self.init(id: id, redis: redis, fields: fields)
+    }
+
+    init(id: String, redis: Redis, fields: [String: [UInt8]]) throws(RQError) {
+        self.id = id
+        self.redis = redis
+        var rest = fields
+        func text(_ field: String) -> String? {
+            rest.removeValue(forKey: field).map { String(decoding: $0, as: UTF8.self) }
+        }
+        func date(_ field: String) throws(RQError) -> Date? {
+            guard let value = text(field), !value.isEmpty else { return nil }
+            guard let date = RQTimestamp.parse(value) else {
+                throw RQError.invalidJob(id, field: field, "is not a timestamp: '\(value)'")
+            }
+            return date
+        }
+        func integer(_ field: String) throws(RQError) -> Int? {
+            guard let value = text(field), !value.isEmpty, value != "None" else { return nil }
+            guard let number = Int(value) else {
+                throw RQError.invalidJob(id, field: field, "is not an integer: '\(value)'")
+            }
+            return number
+        }
+        func json(_ field: String) throws(RQError) -> JSONValue? {
+            guard let bytes = rest.removeValue(forKey: field), !bytes.isEmpty else { return nil }
+            do { return try JSONValue(parsing: bytes) } catch {
+                let hint = bytes.first == 0x80 ? " (it is pickled; use the JSON serializer)" : ""
+                throw RQError.invalidJob(id, field: field, "is not JSON\(hint): \(error)")
+            }
+        }
+
+        guard let data = rest.removeValue(forKey: "data") else {
+            throw RQError.invalidJob(id, field: "data", "is missing")
+        }
+        let payload = try JobPayload(decoding: data, jobID: id)
+        functionName = payload.functionName
+        args = payload.args
+        kwargs = payload.kwargs
+
+        let statusText = text("status") ?? "created"
+        guard JobStatus.isWellFormed(statusText) else {
+            throw RQError.invalidJob(id, field: "status", "is not a job status: '\(statusText)'")
+        }
+        status = JobStatus(rawValue: statusText)
+        origin = text("origin") ?? ""
+        createdAt = try date("created_at") ?? Date()
+        enqueuedAt = try date("enqueued_at")
+        startedAt = try date("started_at")
+        endedAt = try date("ended_at")
+        lastHeartbeat = try date("last_heartbeat")
+        workerName = text("worker_name").flatMap { $0.isEmpty ? nil : $0 }
+        groupID = text("group_id").flatMap { $0.isEmpty ? nil : $0 }
+        if let seconds = try integer("timeout") {
+            guard let value = try? JobTimeout(seconds: seconds) else {
+                throw RQError.invalidJob(id, field: "timeout", "is not a valid timeout: \(seconds)")
+            }
+            timeout = value
+        } else {
+            timeout = nil
+        }
+        resultTTL = try integer("result_ttl")
+        failureTTL = try integer("failure_ttl")
+        ttl = try integer("ttl")
+        switch try json("meta") {
+        case nil: meta = [:]
+        case .object(let object)?: meta = object
+        case .some: throw RQError.invalidJob(id, field: "meta", "is not a JSON object")
+        }
+        var dependencies: [String] = []
+        switch try json("dependency_ids") {
+        case nil: break
+        case .array(let values)?: dependencies = values.compactMap(\.stringValue)
+        case .some: throw RQError.invalidJob(id, field: "dependency_ids", "is not a JSON list")
+        }
+        if let legacy = text("dependency_id"), !legacy.isEmpty, !dependencies.contains(legacy) {
+            dependencies.insert(legacy, at: 0)
+        }
+        dependencyIDs = dependencies
+        allowDependencyFailures = text("allow_dependency_failures") == "1"
+        enqueueAtFront = text("enqueue_at_front") == "1"
+        retriesLeft = try integer("retries_left")
+        switch try json("retry_intervals") {
+        case nil: retryIntervals = []
+        case .array(let values)?: retryIntervals = values.compactMap(\.intValue)
+        case .some: throw RQError.invalidJob(id, field: "retry_intervals", "is not a JSON list")
+        }
+        description = text("description") ?? PythonRepr.callString(
+            function: payload.functionName, args: payload.args, kwargs: payload.kwargs)
+        otherFields = rest
+    }
+
+    /// A new job that is not yet stored.
+    init(
+        id: String, redis: Redis, origin: String, payload: JobPayload, description: String?, timeout: JobTimeout?,
+        options: EnqueueOptions, status: JobStatus, now: Date
+    ) {
+        self.id = id
+        self.redis = redis
+        self.status = status
+        self.origin = origin
+        self.functionName = payload.functionName
+        self.args = payload.args
+        self.kwargs = payload.kwargs
+        self.description =
+            description
+            ?? PythonRepr.callString(function: payload.functionName, args: payload.args, kwargs: payload.kwargs)
+        self.createdAt = now
+        self.timeout = timeout
+        self.resultTTL = options.resultTTL
+        self.failureTTL = options.failureTTL
+        self.ttl = options.ttl
+        self.meta = options.meta
+        self.dependencyIDs = options.dependsOn?.jobIDs ?? []
+        self.allowDependencyFailures = options.dependsOn?.allowFailure ?? false
+        self.enqueueAtFront = options.dependsOn?.enqueueAtFront ?? false
+        self.retriesLeft = nil
+        self.retryIntervals = []
+        self.otherFields = [:]
+    }
+
+    // MARK: Writing the hash
+
+    /// The full field mapping as Python's `Job.to_dict` writes it (order kept), for `HSET`.
+    ///
+    /// - Parameter includeMeta: workers leave `meta` out of their success/failure saves so a job's own progress
+    ///   updates are not overwritten.
+    func fieldMapping(includeMeta: Bool = true) -> [any RedisArgument] {
+        var fields: [any RedisArgument] = [
+            "status", status.rawValue,
+            "created_at", RQTimestamp.format(createdAt),
+            "data", JobPayload(functionName: functionName, args: args, kwargs: kwargs).encoded(),
+        ]
+        for name in ["success_callback_name", "failure_callback_name", "stopped_callback_name"] {
+            fields += [name, otherFields[name] ?? []]
+        }
+        fields += [
+            "started_at", startedAt.map(RQTimestamp.format) ?? "",
+            "ended_at", endedAt.map(RQTimestamp.format) ?? "",
+            "last_heartbeat", lastHeartbeat.map(RQTimestamp.format) ?? "",
+            "worker_name", workerName ?? "",
+            "group_id", groupID ?? "",
+            "origin", origin,
+            "description", description,
+        ]
+        if let enqueuedAt { fields += ["enqueued_at", RQTimestamp.format(enqueuedAt)] }
+        if let timeout { fields += ["timeout", timeout.seconds] }
+        if let resultTTL { fields += ["result_ttl", resultTTL] }
+        if let failureTTL { fields += ["failure_ttl", failureTTL] }
+        if let first = dependencyIDs.first {
+            fields += [
+                "dependency_id", first,
+                "dependency_ids", JSONValue.array(dependencyIDs.map(JSONValue.string)).serialized(),
+            ]
+        }
+        if allowDependencyFailures { fields += ["allow_dependency_failures", "1"] }
+        if enqueueAtFront { fields += ["enqueue_at_front", "1"] }
+        if includeMeta, !meta.isEmpty { fields += ["meta", JSONValue.object(meta).serialized()] }
+        if let ttl { fields += ["ttl", ttl] }
+        if let retriesLeft {
+            fields += [
+                "retries_left", retriesLeft,
+                "retry_intervals", JSONValue.array(retryIntervals.map(JSONValue.int)).serialized(),
+            ]
+        }
+        for (name, value) in otherFields.sorted(by: { $0.key < $1.key })
+        where !name.hasSuffix("_callback_name") {
+            fields += [name, value]
+        }
+        return fields
+    }
+
+    // MARK: Reading and changing
+
+    /// Reads every field again.
+    public mutating func refresh() async throws {
+        self = try await Job.fetch(id: id, redis: redis)
+    }
+
+    /// Reads the current status from Redis (the snapshot's ``status`` is not changed).
+    ///
+    /// - Throws: ``RQError`` `noSuchJob` if the job is gone.
+    public func currentStatus() async throws -> JobStatus {
+        guard let text = try await redis.send("HGET", RQKeys.job(id), "status").string else {
+            if try await Job.exists(id: id, redis: redis) { return .created }
+            throw RQError(.noSuchJob, "no such job: \(id)", jobID: id)
+        }
+        return JobStatus(rawValue: text)
+    }
+
+    /// Reads the current `meta` from Redis.
+    public func currentMeta() async throws -> JSONObject {
+        let reply = try await redis.send("HGET", RQKeys.job(id), "meta")
+        guard let bytes = reply.bytes, !bytes.isEmpty else { return [:] }
+        guard case .object(let object) = try? JSONValue(parsing: bytes) else {
+            throw RQError.invalidJob(id, field: "meta", "is not a JSON object")
+        }
+        return object
+    }
+
+    /// Writes ``meta`` (only that field), as RQ's `save_meta()` does.
+    public func saveMeta() async throws {
+        try await redis.send("HSET", RQKeys.job(id), "meta", JSONValue.object(meta).serialized())
+    }
+
+    /// RQ's call string, e.g. `examples.add(2, 3)`.
+    public var callString: String {
+        PythonRepr.callString(function: functionName, args: args, kwargs: kwargs)
+    }
+
+    /// The job's 0-based position in its queue, or `nil` if it is not queued there.
+    public func position() async throws -> Int? {
+        try await redis.send("LPOS", RQKeys.queue(origin), id).int
+    }
+
+    /// Cancels the job: status `canceled`, removed from its queue and registry, added to the canceled registry.
+    ///
+    /// A running job is not interrupted (stop it through its worker).
+    /// - Throws: ``RQError`` `noSuchJob`, or `invalidState` if the job is already canceled.
+    public func cancel() async throws {
+        let reply = try await redis.evaluate(
+            RQScripts.cancel, arguments: [id, RQTimestamp.epochSeconds(Date())])
+        switch reply.int {
+        case -1: throw RQError(.noSuchJob, "no such job: \(id)", jobID: id)
+        case 0: throw RQError(.invalidState, "job \(id) is already canceled", jobID: id)
+        default: break
+        }
+    }
+
+    /// Deletes the job hash and its side keys, and removes the job from its queue and registries.
+    ///
+    /// Like Python RQ, the result stream is left to expire.
+    public func delete() async throws {
+        try await redis.evaluate(RQScripts.delete, arguments: [id])
+    }
+
+    /// Puts a failed or stopped job back on its queue.
+    ///
+    /// - Throws: ``RQError`` `noSuchJob`, or `invalidState` if the job is not in its queue's failed registry.
+    @discardableResult
+    public func requeue(atFront: Bool = false) async throws -> Job {
+        let reply = try await redis.evaluate(
+            RQScripts.requeue, arguments: [id, RQTimestamp.format(Date()), atFront ? "1" : "0"])
+        switch reply.int {
+        case -1: throw RQError(.noSuchJob, "no such job: \(id)", jobID: id)
+        case 0: throw RQError(.invalidState, "job \(id) is not in the failed job registry", jobID: id)
+        default: return try await Job.fetch(id: id, redis: redis)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Synchronization
+
+/// Runs jobs in the current process: RQ's synchronous queues and, later, the in-process worker.
+///
+/// The timeout is enforced by Task cancellation only (the in-process death penalty): a job that ignores
+/// cancellation is reported as timed out at its deadline but its task runs on in the background. Jobs that
+/// must be stopped for certain belong in a horse process.
+struct JobExecutor: Sendable {
+    let redis: Redis
+    let functions: JobFunctionRegistry
+    var workerName = "sync"
+    var hasWorkerHash = false
+
+    /// What running the function gave.
+    enum Outcome: Sendable {
+        case success(JSONValue)
+        case failure(String)
+    }
+
+    /// Runs a stored job at once and records start, outcome and dependents in Redis.
+    ///
+    /// - Returns: the job as it is afterwards (its last known state if `result_ttl` 0 deleted it).
+    func runSynchronously(_ job: Job) async throws -> Job {
+        let execution = JobExecution(job: job, workerName: workerName, hasWorkerHash: hasWorkerHash)
+        let timeout = job.timeout ?? .default
+        let heartbeatTTL = timeout.seconds < 0 ? 420 : timeout.seconds + 60
+        try await redis.transaction(JobLifecycle.start(execution, heartbeatTTL: heartbeatTTL, intermediateQueue: nil))
+        let outcome = await perform(execution)
+        let endedAt = Date()
+        var final = job
+        final.startedAt = execution.startedAt
+        final.endedAt = endedAt
+        final.workerName = workerName
+        switch outcome {
+        case .success(let value):
+            try await redis.transaction(JobLifecycle.success(execution, returnValue: value, endedAt: endedAt))
+            final.status = .finished
+        case .failure(let text):
+            try await redis.transaction(JobLifecycle.failure(execution, excString: text, endedAt: endedAt))
+            final.status = .failed
+        }
+        try await JobLifecycle.releaseDependents(of: job.id, status: final.status, redis: redis)
+        return (try? await Job.fetch(id: job.id, redis: redis)) ?? final
+    }
+
+    /// Calls the job's function with its context set, under its timeout.
+    func perform(_ execution: JobExecution) async -> Outcome {
+        let job = execution.job
+        let context = JobContext(job: job, workerName: execution.workerName, executionID: execution.id)
+        let call = JobCall(functionName: job.functionName, args: job.args, kwargs: job.kwargs)
+        let functions = self.functions
+        let timeout = job.timeout ?? .default
+        let work: @Sendable () async -> Outcome = {
+            do {
+                let value = try await JobContext.$current.withValue(context) { try await functions.call(call) }
+                return .success(value)
+            } catch let error as RQError where error.code == .unknownFunction || error.code == .invalidArgument {
+                return .failure("\(error.message)\n")
+            } catch is CancellationError {
+                return .failure(Self.timeoutText(timeout))
+            } catch {
+                return .failure("\(String(reflecting: type(of: error))): \(error)\n")
+            }
+        }
+        guard timeout.seconds > 0 else { return await work() }
+        return await Self.race(work, deadline: .seconds(timeout.seconds), onTimeout: .failure(Self.timeoutText(timeout)))
+    }
+
+    /// RQ's timeout text.
+    static func timeoutText(_ timeout: JobTimeout) -> String {
+        "JobTimeoutException: Task exceeded maximum timeout value (\(timeout.seconds) seconds)\n"
+    }
+
+    /// Runs `work` in a task and returns its outcome, or `onTimeout` at the deadline after cancelling the task.
+    /// Unlike a task group, this returns at the deadline even if the work ignores cancellation.
+    static func race(
+        _ work: @escaping @Sendable () async -> Outcome, deadline: Duration, onTimeout: Outcome
+    ) async -> Outcome {
+        let once = Once()
+        return await withCheckedContinuation { continuation in
+            let worker = Task {
+                let outcome = await work()
+                if once.claim() { continuation.resume(returning: outcome) }
+            }
+            let timer = Task {
+                try? await Task.sleep(for: deadline)
+                if !Task.isCancelled, once.claim() {
+                    worker.cancel()
+                    continuation.resume(returning: onTimeout)
+                }
+            }
+            Task {
+                _ = await worker.value
+                timer.cancel()
+            }
+        }
+    }
+}
+
+/// A flag that lets exactly one of several racing tasks win.
+final class Once: Sendable {
+    private let claimed = Mutex(false)
+    /// True for the first caller only.
+    func claim() -> Bool {
+        claimed.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
+}

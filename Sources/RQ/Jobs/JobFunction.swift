@@ -1,0 +1,88 @@
+/// A typed job function: a name plus the types of its positional arguments and result.
+///
+/// Define it once where both producer and runner can see it; the runner registers code for it, producers enqueue
+/// calls with type-checked arguments and read type-checked results. Names are free text, so the function behind
+/// one can equally be Python.
+///
+/// ```swift
+/// let add = JobFunction<Int, Int, Int>("examples.add")   // (Int, Int) -> Int
+///
+/// functions.register(add) { x, y in x + y }               // runner side
+/// let job = try await queue.enqueue(add, 3, 4)            // producer side
+/// let sum = try await job.result()                        // 7, as Int
+/// ```
+public struct JobFunction<Output: Codable & Sendable, each Argument: Codable & Sendable>: Sendable {
+    /// The function name stored in the job, e.g. `examples.add`.
+    public let name: String
+
+    /// Names a function whose types are given by the generic parameters: the result type first, then the
+    /// argument types.
+    public init(_ name: String) {
+        self.name = name
+    }
+
+    /// The number of positional arguments.
+    var argumentCount: Int {
+        var count = 0
+        func tally<T>(_: T.Type) { count += 1 }
+        repeat tally((each Argument).self)
+        return count
+    }
+
+    /// Encodes arguments to RQ's positional `args`.
+    func encodeArguments(_ arguments: repeat each Argument) throws -> [JSONValue] {
+        var args: [JSONValue] = []
+        for argument in repeat each arguments { args.append(try JSONValue(encoding: argument)) }
+        return args
+    }
+
+    /// Binds the function to a queue, like RQ's `@job(queue)` decorator, so calls read `add.delay(3, 4)`.
+    public func bound(to queue: Queue, options: EnqueueOptions = .init()) -> BoundJobFunction<Output, repeat each Argument> {
+        BoundJobFunction(function: self, queue: queue, options: options)
+    }
+}
+
+/// A ``JobFunction`` bound to a queue and default options: RQ's `@job` decorator.
+///
+/// ```swift
+/// let add = JobFunction<Int, Int, Int>("examples.add").bound(to: queue)
+/// let job = try await add.delay(3, 4)
+/// ```
+public struct BoundJobFunction<Output: Codable & Sendable, each Argument: Codable & Sendable>: Sendable {
+    public let function: JobFunction<Output, repeat each Argument>
+    public let queue: Queue
+    public let options: EnqueueOptions
+
+    /// Enqueues a call with the bound options.
+    @discardableResult
+    public func delay(_ arguments: repeat each Argument) async throws -> TypedJob<Output> {
+        try await queue.enqueue(function, repeat each arguments, options: options)
+    }
+}
+
+/// A job whose result type is known.
+public struct TypedJob<Output: Decodable & Sendable>: Sendable {
+    /// The untyped job.
+    public var job: Job
+    /// The job id.
+    public var id: String { job.id }
+
+    public init(job: Job) { self.job = job }
+
+    /// Waits for the job to end and returns its decoded result; see ``Job/result(timeout:)``.
+    public func result(timeout: Duration? = nil) async throws -> Output {
+        try await job.result(as: Output.self, timeout: timeout)
+    }
+}
+
+extension Queue {
+    /// Enqueues a typed call; the arguments are checked against the function's types at compile time.
+    @discardableResult
+    public nonisolated func enqueue<Output, each Argument>(
+        _ function: JobFunction<Output, repeat each Argument>, _ arguments: repeat each Argument,
+        options: EnqueueOptions = .init()
+    ) async throws -> TypedJob<Output> {
+        let args = try function.encodeArguments(repeat each arguments)
+        return TypedJob(job: try await enqueue(function.name, args: args, options: options))
+    }
+}

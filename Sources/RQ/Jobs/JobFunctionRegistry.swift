@@ -1,0 +1,109 @@
+/// One call of a job function: the name and RQ's positional and keyword arguments.
+public struct JobCall: Sendable {
+    public var functionName: String
+    public var args: [JSONValue]
+    public var kwargs: JSONObject
+
+    public init(functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:]) {
+        self.functionName = functionName
+        self.args = args
+        self.kwargs = kwargs
+    }
+
+    /// Decodes positional argument `index` (0-based) as `T`.
+    ///
+    /// - Throws: ``RQError`` `invalidArgument` naming the function, the position and the expected type.
+    public func argument<T: Decodable>(_ index: Int, as type: T.Type = T.self) throws(RQError) -> T {
+        guard index < args.count else {
+            throw RQError(
+                .invalidArgument, "\(functionName)() missing positional argument \(index + 1) (\(T.self))")
+        }
+        do {
+            return try args[index].decode(T.self)
+        } catch {
+            throw RQError(
+                .invalidArgument,
+                "\(functionName)() argument \(index + 1) must be \(T.self), got \(PythonRepr.truncate(PythonRepr.repr(args[index])))")
+        }
+    }
+}
+
+/// The code behind a job function: takes the call, returns the JSON result.
+public typealias JobHandler = @Sendable (JobCall) async throws -> JSONValue
+
+/// The job functions a worker or runner can run, by name.
+///
+/// Only registered functions run: a job naming anything else fails with a clear error. (Python RQ imports whatever
+/// dotted path the job names; this registry is deliberately stricter.)
+///
+/// ```swift
+/// var functions = JobFunctionRegistry()
+/// functions.register(add) { x, y in x + y }                    // typed
+/// functions.register("examples.echo") { call in                // by name
+///     ["args": .array(call.args), "kwargs": .object(call.kwargs)]
+/// }
+/// ```
+public struct JobFunctionRegistry: Sendable {
+    private var handlers: [String: JobHandler] = [:]
+
+    public init() {}
+
+    /// Registers untyped code under a name; a later registration of the same name replaces it.
+    public mutating func register(_ name: String, _ handler: @escaping JobHandler) {
+        handlers[name] = handler
+    }
+
+    /// Registers typed code for a ``JobFunction``: positional arguments are decoded into the parameter types and
+    /// the return value encoded as the result.
+    public mutating func register<Output, each Argument>(
+        _ function: JobFunction<Output, repeat each Argument>,
+        _ body: @escaping @Sendable (repeat each Argument) async throws -> Output
+    ) {
+        let name = function.name
+        let expected = function.argumentCount
+        handlers[name] = { call in
+            guard call.kwargs.isEmpty else {
+                throw RQError(
+                    .invalidArgument,
+                    "\(name)() takes positional arguments only, got keyword arguments \(call.kwargs.keys.sorted())")
+            }
+            guard call.args.count == expected else {
+                throw RQError(
+                    .invalidArgument, "\(name)() takes \(expected) positional arguments but \(call.args.count) were given")
+            }
+            let cursor = ArgumentCursor(call: call)
+            let output = try await body(repeat try cursor.next((each Argument).self))
+            return try JSONValue(encoding: output)
+        }
+    }
+
+    /// The registered names, sorted.
+    public var names: [String] { handlers.keys.sorted() }
+
+    /// The handler for a name.
+    public func handler(for name: String) -> JobHandler? { handlers[name] }
+
+    /// Runs a call.
+    ///
+    /// - Throws: ``RQError`` `unknownFunction` if nothing is registered under the name, or what the function throws.
+    public func call(_ call: JobCall) async throws -> JSONValue {
+        guard let handler = handlers[call.functionName] else {
+            throw RQError(
+                .unknownFunction,
+                "no job function is registered as '\(call.functionName)' (registered: \(names.joined(separator: ", ")))")
+        }
+        return try await handler(call)
+    }
+}
+
+/// Hands out positional arguments in order while a parameter pack is expanded.
+private final class ArgumentCursor {
+    let call: JobCall
+    var index = 0
+    init(call: JobCall) { self.call = call }
+
+    func next<T: Decodable>(_ type: T.Type) throws(RQError) -> T {
+        defer { index += 1 }
+        return try call.argument(index, as: T.self)
+    }
+}

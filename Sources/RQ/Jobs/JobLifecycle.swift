@@ -1,0 +1,155 @@
+import Foundation
+
+/// One execution of a job by a worker (`rq:execution:{id}:{e}`).
+struct JobExecution: Sendable {
+    var job: Job
+    /// 32 hex characters, like Python's `uuid4().hex`.
+    let id: String
+    let workerName: String
+    /// `rq:worker:{name}`, or nil for the `sync` pseudo-worker, which has no worker hash.
+    let workerKey: String?
+    let startedAt: Date
+
+    init(job: Job, workerName: String, hasWorkerHash: Bool, startedAt: Date = Date()) {
+        self.job = job
+        self.id = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        self.workerName = workerName
+        self.workerKey = hasWorkerHash ? RQKeys.worker(workerName) : nil
+        self.startedAt = startedAt
+    }
+
+    var wipMember: String { "\(job.id):\(id)" }
+}
+
+/// The Redis writes of a job's life on a worker, exactly as Python RQ 2.12 makes them (reference §2.4–2.6).
+/// Each step is one transaction, built here and sent by the caller in one round trip.
+enum JobLifecycle {
+    /// RQ's defaults.
+    static let defaultResultTTL = 500
+    static let defaultFailureTTL = 31_536_000
+
+    /// Marks the job started: execution records, started-registry entry, job fields, worker state.
+    ///
+    /// - Parameter heartbeatTTL: seconds until the started-registry entry expires unless refreshed.
+    static func start(_ execution: JobExecution, heartbeatTTL: Int, intermediateQueue: String?) -> [RedisCommand] {
+        let job = execution.job
+        let now = execution.startedAt
+        let nowEpoch = RQTimestamp.epochSeconds(now)
+        let stamp = RQTimestamp.format(now)
+        var commands = [
+            RedisCommand(
+                "HSET", RQKeys.execution(job.id, execution.id), "id", execution.id, "created_at",
+                RQTimestamp.epochString(now), "last_heartbeat", RQTimestamp.epochString(now), "worker_name",
+                execution.workerName),
+            RedisCommand("EXPIRE", RQKeys.execution(job.id, execution.id), heartbeatTTL),
+            RedisCommand("ZADD", RQKeys.executions(job.id), nowEpoch + heartbeatTTL + 60, execution.id),
+            RedisCommand("EXPIRE", RQKeys.executions(job.id), heartbeatTTL + 60),
+            RedisCommand("ZADD", RQKeys.started(job.origin), nowEpoch + heartbeatTTL, execution.wipMember),
+        ]
+        if let workerKey = execution.workerKey {
+            commands += [
+                RedisCommand(
+                    "HSET", workerKey, "state", "busy", "current_job", job.id, "current_job_working_time", "0",
+                    "last_heartbeat", stamp),
+                RedisCommand("EXPIRE", workerKey, heartbeatTTL),
+            ]
+        }
+        commands.append(
+            RedisCommand(
+                "HSET", RQKeys.job(job.id), "status", "started", "started_at", stamp, "worker_name",
+                execution.workerName, "last_heartbeat", stamp))
+        if let intermediateQueue {
+            commands.append(RedisCommand("LREM", RQKeys.intermediate(intermediateQueue), 1, job.id))
+        }
+        commands.append(RedisCommand("PERSIST", RQKeys.job(job.id)))
+        return commands
+    }
+
+    /// Records success: status finished, result entry, finished registry and TTLs (result_ttl 0 deletes the job,
+    /// -1 keeps it forever), execution records removed, worker counters.
+    static func success(
+        _ execution: JobExecution, returnValue: JSONValue, endedAt: Date, defaultResultTTL: Int = defaultResultTTL
+    ) -> [RedisCommand] {
+        var job = execution.job
+        let id = job.id
+        job.status = .finished
+        job.endedAt = endedAt
+        job.startedAt = execution.startedAt
+        job.workerName = execution.workerName
+        job.lastHeartbeat = endedAt
+        let ttl = job.resultTTL ?? defaultResultTTL
+        var commands = workerCompletion(execution, counter: "successful_job_count", endedAt: endedAt)
+        if ttl == 0 {
+            commands.append(RedisCommand("DEL", RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)))
+        } else {
+            commands.append(RedisCommand("HSET", arguments: [RQKeys.job(id)] + job.fieldMapping(includeMeta: false)))
+            let result = JobResult(
+                kind: .successful, returnValue: returnValue, excString: nil, workerName: execution.workerName,
+                executionID: execution.id, startedAt: execution.startedAt, endedAt: endedAt)
+            commands.append(
+                RedisCommand(
+                    "XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields))
+            commands += expire([RQKeys.results(id), RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)], ttl)
+            let score: any RedisArgument = ttl < 0 ? "+inf" : RQTimestamp.epochSeconds(endedAt) + ttl
+            commands.append(RedisCommand("ZADD", RQKeys.finished(job.origin), score, id))
+        }
+        commands += executionCleanup(execution)
+        return commands
+    }
+
+    /// Records failure (or a stop): status, exception text in the result stream, failed registry, TTLs.
+    static func failure(
+        _ execution: JobExecution, excString: String, endedAt: Date, status: JobStatus = .failed
+    ) -> [RedisCommand] {
+        var job = execution.job
+        let id = job.id
+        job.status = status
+        job.endedAt = endedAt
+        job.startedAt = execution.startedAt
+        job.workerName = execution.workerName
+        job.lastHeartbeat = endedAt
+        let ttl = job.failureTTL ?? defaultFailureTTL
+        var commands = workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt)
+        commands.append(RedisCommand("HSET", arguments: [RQKeys.job(id)] + job.fieldMapping(includeMeta: false)))
+        commands += expire([RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)], ttl)
+        let score: any RedisArgument = ttl < 0 ? "+inf" : RQTimestamp.epochSeconds(endedAt) + ttl
+        commands.append(RedisCommand("ZADD", RQKeys.failed(job.origin), score, id))
+        let result = JobResult(
+            kind: .failed, returnValue: nil, excString: excString, workerName: execution.workerName,
+            executionID: execution.id, startedAt: execution.startedAt, endedAt: endedAt)
+        commands.append(
+            RedisCommand("XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields))
+        // Python gives failed results a TTL only when the job set failure_ttl explicitly.
+        if let failureTTL = job.failureTTL { commands += expire([RQKeys.results(id)], failureTTL) }
+        commands += executionCleanup(execution)
+        return commands
+    }
+
+    /// Releases dependents after the job ended with `status`.
+    static func releaseDependents(of jobID: String, status: JobStatus, redis: Redis) async throws {
+        try await redis.evaluate(
+            RQScripts.releaseDependents, arguments: [jobID, status.rawValue, RQTimestamp.format(Date())])
+    }
+
+    private static func expire(_ keys: [String], _ ttl: Int) -> [RedisCommand] {
+        keys.map { ttl < 0 ? RedisCommand("PERSIST", $0) : RedisCommand("EXPIRE", $0, ttl) }
+    }
+
+    private static func workerCompletion(_ execution: JobExecution, counter: String, endedAt: Date) -> [RedisCommand] {
+        guard let workerKey = execution.workerKey else { return [] }
+        let seconds = endedAt.timeIntervalSince(execution.startedAt)
+        return [
+            RedisCommand("HINCRBY", workerKey, counter, 1),
+            RedisCommand("HINCRBYFLOAT", workerKey, "total_working_time", seconds),
+            RedisCommand("HDEL", workerKey, "current_job"),
+        ]
+    }
+
+    private static func executionCleanup(_ execution: JobExecution) -> [RedisCommand] {
+        [
+            RedisCommand("DEL", RQKeys.execution(execution.job.id, execution.id)),
+            RedisCommand("ZREM", RQKeys.started(execution.job.origin), execution.wipMember),
+            RedisCommand("ZREM", RQKeys.executions(execution.job.id), execution.id),
+        ]
+    }
+}

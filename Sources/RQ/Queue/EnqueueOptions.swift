@@ -1,0 +1,104 @@
+/// The options of one enqueue, RQ's reserved keyword arguments.
+///
+/// Every option has RQ's default: nothing stored for unset TTLs, the queue's default timeout (180 s), a UUID4 id,
+/// the call string as description.
+public struct EnqueueOptions: Sendable {
+    /// How long the job may run; defaults to the queue's default timeout (180 s). ``JobTimeout/none`` = no limit.
+    public var timeout: JobTimeout?
+    /// Seconds to keep a successful job and its result: `0` = delete at once, `-1` = forever. Defaults to the
+    /// worker's setting (500 s).
+    public var resultTTL: Int?
+    /// Seconds the job may wait in the queue before it expires (must be positive). Defaults to no limit.
+    public var ttl: Int?
+    /// Seconds to keep a failed job (`-1` = forever). Defaults to one year.
+    public var failureTTL: Int?
+    /// Jobs that must finish before this one is queued.
+    public var dependsOn: JobDependency?
+    /// A custom job id (`[A-Za-z0-9_-]+`); defaults to a new UUID4.
+    public var jobID: String?
+    /// Put the job at the front of the queue instead of the back.
+    public var atFront: Bool
+    /// Initial metadata.
+    public var meta: JSONObject
+    /// A description; defaults to RQ's call string, e.g. `examples.add(2, 3)`.
+    public var description: String?
+
+    public init(
+        timeout: JobTimeout? = nil, resultTTL: Int? = nil, ttl: Int? = nil, failureTTL: Int? = nil,
+        dependsOn: JobDependency? = nil, jobID: String? = nil, atFront: Bool = false, meta: JSONObject = [:],
+        description: String? = nil
+    ) {
+        self.timeout = timeout
+        self.resultTTL = resultTTL
+        self.ttl = ttl
+        self.failureTTL = failureTTL
+        self.dependsOn = dependsOn
+        self.jobID = jobID
+        self.atFront = atFront
+        self.meta = meta
+        self.description = description
+    }
+
+    /// Checks the values RQ would reject.
+    func validate() throws(RQError) {
+        if let jobID {
+            guard !jobID.isEmpty,
+                jobID.utf8.allSatisfy({
+                    ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+                })
+            else {
+                throw RQError(.invalidArgument, "invalid job id '\(jobID)': use only letters, digits, '_' and '-'")
+            }
+        }
+        if let ttl, ttl <= 0, ttl != -1 {
+            throw RQError(.invalidArgument, "ttl must be a positive number of seconds, not \(ttl)")
+        }
+        if let resultTTL, resultTTL < -1 {
+            throw RQError(.invalidArgument, "result_ttl must be -1 (forever), 0 (discard) or positive, not \(resultTTL)")
+        }
+        if let failureTTL, failureTTL < -1 || failureTTL == 0 {
+            throw RQError(.invalidArgument, "failure_ttl must be -1 (forever) or positive, not \(failureTTL)")
+        }
+        if let dependsOn, dependsOn.jobIDs.contains(where: \.isEmpty) {
+            throw RQError(.invalidArgument, "depends_on contains an empty job id")
+        }
+    }
+}
+
+/// The jobs a job waits for, RQ's `Dependency`.
+public struct JobDependency: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByArrayLiteral {
+    /// The ids of the parent jobs.
+    public var jobIDs: [String]
+    /// Run even if a parent failed.
+    public var allowFailure: Bool
+    /// Go to the front of the queue once the parents are done.
+    public var enqueueAtFront: Bool
+
+    public init(jobIDs: [String], allowFailure: Bool = false, enqueueAtFront: Bool = false) {
+        self.jobIDs = jobIDs
+        self.allowFailure = allowFailure
+        self.enqueueAtFront = enqueueAtFront
+    }
+
+    public init(jobs: [Job], allowFailure: Bool = false, enqueueAtFront: Bool = false) {
+        self.init(jobIDs: jobs.map(\.id), allowFailure: allowFailure, enqueueAtFront: enqueueAtFront)
+    }
+
+    public init(stringLiteral id: String) { self.init(jobIDs: [id]) }
+    public init(arrayLiteral ids: String...) { self.init(jobIDs: ids) }
+}
+
+/// A job prepared for ``Queue/enqueueMany(_:)``, RQ's `Queue.prepare_data`.
+public struct EnqueueRequest: Sendable {
+    public var functionName: String
+    public var args: [JSONValue]
+    public var kwargs: JSONObject
+    public var options: EnqueueOptions
+
+    public init(_ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: EnqueueOptions = .init()) {
+        self.functionName = functionName
+        self.args = args
+        self.kwargs = kwargs
+        self.options = options
+    }
+}

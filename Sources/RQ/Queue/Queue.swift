@@ -1,0 +1,224 @@
+public import Foundation
+
+/// A named RQ queue: `rq:queue:{name}` and its registries.
+///
+/// ```swift
+/// let queue = Queue("default", redis: redis)
+/// let job = try await queue.enqueue("mymod.myfunc", args: [1, "a"], kwargs: ["k": 2])
+/// ```
+///
+/// A queue holds only immutable configuration, so its methods run without hopping onto the actor: many tasks can
+/// encode and send enqueues in parallel, and the ``Redis`` client pipelines them.
+public actor Queue {
+    /// The queue name, e.g. `default`.
+    public nonisolated let name: String
+    /// The client.
+    public nonisolated let redis: Redis
+    /// The timeout stored for jobs enqueued without one. Defaults to 180 seconds.
+    public nonisolated let defaultTimeout: JobTimeout
+    /// Whether jobs go to workers (`true`, the default) or run at once in this process (RQ's `is_async=False`).
+    public nonisolated let isAsync: Bool
+    /// The functions a synchronous queue runs.
+    nonisolated let functions: JobFunctionRegistry?
+
+    /// The `rq:queue:{name}` key.
+    public nonisolated var key: String { RQKeys.queue(name) }
+
+    /// Creates a handle on a queue; nothing is written until the first enqueue.
+    public init(_ name: String = "default", redis: Redis, defaultTimeout: JobTimeout = .default) {
+        self.name = name
+        self.redis = redis
+        self.defaultTimeout = defaultTimeout
+        self.isAsync = true
+        self.functions = nil
+    }
+
+    /// Creates a synchronous queue (RQ's `is_async=False`): each enqueue runs the job at once, in this process,
+    /// with `functions`, and records its status and result in Redis as a worker named `sync` would.
+    public init(_ name: String = "default", redis: Redis, defaultTimeout: JobTimeout = .default, runningSynchronouslyWith functions: JobFunctionRegistry) {
+        self.name = name
+        self.redis = redis
+        self.defaultTimeout = defaultTimeout
+        self.isAsync = false
+        self.functions = functions
+    }
+
+    // MARK: Enqueueing
+
+    /// Enqueues a call of a function by name with RQ's positional `args` and keyword `kwargs`.
+    ///
+    /// Without dependencies this is one `MULTI`/`EXEC` round trip; with dependencies one Lua script that defers
+    /// the job if a parent has not finished.
+    /// - Throws: ``RQError`` `invalidArgument` for bad options; ``RedisError`` if Redis cannot be reached.
+    @discardableResult
+    public nonisolated func enqueue(
+        _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: EnqueueOptions = .init()
+    ) async throws -> Job {
+        let request = EnqueueRequest(functionName, args: args, kwargs: kwargs, options: options)
+        var job = try makeJob(request, now: Date())
+        if isAsync || request.options.dependsOn != nil {
+            job = try await store(job, options: request.options)
+        } else {
+            job.enqueuedAt = job.createdAt
+            try await redis.transaction(
+                [RedisCommand("SADD", RQKeys.queues, key), RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping())]
+                    + expiry(job))
+        }
+        if !isAsync, job.status == .queued, let functions {
+            return try await JobExecutor(redis: redis, functions: functions).runSynchronously(job)
+        }
+        return job
+    }
+
+    /// Enqueues many jobs; those without dependencies go in one `MULTI`/`EXEC` round trip.
+    ///
+    /// - Returns: the jobs, in the order given.
+    @discardableResult
+    public nonisolated func enqueueMany(_ requests: [EnqueueRequest]) async throws -> [Job] {
+        let now = Date()
+        var jobs = try requests.map { try makeJob($0, now: now) }
+        var commands: [RedisCommand] = [RedisCommand("SADD", RQKeys.queues, key)]
+        var withDependencies: [Int] = []
+        for (index, request) in requests.enumerated() {
+            if request.options.dependsOn != nil {
+                withDependencies.append(index)
+                continue
+            }
+            jobs[index].enqueuedAt = now
+            commands += enqueueCommands(jobs[index], atFront: request.options.atFront)
+        }
+        if commands.count > 1 { try await redis.transaction(commands) }
+        for index in withDependencies {
+            jobs[index] = try await store(jobs[index], options: requests[index].options)
+        }
+        return jobs
+    }
+
+    nonisolated func makeJob(_ request: EnqueueRequest, now: Date) throws(RQError) -> Job {
+        try request.options.validate()
+        guard !request.functionName.isEmpty else {
+            throw RQError(.invalidArgument, "the function name must not be empty")
+        }
+        return Job(
+            id: request.options.jobID ?? UUID().uuidString.lowercased(), redis: redis, origin: name,
+            payload: JobPayload(functionName: request.functionName, args: request.args, kwargs: request.kwargs),
+            description: request.options.description, timeout: request.options.timeout ?? defaultTimeout,
+            options: request.options, status: .queued, now: now)
+    }
+
+    /// Writes a new job: queued at once, or deferred behind unfinished dependencies.
+    nonisolated func store(_ job: Job, options: EnqueueOptions) async throws -> Job {
+        var job = job
+        let now = Date()
+        if let dependency = options.dependsOn, !dependency.jobIDs.isEmpty {
+            var arguments: [any RedisArgument] = [
+                job.id, name, RQTimestamp.epochSeconds(now), options.atFront ? "1" : "0", RQTimestamp.format(now),
+                job.ttl.map(String.init) ?? "", dependency.jobIDs.count,
+            ]
+            arguments += dependency.jobIDs
+            arguments += job.fieldMapping()
+            let queued = try await redis.evaluate(RQScripts.enqueueWithDependencies, arguments: arguments).int == 1
+            job.status = queued ? .queued : .deferred
+            job.enqueuedAt = queued ? now : nil
+            return job
+        }
+        job.enqueuedAt = now
+        try await redis.transaction([RedisCommand("SADD", RQKeys.queues, key)] + enqueueCommands(job, atFront: options.atFront))
+        return job
+    }
+
+    nonisolated func enqueueCommands(_ job: Job, atFront: Bool) -> [RedisCommand] {
+        [RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping())] + expiry(job)
+            + [RedisCommand(atFront ? "LPUSH" : "RPUSH", key, job.id)]
+    }
+
+    nonisolated func expiry(_ job: Job) -> [RedisCommand] {
+        guard let ttl = job.ttl, ttl > 0 else { return [] }
+        return [
+            RedisCommand("EXPIRE", RQKeys.job(job.id), ttl),
+            RedisCommand("EXPIRE", RQKeys.dependents(job.id), ttl),
+            RedisCommand("EXPIRE", RQKeys.dependencies(job.id), ttl),
+        ]
+    }
+
+    // MARK: Inspection
+
+    /// The number of job ids in the queue (`LLEN`).
+    public nonisolated func count() async throws -> Int {
+        try await redis.send("LLEN", key).int ?? 0
+    }
+
+    /// Whether the queue holds no job ids.
+    public nonisolated func isEmpty() async throws -> Bool { try await count() == 0 }
+
+    /// Job ids in queue order.
+    ///
+    /// - Parameters:
+    ///   - offset: the first position.
+    ///   - length: how many; `-1` for all from `offset`.
+    public nonisolated func jobIDs(offset: Int = 0, length: Int = -1) async throws -> [String] {
+        let end = length < 0 ? -1 : offset + length - 1
+        return try await redis.send("LRANGE", key, offset, end).strings
+    }
+
+    /// The jobs in queue order; ids whose hash has expired are left out.
+    public nonisolated func jobs(offset: Int = 0, length: Int = -1) async throws -> [Job] {
+        try await Job.fetchMany(ids: jobIDs(offset: offset, length: length), redis: redis).compactMap { $0 }
+    }
+
+    /// A job of this queue, or `nil` if there is none with that id or it belongs to another queue.
+    public nonisolated func fetchJob(_ id: String) async throws -> Job? {
+        do {
+            let job = try await Job.fetch(id: id, redis: redis)
+            return job.origin == name ? job : nil
+        } catch let error as RQError where error.code == .noSuchJob {
+            return nil
+        }
+    }
+
+    /// The 0-based position of a job id in the queue, or `nil`.
+    public nonisolated func position(of id: String) async throws -> Int? {
+        try await redis.send("LPOS", key, id).int
+    }
+
+    /// Removes every job from the queue and deletes their hashes, as RQ's `Queue.empty()`.
+    ///
+    /// - Returns: how many jobs were removed.
+    @discardableResult
+    public nonisolated func empty() async throws -> Int {
+        try await redis.evaluate(RQScripts.emptyQueue, keys: [key]).int ?? 0
+    }
+
+    /// Deletes the queue: empties it (when `deleteJobs`), removes it from `rq:queues` and deletes its list.
+    public nonisolated func delete(deleteJobs: Bool = true) async throws {
+        if deleteJobs { try await empty() }
+        try await redis.transaction([RedisCommand("SREM", RQKeys.queues, key), RedisCommand("DEL", key)])
+    }
+
+    /// The names of every queue in `rq:queues`, sorted.
+    public static func allNames(redis: Redis) async throws -> [String] {
+        try await redis.send("SMEMBERS", RQKeys.queues).strings.compactMap { member in
+            member.hasPrefix(RQKeys.queuePrefix) ? String(member.dropFirst(RQKeys.queuePrefix.count)) : nil
+        }.sorted()
+    }
+
+    /// Every queue in `rq:queues`.
+    public static func all(redis: Redis) async throws -> [Queue] {
+        try await allNames(redis: redis).map { Queue($0, redis: redis) }
+    }
+
+    // MARK: Registries
+
+    /// Jobs running now (`rq:wip:{name}`).
+    public nonisolated var startedJobRegistry: JobRegistry { JobRegistry(.started, queue: name, redis: redis) }
+    /// Jobs that finished and whose result is kept (`rq:finished:{name}`).
+    public nonisolated var finishedJobRegistry: JobRegistry { JobRegistry(.finished, queue: name, redis: redis) }
+    /// Jobs that failed or were stopped (`rq:failed:{name}`).
+    public nonisolated var failedJobRegistry: JobRegistry { JobRegistry(.failed, queue: name, redis: redis) }
+    /// Jobs waiting on dependencies (`rq:deferred:{name}`).
+    public nonisolated var deferredJobRegistry: JobRegistry { JobRegistry(.deferred, queue: name, redis: redis) }
+    /// Jobs scheduled for later (`rq:scheduled:{name}`).
+    public nonisolated var scheduledJobRegistry: JobRegistry { JobRegistry(.scheduled, queue: name, redis: redis) }
+    /// Canceled jobs (`rq:canceled:{name}`).
+    public nonisolated var canceledJobRegistry: JobRegistry { JobRegistry(.canceled, queue: name, redis: redis) }
+}

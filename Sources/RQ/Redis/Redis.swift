@@ -1,0 +1,175 @@
+public import Logging
+
+/// A Redis client over hiredis.
+///
+/// Ordinary commands share one connection and are pipelined automatically: whatever many tasks send at the same
+/// moment goes out in one write. Blocking commands (`BLMOVE`, `BLPOP`, `XREAD BLOCK`) run on dedicated connections
+/// from a small pool, so they never hold up the shared one. No call blocks the Swift cooperative thread pool.
+///
+/// ```swift
+/// let redis = try Redis(url: "redis://127.0.0.1:6379/0")
+/// try await redis.send("SET", "greeting", "hello")
+/// let value = try await redis.send("GET", "greeting").string
+/// ```
+public actor Redis {
+    /// The connection settings.
+    public nonisolated let configuration: RedisConfiguration
+    nonisolated let logger: Logger
+    private nonisolated let shared: RedisConnection
+    private var idleBlocking: [RedisConnection] = []
+    private var scriptHashes: [String: String] = [:]
+    private var isClosed = false
+
+    /// How many idle dedicated connections are kept for reuse.
+    private let maximumIdleBlockingConnections = 8
+
+    /// Creates a client; the connection is opened by the first command.
+    public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "rq.redis")) {
+        self.configuration = configuration
+        self.logger = logger
+        self.shared = RedisConnection(configuration: configuration, interruptible: false, logger: logger)
+    }
+
+    /// Creates a client from a URL such as `redis://:secret@127.0.0.1:6379/2` or `unix:///run/redis.sock?db=1`.
+    ///
+    /// - Throws: ``RedisError`` (``RedisError/Code/invalidURL``) naming the bad part of the URL.
+    public init(url: String, logger: Logger = Logger(label: "rq.redis")) throws(RedisError) {
+        self.init(configuration: try RedisConfiguration(url: url), logger: logger)
+    }
+
+    /// Sends one command and returns its reply.
+    ///
+    /// - Throws: ``RedisError`` with code ``RedisError/Code/server`` for an error reply, or a connection error.
+    @discardableResult
+    public nonisolated func send(_ command: RedisCommand) async throws -> RedisValue {
+        let reply = try await shared.execute([command])[0]
+        if case .error(let message) = reply { throw RedisError(.server, "\(command.name): \(message)") }
+        return reply
+    }
+
+    /// Sends one command given as a name and arguments; see ``send(_:)``.
+    @discardableResult
+    public nonisolated func send(_ name: String, _ arguments: any RedisArgument...) async throws -> RedisValue {
+        try await send(RedisCommand(name, arguments: arguments))
+    }
+
+    /// Sends several commands in one write and returns every reply in order; error replies are returned in place.
+    public nonisolated func pipeline(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+        guard !commands.isEmpty else { return [] }
+        return try await shared.execute(commands)
+    }
+
+    /// Runs the commands as one `MULTI`/`EXEC` transaction, sent in one write, and returns the results of the
+    /// commands.
+    ///
+    /// - Throws: ``RedisError`` if a command was refused while queueing (the transaction is then discarded by
+    ///   Redis) or if a command inside the transaction failed.
+    @discardableResult
+    public nonisolated func transaction(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+        let replies = try await shared.execute([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
+        for (index, reply) in replies.enumerated() {
+            if case .error(let message) = reply {
+                let name = index == 0 ? "MULTI" : index <= commands.count ? commands[index - 1].name : "EXEC"
+                throw RedisError(.server, "transaction failed at \(name): \(message)")
+            }
+        }
+        guard let results = replies.last?.array else {
+            throw RedisError(.server, "transaction was aborted")
+        }
+        for (index, result) in results.enumerated() {
+            if case .error(let message) = result {
+                throw RedisError(.server, "transaction command \(commands[index].name) failed: \(message)")
+            }
+        }
+        return results
+    }
+
+    /// Runs a Lua script with `EVALSHA`, loading it first (and again after a `NOSCRIPT` reply, e.g. when the server
+    /// restarted or its script cache was flushed).
+    @discardableResult
+    public func evaluate(_ script: RedisScript, keys: [String] = [], arguments: [any RedisArgument] = []) async throws
+        -> RedisValue
+    {
+        for attempt in 0..<2 {
+            let sha: String
+            if let known = scriptHashes[script.source], attempt == 0 {
+                sha = known
+            } else {
+                guard let loaded = try await send("SCRIPT", "LOAD", script.source).string else {
+                    throw RedisError(.protocolError, "SCRIPT LOAD returned no hash")
+                }
+                scriptHashes[script.source] = loaded
+                sha = loaded
+            }
+            let reply = try await shared.execute([
+                RedisCommand("EVALSHA", arguments: [sha, keys.count] + keys + arguments)
+            ])[0]
+            if case .error(let message) = reply {
+                if message.hasPrefix("NOSCRIPT") && attempt == 0 { continue }
+                throw RedisError(.server, "script \(script.name): \(message)")
+            }
+            return reply
+        }
+        throw RedisError(.server, "script \(script.name) could not be loaded")
+    }
+
+    /// Sends a blocking command (`BLPOP`, `BLMOVE`, `XREAD BLOCK`, …) on a dedicated connection.
+    ///
+    /// - Parameters:
+    ///   - command: the command.
+    ///   - blockingFor: how long the command itself may block; the reply timeout is this plus the command timeout.
+    /// - Throws: `CancellationError` if the task is cancelled while it waits (the connection is then dropped).
+    @discardableResult
+    public func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RedisValue {
+        let connection = try checkOutBlocking()
+        do {
+            let reply = try await connection.execute(
+                [command], timeout: blockingFor + configuration.commandTimeout)[0]
+            checkIn(connection)
+            if case .error(let message) = reply { throw RedisError(.server, "\(command.name): \(message)") }
+            return reply
+        } catch let error as RedisError where error.code == .server {
+            throw error
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+
+    /// Closes every connection. Commands already sent complete; later ones fail with ``RedisError/Code/closed``.
+    public func close() {
+        isClosed = true
+        shared.close()
+        for connection in idleBlocking { connection.close() }
+        idleBlocking.removeAll()
+    }
+
+    private func checkOutBlocking() throws(RedisError) -> RedisConnection {
+        if isClosed { throw RedisError(.closed, "the Redis client was closed") }
+        if let connection = idleBlocking.popLast() { return connection }
+        var dedicated = configuration
+        dedicated.clientName = nil
+        return RedisConnection(configuration: dedicated, interruptible: true, logger: logger)
+    }
+
+    private func checkIn(_ connection: RedisConnection) {
+        if isClosed || idleBlocking.count >= maximumIdleBlockingConnections {
+            connection.close()
+        } else {
+            idleBlocking.append(connection)
+        }
+    }
+}
+
+/// A Lua script run with ``Redis/evaluate(_:keys:arguments:)``.
+public struct RedisScript: Sendable, Hashable {
+    /// A short name for error messages.
+    public let name: String
+    /// The Lua source.
+    public let source: String
+
+    public init(name: String, source: String) {
+        self.name = name
+        self.source = source
+    }
+}

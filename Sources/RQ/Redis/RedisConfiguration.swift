@@ -1,0 +1,152 @@
+import Foundation
+
+/// Where and how to connect to Redis.
+public struct RedisConfiguration: Sendable, Hashable {
+    /// The address of a Redis server.
+    public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
+        /// A TCP address.
+        case tcp(host: String, port: Int)
+        /// A Unix domain socket path.
+        case unix(path: String)
+
+        public var description: String {
+            switch self {
+            case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            case .unix(let path): return path
+            }
+        }
+    }
+
+    /// The server's address. Defaults to `127.0.0.1:6379`.
+    public var endpoint: Endpoint = .tcp(host: "127.0.0.1", port: 6379)
+    /// The database number selected after connecting. Defaults to 0.
+    public var database: Int = 0
+    /// The ACL user name for `AUTH`, if any.
+    public var username: String?
+    /// The password for `AUTH`, if any.
+    public var password: String?
+    /// The name given with `CLIENT SETNAME`, if any.
+    public var clientName: String?
+    /// How long one connection attempt, including retries with backoff, may take. Defaults to 5 seconds.
+    public var connectTimeout: Duration = .seconds(5)
+    /// How long a reply to a non-blocking command may take. Defaults to 30 seconds.
+    public var commandTimeout: Duration = .seconds(30)
+
+    /// A configuration for `127.0.0.1:6379`, database 0.
+    public init() {}
+
+    /// A configuration for the given address and database.
+    public init(endpoint: Endpoint, database: Int = 0, username: String? = nil, password: String? = nil) {
+        self.endpoint = endpoint
+        self.database = database
+        self.username = username
+        self.password = password
+    }
+
+    /// Parses a Redis URL: `redis://[[user]:password@]host[:port][/db]` or `unix:///path/to.sock[?db=N&password=P]`.
+    ///
+    /// - Throws: ``RedisError`` with code ``RedisError/Code/invalidURL`` naming the part that is wrong.
+    public init(url: String) throws(RedisError) {
+        func bad(_ why: String) -> RedisError {
+            RedisError(.invalidURL, "invalid Redis URL '\(url)': \(why)")
+        }
+        guard let schemeEnd = url.range(of: "://") else {
+            throw bad("missing scheme; expected redis://host:port/db or unix:///path")
+        }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        var rest = Substring(url[schemeEnd.upperBound...])
+        var query: [String: String] = [:]
+        if let questionMark = rest.firstIndex(of: "?") {
+            for pair in rest[rest.index(after: questionMark)...].split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                let value = parts.count > 1 ? String(parts[1]) : ""
+                query[String(parts[0])] = Self.percentDecoded(value) ?? value
+            }
+            rest = rest[..<questionMark]
+        }
+        switch scheme {
+        case "redis":
+            var hostPart = rest
+            var path: Substring = ""
+            if let slash = rest.firstIndex(of: "/") {
+                hostPart = rest[..<slash]
+                path = rest[rest.index(after: slash)...]
+            }
+            if let at = hostPart.lastIndex(of: "@") {
+                let userInfo = hostPart[..<at]
+                hostPart = hostPart[hostPart.index(after: at)...]
+                if let colon = userInfo.firstIndex(of: ":") {
+                    let user = String(userInfo[..<colon])
+                    let pass = String(userInfo[userInfo.index(after: colon)...])
+                    username = user.isEmpty ? nil : (Self.percentDecoded(user) ?? user)
+                    password = Self.percentDecoded(pass) ?? pass
+                } else if !userInfo.isEmpty {
+                    // Like redis-py: a lone user-info part is the password.
+                    password = Self.percentDecoded(String(userInfo)) ?? String(userInfo)
+                }
+            }
+            var host = "127.0.0.1"
+            var port = 6379
+            if hostPart.hasPrefix("[") {
+                guard let close = hostPart.firstIndex(of: "]") else { throw bad("unclosed '[' in host") }
+                host = String(hostPart[hostPart.index(after: hostPart.startIndex)..<close])
+                let after = hostPart[hostPart.index(after: close)...]
+                if after.hasPrefix(":") {
+                    let text = after.dropFirst()
+                    guard let value = Int(text), (1...65535).contains(value) else {
+                        throw bad("invalid port '\(text)'")
+                    }
+                    port = value
+                }
+            } else {
+                let parts = hostPart.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count <= 2 else { throw bad("invalid host '\(hostPart)'") }
+                if !parts[0].isEmpty { host = String(parts[0]) }
+                if parts.count == 2 {
+                    guard let value = Int(parts[1]), (1...65535).contains(value) else {
+                        throw bad("invalid port '\(parts[1])'")
+                    }
+                    port = value
+                }
+            }
+            guard host.allSatisfy({ $0.isLetter || $0.isNumber || ".-_:".contains($0) }) else {
+                throw bad("invalid host '\(host)'")
+            }
+            endpoint = .tcp(host: host, port: port)
+            if !path.isEmpty {
+                guard let db = Int(path), db >= 0 else { throw bad("invalid database '\(path)'") }
+                database = db
+            }
+        case "unix":
+            guard rest.hasPrefix("/") else { throw bad("unix socket path must be absolute, as in unix:///path.sock") }
+            endpoint = .unix(path: Self.percentDecoded(String(rest)) ?? String(rest))
+        case "rediss":
+            throw bad("TLS (rediss://) is not supported; use redis:// or unix://")
+        default:
+            throw bad("unknown scheme '\(scheme)'; expected redis:// or unix://")
+        }
+        if let db = query["db"] {
+            guard let value = Int(db), value >= 0 else { throw bad("invalid database '\(db)'") }
+            database = value
+        }
+        if let pass = query["password"] { password = pass }
+        if let user = query["username"] { username = user }
+    }
+
+    private static func percentDecoded(_ text: String) -> String? {
+        guard text.contains("%") else { return text }
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next(), let low = iterator.next(),
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                else { return nil }
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int.self) {
+            self = .int(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            let object = try container.decode([String: JSONValue].self)
+            self = .object(JSONObject(object.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let object):
+            try container.encode(Dictionary(uniqueKeysWithValues: object.map { ($0.key, $0.value) }))
+        }
+    }
+
+    /// Encodes a Swift value to JSON (through `JSONEncoder`), keeping the key order it was encoded in.
+    public init(encoding value: some Encodable) throws {
+        if let value = value as? JSONValue {
+            self = value
+            return
+        }
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let data = try encoder.encode(value)
+        self = try JSONValue(parsing: data)
+    }
+
+    /// Decodes a Swift value from this JSON (through `JSONDecoder`).
+    public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        if let value = self as? T { return value }
+        return try JSONDecoder().decode(T.self, from: Data(serialized()))
+    }
+}

@@ -1,0 +1,170 @@
+/// The Lua scripts behind operations that read and write several keys atomically in one round trip.
+///
+/// Keys are built inside the scripts from RQ's fixed `rq:` layout (single-instance Redis, as RQ itself assumes).
+enum RQScripts {
+    /// Enqueue with dependencies: defer the job if any parent exists and is not finished, else enqueue it.
+    /// ARGV: id, queue, now (int), at_front (0/1), enqueued_at, ttl or "", parent count, parents…, field/value…
+    /// Returns 1 when queued, 0 when deferred.
+    static let enqueueWithDependencies = RedisScript(
+        name: "enqueue_with_dependencies",
+        source: """
+            local id, queue, now, atFront, enqueuedAt, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+            local parentCount = tonumber(ARGV[7])
+            local jobKey = 'rq:job:' .. id
+            local deferred = false
+            for i = 1, parentCount do
+              local status = redis.call('HGET', 'rq:job:' .. ARGV[7 + i], 'status')
+              if status and status ~= 'finished' then deferred = true end
+            end
+            local fields = {}
+            for i = 8 + parentCount, #ARGV do fields[#fields + 1] = ARGV[i] end
+            redis.call('SADD', 'rq:queues', 'rq:queue:' .. queue)
+            redis.call('HSET', jobKey, unpack(fields))
+            if deferred then
+              redis.call('HSET', jobKey, 'status', 'deferred')
+              redis.call('ZADD', 'rq:deferred:' .. queue, now, id)
+              for i = 1, parentCount do
+                redis.call('SADD', 'rq:job:' .. ARGV[7 + i] .. ':dependents', id)
+                redis.call('SADD', 'rq:job::' .. id .. ':dependencies', ARGV[7 + i])
+              end
+            else
+              redis.call('HSET', jobKey, 'status', 'queued', 'enqueued_at', enqueuedAt)
+              if atFront == '1' then
+                redis.call('LPUSH', 'rq:queue:' .. queue, id)
+              else
+                redis.call('RPUSH', 'rq:queue:' .. queue, id)
+              end
+            end
+            if ttl ~= '' then
+              redis.call('EXPIRE', jobKey, ttl)
+              redis.call('EXPIRE', 'rq:job:' .. id .. ':dependents', ttl)
+              redis.call('EXPIRE', 'rq:job::' .. id .. ':dependencies', ttl)
+            end
+            if deferred then return 0 end
+            return 1
+            """)
+
+    /// Cancel: ARGV id, now. Returns -1 if there is no such job, 0 if already canceled, 1 when canceled.
+    static let cancel = RedisScript(
+        name: "cancel",
+        source: """
+            local id, now = ARGV[1], ARGV[2]
+            local jobKey = 'rq:job:' .. id
+            local status = redis.call('HGET', jobKey, 'status')
+            if not status then return -1 end
+            if status == 'canceled' then return 0 end
+            local origin = redis.call('HGET', jobKey, 'origin') or ''
+            redis.call('HSET', jobKey, 'status', 'canceled')
+            redis.call('LREM', 'rq:queue:' .. origin, 1, id)
+            local registries = { finished = 'rq:finished:', failed = 'rq:failed:', deferred = 'rq:deferred:',
+                                 scheduled = 'rq:scheduled:', stopped = 'rq:failed:' }
+            if registries[status] then redis.call('ZREM', registries[status] .. origin, id) end
+            if status == 'started' then
+              for _, e in ipairs(redis.call('ZRANGE', 'rq:executions:' .. id, 0, -1)) do
+                redis.call('ZREM', 'rq:wip:' .. origin, id .. ':' .. e)
+              end
+            end
+            redis.call('ZADD', 'rq:canceled:' .. origin, now, id)
+            return 1
+            """)
+
+    /// Delete a job and its side keys, removing it from its queue and registries. ARGV: id.
+    /// The result stream is kept, as Python RQ keeps it. Returns the number of keys deleted.
+    static let delete = RedisScript(
+        name: "delete",
+        source: """
+            local id = ARGV[1]
+            local jobKey = 'rq:job:' .. id
+            local origin = redis.call('HGET', jobKey, 'origin')
+            local group = redis.call('HGET', jobKey, 'group_id')
+            if origin then
+              redis.call('LREM', 'rq:queue:' .. origin, 0, id)
+              for _, prefix in ipairs({ 'rq:finished:', 'rq:failed:', 'rq:deferred:', 'rq:scheduled:', 'rq:canceled:' }) do
+                redis.call('ZREM', prefix .. origin, id)
+              end
+              for _, e in ipairs(redis.call('ZRANGE', 'rq:executions:' .. id, 0, -1)) do
+                redis.call('ZREM', 'rq:wip:' .. origin, id .. ':' .. e)
+                redis.call('DEL', 'rq:execution:' .. id .. ':' .. e)
+              end
+            end
+            redis.call('DEL', 'rq:executions:' .. id)
+            if group and group ~= '' then redis.call('SREM', 'rq:group:' .. group, id) end
+            return redis.call('DEL', jobKey, 'rq:job:' .. id .. ':dependents', 'rq:job::' .. id .. ':dependencies')
+            """)
+
+    /// Requeue a failed (or stopped) job. ARGV: id, enqueued_at, at_front (0/1).
+    /// Returns -1 if there is no such job, 0 if it is not in its failed registry, 1 when requeued.
+    static let requeue = RedisScript(
+        name: "requeue",
+        source: """
+            local id, enqueuedAt, atFront = ARGV[1], ARGV[2], ARGV[3]
+            local jobKey = 'rq:job:' .. id
+            local origin = redis.call('HGET', jobKey, 'origin')
+            if not origin then return -1 end
+            if redis.call('ZREM', 'rq:failed:' .. origin, id) == 0 then return 0 end
+            redis.call('HSET', jobKey, 'status', 'queued', 'started_at', '', 'ended_at', '', 'enqueued_at', enqueuedAt)
+            redis.call('PERSIST', jobKey)
+            redis.call('SADD', 'rq:queues', 'rq:queue:' .. origin)
+            if atFront == '1' then
+              redis.call('LPUSH', 'rq:queue:' .. origin, id)
+            else
+              redis.call('RPUSH', 'rq:queue:' .. origin, id)
+            end
+            return 1
+            """)
+
+    /// Empty a queue: pop every id and delete its job hash and dependents set. KEYS[1]: the queue list.
+    /// Returns how many ids were removed.
+    static let emptyQueue = RedisScript(
+        name: "empty_queue",
+        source: """
+            local count = 0
+            while true do
+              local id = redis.call('LPOP', KEYS[1])
+              if not id then break end
+              redis.call('DEL', 'rq:job:' .. id, 'rq:job:' .. id .. ':dependents')
+              count = count + 1
+            end
+            return count
+            """)
+}
+
+extension RQScripts {
+    /// Release the dependents of a job that ended. ARGV: parent id, parent status, enqueued_at.
+    /// A deferred dependent is queued when every dependency is finished (or failed, if it allows failures) and
+    /// the parent was not stopped or canceled. Returns how many were queued.
+    static let releaseDependents = RedisScript(
+        name: "release_dependents",
+        source: """
+            local parent, parentStatus, enqueuedAt = ARGV[1], ARGV[2], ARGV[3]
+            local dependentsKey = 'rq:job:' .. parent .. ':dependents'
+            if parentStatus == 'stopped' or parentStatus == 'canceled' then return 0 end
+            local released = 0
+            for _, dep in ipairs(redis.call('SMEMBERS', dependentsKey)) do
+              local jobKey = 'rq:job:' .. dep
+              local f = redis.call('HMGET', jobKey, 'status', 'origin', 'allow_dependency_failures', 'enqueue_at_front')
+              if f[1] == 'deferred' and f[2] then
+                local allowFailure = f[3] == '1'
+                local met = true
+                for _, other in ipairs(redis.call('SMEMBERS', 'rq:job::' .. dep .. ':dependencies')) do
+                  local status
+                  if other == parent then status = parentStatus else status = redis.call('HGET', 'rq:job:' .. other, 'status') end
+                  if status and not (status == 'finished' or (allowFailure and status == 'failed')) then met = false end
+                end
+                if met then
+                  redis.call('ZREM', 'rq:deferred:' .. f[2], dep)
+                  redis.call('HSET', jobKey, 'status', 'queued', 'enqueued_at', enqueuedAt)
+                  redis.call('SADD', 'rq:queues', 'rq:queue:' .. f[2])
+                  if f[4] == '1' then
+                    redis.call('LPUSH', 'rq:queue:' .. f[2], dep)
+                  else
+                    redis.call('RPUSH', 'rq:queue:' .. f[2], dep)
+                  end
+                  redis.call('SREM', dependentsKey, dep)
+                  released = released + 1
+                end
+              end
+            end
+            return released
+            """)
+}
