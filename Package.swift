@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(
             name: "RQIntegrationTests",
             dependencies: ["RQ", "RQTesting"],
-            resources: [.copy("Python")],
+            exclude: ["Python"],
             swiftSettings: swiftSettings
         ),
     ],

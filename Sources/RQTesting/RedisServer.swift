@@ -9,7 +9,7 @@ import Synchronization
 /// let server = try await RedisServer.start()
 /// let redis = try server.makeClient()
 /// // …
-/// server.stop()
+/// await server.stop()
 /// ```
 public final class RedisServer: Sendable {
     /// Why a server could not be started.
@@ -23,7 +23,7 @@ public final class RedisServer: Sendable {
     public var url: String { "redis://127.0.0.1:\(port)/0" }
     private let executable: String
     private let extraArguments: [String]
-    private let process: Mutex<Process?>
+    private let process: Mutex<ChildProcess?>
 
     private init(port: Int, executable: String, extraArguments: [String]) {
         self.port = port
@@ -32,7 +32,7 @@ public final class RedisServer: Sendable {
         self.process = Mutex(nil)
     }
 
-    deinit { stop() }
+    deinit { process.withLock { $0?.signal(SIGTERM) } }
 
     /// Starts a server on a free port.
     ///
@@ -49,7 +49,7 @@ public final class RedisServer: Sendable {
                 return server
             } catch {
                 lastError = error
-                server.stop()
+                await server.stop()
             }
         }
         throw lastError ?? StartError(description: "redis-server did not start")
@@ -63,42 +63,38 @@ public final class RedisServer: Sendable {
     /// Whether the server process is running.
     public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
-    /// Stops the server (SIGTERM, then waits for it to exit). Safe to call twice.
-    public func stop() {
-        let running = process.withLock { current -> Process? in
+    /// Stops the server: SIGTERM, then waits for it to exit. Safe to call twice.
+    public func stop() async {
+        let running = process.withLock { current -> ChildProcess? in
             defer { current = nil }
             return current
         }
-        guard let running, running.isRunning else { return }
-        running.terminate()
-        running.waitUntilExit()
+        guard let running else { return }
+        running.signal(SIGTERM)
+        _ = await running.waitForExit()
     }
 
     /// Starts the server again on the same port after ``stop()``, e.g. to test reconnecting.
     public func restart() async throws {
-        stop()
+        await stop()
         try await launch()
     }
 
     private func launch() async throws {
         let path = try Self.resolve(executable)
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: path)
-        child.arguments =
-            [
+        let child = try ChildProcess(
+            path: path,
+            arguments: [
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--protected-mode", "no", "--loglevel", "warning",
-            ] + extraArguments
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
+            ] + extraArguments)
         process.withLock { $0 = child }
         let probe = try Redis(url: "redis://127.0.0.1:\(port)/0")
         defer { Task { await probe.close() } }
         let deadline = ContinuousClock.now.advanced(by: .seconds(10))
         while ContinuousClock.now < deadline {
             if !child.isRunning {
-                throw StartError(description: "redis-server exited with status \(child.terminationStatus) on port \(port)")
+                throw StartError(description: "redis-server exited at start on port \(port) (is the port taken?)")
             }
             if (try? await probe.send("PING"))?.string == "PONG" { return }
             try await Task.sleep(for: .milliseconds(20))

@@ -64,8 +64,8 @@ public actor Queue {
                 [RedisCommand("SADD", RQKeys.queues, key), RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping())]
                     + expiry(job))
         }
-        if !isAsync, job.status == .queued, let functions {
-            return try await JobExecutor(redis: redis, functions: functions).runSynchronously(job)
+        if !isAsync, job.status == .queued {
+            return try await runJob(job)
         }
         return job
     }
@@ -92,6 +92,18 @@ public actor Queue {
             jobs[index] = try await store(jobs[index], options: requests[index].options)
         }
         return jobs
+    }
+
+    /// Runs a stored job at once in this process, as RQ's `Queue.run_job`; only for synchronous queues.
+    ///
+    /// - Throws: ``RQError`` `invalidState` if the queue was not made with
+    ///   ``init(_:redis:defaultTimeout:runningSynchronouslyWith:)``.
+    @discardableResult
+    public nonisolated func runJob(_ job: Job) async throws -> Job {
+        guard let functions else {
+            throw RQError(.invalidState, "queue \(name) is asynchronous; its jobs run on workers", jobID: job.id)
+        }
+        return try await JobExecutor(redis: redis, functions: functions).runSynchronously(job)
     }
 
     nonisolated func makeJob(_ request: EnqueueRequest, now: Date) throws(RQError) -> Job {

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+@testable import RQ
+
+@Suite struct WireFormatTests {
+    /// The exact bytes of reference §3.2: Python's zlib.compress of the JSON job tuple.
+    @Test func dataIsByteIdenticalToPython() {
+        let payload = JobPayload(functionName: "mymod.myfunc", args: [1, "a"], kwargs: ["k": 2])
+        let hex = payload.encoded().map { String(format: "%02x", $0) }.joined()
+        #expect(
+            hex == "789c8b56caadcccd4fd1cbad4c2bcd4b56d251c82bcdc9d1518836d451504a548ad551a856ca56b25230aa8d050024760c8f")
+    }
+
+    @Test func dataRoundTripsAndAcceptsUncompressedJSON() throws {
+        let payload = JobPayload(functionName: "f", args: ["é", [1]], kwargs: ["a": ["b": nil]])
+        #expect(try JobPayload(decoding: payload.encoded(), jobID: "j") == payload)
+        let plain = Array(#"["f", null, [1], {}]"#.utf8)
+        #expect(try JobPayload(decoding: plain, jobID: "j").args == [1])
+    }
+
+    @Test func garbageDataNamesJobAndField() {
+        for bytes: [UInt8] in [[1, 2, 3], [0x78, 0x9c, 1, 2, 3, 4, 5], Array(#"{"a": 1}"#.utf8), [0x80, 5, 0x95], []] {
+            do {
+                _ = try JobPayload(decoding: bytes, jobID: "job-7")
+                Issue.record("accepted \(bytes)")
+            } catch {
+                #expect(error.jobID == "job-7")
+                #expect(error.field == "data")
+                #expect(error.message.contains("job-7") && error.message.contains("'data'"))
+            }
+        }
+    }
+
+    @Test func zlibRejectsTruncatedStreams() throws {
+        let compressed = Zlib.compress(Array(repeating: 65, count: 1000))
+        #expect(throws: Zlib.Failure.self) { try Zlib.decompress(Array(compressed.dropLast(3))) }
+        #expect(try Zlib.decompress(compressed).count == 1000)
+    }
+
+    @Test func timestampsInBothFormats() throws {
+        let date = Date(timeIntervalSince1970: 1_795_788_359.522292)
+        #expect(RQTimestamp.format(date) == "2026-11-27T14:05:59.522292Z")
+        let parsed = try #require(RQTimestamp.parse("2026-11-27T14:05:59.522292Z"))
+        #expect(abs(parsed.timeIntervalSince1970 - 1_795_788_359.522292) < 1e-5)
+        #expect(RQTimestamp.parse("2026-11-27T14:05:59Z") != nil)
+        #expect(RQTimestamp.parse("2026-11-27T14:05:59.5Z") != nil)
+        #expect(RQTimestamp.parse("2026-11-27 14:05:59.522+00:00") != nil)
+        #expect(RQTimestamp.parse("yesterday") == nil)
+        #expect(RQTimestamp.parse("2026-13-28T11:25:59Z") == nil)
+        #expect(RQTimestamp.epochString(date) == "1795788359.522292")
+    }
+
+    @Test func callStringMatchesPython() {
+        // Expected strings printed by Python RQ 2.12's get_call_string for the same calls.
+        #expect(
+            PythonRepr.callString(function: "mymod.myfunc", args: [1, "a"], kwargs: ["k": 2])
+                == "mymod.myfunc(1, 'a', k=2)")
+        let long = String(repeating: "x", count: 100)
+        #expect(
+            PythonRepr.callString(
+                function: "f",
+                args: [.string(long), 1.5, nil, true, [1, "b"], ["k": "v'"], "it's", "say \"hi\"", "a\nb"],
+                kwargs: ["z": 1, "a": 2])
+                == "f('" + String(repeating: "x", count: 74)
+                + "..., 1.5, None, True, [1, 'b'], {'k': \"v'\"}, \"it's\", 'say \"hi\"', 'a\\nb', a=2, z=1)")
+    }
+
+    @Test func timeoutStrings() throws {
+        #expect(try JobTimeout(parsing: "1h3m10s").seconds == 3790)
+        #expect(try JobTimeout(parsing: "180").seconds == 180)
+        #expect(try JobTimeout(parsing: "2d").seconds == 172_800)
+        #expect(try JobTimeout(.milliseconds(1500)).seconds == 2)
+        #expect(JobTimeout.none.seconds == -1)
+        #expect(throws: RQError.self) { try JobTimeout(parsing: "10x") }
+        #expect(throws: RQError.self) { try JobTimeout(parsing: "h") }
+        #expect(throws: RQError.self) { try JobTimeout(seconds: 0) }
+    }
+
+    @Test func statusesToleratedOrRejected() {
+        #expect(JobStatus.isWellFormed("rate_limited"))
+        #expect(!JobStatus(rawValue: "rate_limited").isKnown)
+        #expect(!JobStatus.isWellFormed("b@d status"))
+        #expect(JobStatus.allKnown.count == 9)
+    }
+
+    @Test func optionsAreValidated() {
+        #expect(throws: RQError.self) { try EnqueueOptions(jobID: "a:b").validate() }
+        #expect(throws: RQError.self) { try EnqueueOptions(ttl: 0).validate() }
+        #expect(throws: RQError.self) { try EnqueueOptions(resultTTL: -2).validate() }
+        #expect(throws: Never.self) { try EnqueueOptions(resultTTL: -1, jobID: "ok_id-1").validate() }
+    }
+}
