@@ -96,7 +96,11 @@ public final class RedisServer: Sendable {
             if !child.isRunning {
                 throw StartError(description: "redis-server exited at start on port \(port) (is the port taken?)")
             }
-            if (try? await probe.send("PING"))?.string == "PONG" { return }
+            do {
+                if try await probe.send("PING").string == "PONG" { return }
+            } catch let error as RedisError where error.code == .server {
+                return  // NOAUTH and the like: the server is up and asks for a password.
+            } catch {}
             try await Task.sleep(for: .milliseconds(20))
         }
         throw StartError(description: "redis-server on port \(port) did not answer PING within 10 seconds")

@@ -11,4 +11,142 @@ import Testing
         await server.stop()
         #expect(!server.isRunning)
     }
+
+    @Test func binarySafeArgumentsAndReplies() async throws {
+        let redis = try await SharedRedis.client()
+        let key = uniqueName("bin")
+        let bytes: [UInt8] = [0, 13, 10, 255, 36, 42]
+        try await redis.send("SET", key, bytes)
+        #expect(try await redis.send("GET", key) == .bulk(bytes))
+        #expect(try await redis.send("GET", uniqueName("missing")) == .null)
+    }
+
+    @Test func pipelinesAndTransactionsReturnEveryReply() async throws {
+        let redis = try await SharedRedis.client()
+        let key = uniqueName("counter")
+        let replies = try await redis.pipeline([
+            RedisCommand("INCR", key), RedisCommand("INCR", key), RedisCommand("HGET", key, "x"),
+        ])
+        #expect(replies[0] == .integer(1) && replies[1] == .integer(2))
+        if case .error(let message) = replies[2] { #expect(message.hasPrefix("WRONGTYPE")) } else {
+            Issue.record("expected an error reply in place, got \(replies[2])")
+        }
+        let results = try await redis.transaction([RedisCommand("INCR", key), RedisCommand("GET", key)])
+        #expect(results == [.integer(3), .bulk(Array("3".utf8))])
+        await #expect(throws: RedisError.self) { try await redis.transaction([RedisCommand("NOSUCHCOMMAND")]) }
+        #expect(try await redis.send("GET", key).int == 3)
+    }
+
+    @Test func scriptsReloadAfterTheCacheIsFlushed() async throws {
+        let redis = try await SharedRedis.client()
+        let script = RedisScript(name: "double", source: "return tonumber(ARGV[1]) * 2")
+        #expect(try await redis.evaluate(script, arguments: [21]) == .integer(42))
+        try await redis.send("SCRIPT", "FLUSH")
+        #expect(try await redis.evaluate(script, arguments: [5]) == .integer(10))
+    }
+
+    @Test func noServerGivesAConnectionErrorNamingTheAddressWithinTheTimeout() async throws {
+        var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: try unusedPort()))
+        configuration.connectTimeout = .milliseconds(800)
+        let redis = Redis(configuration: configuration)
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            try await redis.send("PING")
+            Issue.record("PING succeeded without a server")
+        } catch let error as RedisError {
+            #expect(error.code == .connectionFailed)
+            #expect(error.message.contains("127.0.0.1:\(configuration.endpoint.description.split(separator: ":").last!)"))
+        }
+        #expect(clock.now - start < .seconds(2))
+    }
+
+    @Test func reconnectsAfterTheServerRestarts() async throws {
+        let server = try await RedisServer.start()
+        let redis = try server.makeClient()
+        try await redis.send("SET", "k", "v")
+        try await server.restart()
+        // The first command after the restart may find the old socket closed; a typed error, never a crash.
+        do { try await redis.send("PING") } catch let error as RedisError {
+            #expect(error.code == .connectionLost || error.code == .timeout)
+        }
+        #expect(try await redis.send("PING").string == "PONG")
+        #expect(try await redis.send("GET", "k") == .null)  // a fresh server without persistence
+        await server.stop()
+    }
+
+    @Test func authenticatesWithPasswordAndACLUser() async throws {
+        let server = try await RedisServer.start(arguments: ["--requirepass", "s3cret"])
+        let withPassword = try Redis(url: "redis://:s3cret@127.0.0.1:\(server.port)/2")
+        try await withPassword.send("SET", "where", "db2")
+        try await withPassword.send("ACL", "SETUSER", "alice", "on", ">alicepw", "~*", "+@all")
+        let alice = try Redis(url: "redis://alice:alicepw@127.0.0.1:\(server.port)/2")
+        #expect(try await alice.send("GET", "where").string == "db2")
+        let wrong = try Redis(url: "redis://:nope@127.0.0.1:\(server.port)/0")
+        do {
+            try await wrong.send("PING")
+            Issue.record("a wrong password was accepted")
+        } catch let error as RedisError {
+            #expect(error.message.contains("AUTH"))
+        }
+        await server.stop()
+    }
+
+    @Test func connectsOverAUnixSocketAndSetsTheClientName() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("rq")).sock").path
+        let server = try await RedisServer.start(arguments: ["--unixsocket", path, "--unixsocketperm", "700"])
+        var configuration = try RedisConfiguration(url: "unix://\(path)?db=1")
+        configuration.clientName = "swift-rq-test"
+        let redis = Redis(configuration: configuration)
+        #expect(try await redis.send("CLIENT", "GETNAME").string == "swift-rq-test")
+        #expect(try await redis.send("CLIENT", "INFO").string?.contains("db=1") == true)
+        await server.stop()
+    }
+
+    @Test func concurrentEnqueuesAreNotStarvedByABlockingPop() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        let listKey = uniqueName("blocking")
+        let popped = Task { try await redis.sendBlocking(RedisCommand("BLPOP", listKey, 20), blockingFor: .seconds(20)) }
+        try await Task.sleep(for: .milliseconds(50))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<64 {
+                group.addTask { _ = try await queue.enqueue("examples.add", args: [.int(index), 1]) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await queue.count() == 64)
+        try await redis.send("RPUSH", listKey, "done")
+        let reply = try await popped.value
+        #expect(reply.array?.last?.string == "done")
+    }
+
+    @Test func cancellingABlockingCommandReturnsPromptly() async throws {
+        let redis = try await SharedRedis.client()
+        let task = Task { try await redis.sendBlocking(RedisCommand("BLPOP", uniqueName("never"), 30), blockingFor: .seconds(30)) }
+        try await Task.sleep(for: .milliseconds(100))
+        let clock = ContinuousClock()
+        let start = clock.now
+        task.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await task.value }
+        #expect(clock.now - start < .seconds(2))
+        #expect(try await redis.send("PING").string == "PONG")
+    }
+}
+
+/// A loopback port with nothing listening on it.
+func unusedPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -6,13 +6,15 @@ import Testing
 /// One throwaway redis-server for the whole test process; tests keep apart by using their own queue names.
 actor SharedRedis {
     static let instance = SharedRedis()
-    private var server: RedisServer?
+    // A task, not the server itself: the actor is reentrant across the await, and every caller must get the
+    // one server that the first caller started.
+    private var starting: Task<RedisServer, any Error>?
 
     func get() async throws -> RedisServer {
-        if let server { return server }
-        let started = try await RedisServer.start()
-        server = started
-        return started
+        if let starting { return try await starting.value }
+        let task = Task { try await RedisServer.start() }
+        starting = task
+        return try await task.value
     }
 
     static func server() async throws -> RedisServer { try await instance.get() }
