@@ -16,7 +16,7 @@ let package = Package(
         .executable(name: "rq-demo", targets: ["Demo"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2")
     ],
     targets: [
         .systemLibrary(
@@ -43,15 +43,21 @@ let package = Package(
             dependencies: ["RQ"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ExampleFunctions",
+            dependencies: ["RQ"],
+            path: "Examples/ExampleFunctions",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ExampleJobs",
-            dependencies: ["RQ"],
+            dependencies: ["RQ", "ExampleFunctions"],
             path: "Examples/ExampleJobs",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "Demo",
-            dependencies: ["RQ", "RQTesting"],
+            dependencies: ["RQ", "RQTesting", "ExampleFunctions"],
             path: "Examples/Demo",
             swiftSettings: swiftSettings
         ),
@@ -62,7 +68,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RQIntegrationTests",
-            dependencies: ["RQ", "RQTesting"],
+            dependencies: ["RQ", "RQTesting", "ExampleFunctions"],
             exclude: ["Python"],
             swiftSettings: swiftSettings
         ),

@@ -36,10 +36,12 @@ final class ChildProcess: Sendable {
             throw RedisServer.StartError(description: "could not start \(path): \(String(cString: strerror(status)))")
         }
         pid = child
+        LiveChildren.add(child)
         let spawned = child
         let reaper = Thread { [self] in
             var raw: Int32 = 0
             while waitpid(spawned, &raw, 0) < 0 && errno == EINTR {}
+            LiveChildren.remove(spawned)
             let waiting = waiters.withLock { list in
                 exitStatus.withLock { $0 = raw }
                 defer { list.removeAll() }
@@ -68,5 +70,28 @@ final class ChildProcess: Sendable {
             }
             if let done { continuation.resume(returning: done) }
         }
+    }
+}
+
+/// The children still running, terminated when this process exits so no server outlives its tests.
+enum LiveChildren {
+    private static let pids = Mutex<Set<pid_t>>([])
+    private static let installed = Mutex(false)
+
+    static func add(_ pid: pid_t) {
+        pids.withLock { _ = $0.insert(pid) }
+        let first = installed.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first { atexit { LiveChildren.terminateAll() } }
+    }
+
+    static func remove(_ pid: pid_t) {
+        pids.withLock { _ = $0.remove(pid) }
+    }
+
+    static func terminateAll() {
+        for pid in pids.withLock({ $0 }) { kill(pid, SIGTERM) }
     }
 }

@@ -40,7 +40,8 @@ public final class RedisServer: Sendable {
     ///   - executable: the server binary, found on `PATH` unless it contains a `/`.
     ///   - arguments: extra `redis-server` options, e.g. `["--requirepass", "secret"]`.
     /// - Throws: ``StartError`` if the binary is missing or the server does not answer within 10 seconds.
-    public static func start(executable: String = "redis-server", arguments: [String] = []) async throws -> RedisServer {
+    public static func start(executable: String = "redis-server", arguments: [String] = []) async throws -> RedisServer
+    {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let server = RedisServer(port: try freePort(), executable: executable, extraArguments: arguments)
@@ -108,7 +109,8 @@ public final class RedisServer: Sendable {
 
     private static func resolve(_ executable: String) throws -> String {
         if executable.contains("/") { return executable }
-        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
+        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(
+            separator: ":")
         for directory in paths {
             let candidate = "\(directory)/\(executable)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -127,7 +129,9 @@ public final class RedisServer: Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw StartError(description: "bind() failed: errno \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)

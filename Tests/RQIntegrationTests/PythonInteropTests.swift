@@ -142,7 +142,8 @@ import Testing
         #expect(value == 1)
         let written = try #require(try await job.latestResult()).createdAt
         // The stream entry id carries the time Redis wrote the result.
-        #expect(returnedAt.timeIntervalSince(written) < 0.050, "returned \(returnedAt.timeIntervalSince(written))s late")
+        #expect(
+            returnedAt.timeIntervalSince(written) < 0.050, "returned \(returnedAt.timeIntervalSince(written))s late")
     }
 
     @Test func pythonSeesSaveMetaAndRequeueOfPythonFailures() async throws {

@@ -99,4 +99,3 @@ import Testing
         #expect(try await queue.count() == 0)
     }
 }
-

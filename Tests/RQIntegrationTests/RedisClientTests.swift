@@ -28,7 +28,9 @@ import Testing
             RedisCommand("INCR", key), RedisCommand("INCR", key), RedisCommand("HGET", key, "x"),
         ])
         #expect(replies[0] == .integer(1) && replies[1] == .integer(2))
-        if case .error(let message) = replies[2] { #expect(message.hasPrefix("WRONGTYPE")) } else {
+        if case .error(let message) = replies[2] {
+            #expect(message.hasPrefix("WRONGTYPE"))
+        } else {
             Issue.record("expected an error reply in place, got \(replies[2])")
         }
         let results = try await redis.transaction([RedisCommand("INCR", key), RedisCommand("GET", key)])
@@ -56,7 +58,8 @@ import Testing
             Issue.record("PING succeeded without a server")
         } catch let error as RedisError {
             #expect(error.code == .connectionFailed)
-            #expect(error.message.contains("127.0.0.1:\(configuration.endpoint.description.split(separator: ":").last!)"))
+            #expect(
+                error.message.contains("127.0.0.1:\(configuration.endpoint.description.split(separator: ":").last!)"))
         }
         #expect(clock.now - start < .seconds(2))
     }
@@ -107,7 +110,9 @@ import Testing
         let redis = try await SharedRedis.client()
         let queue = Queue(uniqueName(), redis: redis)
         let listKey = uniqueName("blocking")
-        let popped = Task { try await redis.sendBlocking(RedisCommand("BLPOP", listKey, 20), blockingFor: .seconds(20)) }
+        let popped = Task {
+            try await redis.sendBlocking(RedisCommand("BLPOP", listKey, 20), blockingFor: .seconds(20))
+        }
         try await Task.sleep(for: .milliseconds(50))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<64 {
@@ -123,7 +128,9 @@ import Testing
 
     @Test func cancellingABlockingCommandReturnsPromptly() async throws {
         let redis = try await SharedRedis.client()
-        let task = Task { try await redis.sendBlocking(RedisCommand("BLPOP", uniqueName("never"), 30), blockingFor: .seconds(30)) }
+        let task = Task {
+            try await redis.sendBlocking(RedisCommand("BLPOP", uniqueName("never"), 30), blockingFor: .seconds(30))
+        }
         try await Task.sleep(for: .milliseconds(100))
         let clock = ContinuousClock()
         let start = clock.now

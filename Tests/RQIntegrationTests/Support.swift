@@ -38,7 +38,8 @@ enum PythonError: Error, CustomStringConvertible {
 /// Runs real Python RQ 2.12 (installed by the project's scripts).
 enum Python {
     /// The folder with `examples.py`, the Python twins of the example job functions.
-    static let modulePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Python").path
+    static let modulePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Python")
+        .path
 
     /// Runs a Python script with `REDIS_URL` set and returns what it printed, parsed as JSON.
     /// The script has `r` (a redis-py client), `Queue`, `Job` and `JSONSerializer` in scope.
@@ -90,7 +91,8 @@ enum Python {
                     process.waitUntilExit()
                     if process.terminationStatus != 0 {
                         let err = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
-                        continuation.resume(throwing: PythonError.failed(status: process.terminationStatus, stderr: err))
+                        continuation.resume(
+                            throwing: PythonError.failed(status: process.terminationStatus, stderr: err))
                     } else {
                         continuation.resume(returning: String(decoding: out, as: UTF8.self))
                     }

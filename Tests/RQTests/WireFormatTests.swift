@@ -9,7 +9,9 @@ import Testing
         let payload = JobPayload(functionName: "mymod.myfunc", args: [1, "a"], kwargs: ["k": 2])
         let hex = payload.encoded().map { String(format: "%02x", $0) }.joined()
         #expect(
-            hex == "789c8b56caadcccd4fd1cbad4c2bcd4b56d251c82bcdc9d1518836d451504a548ad551a856ca56b25230aa8d050024760c8f")
+            hex
+                == "789c8b56caadcccd4fd1cbad4c2bcd4b56d251c82bcdc9d1518836d451504a548ad551a856ca56b25230aa8d050024760c8f"
+        )
     }
 
     @Test func dataRoundTripsAndAcceptsUncompressedJSON() throws {
@@ -20,7 +22,9 @@ import Testing
     }
 
     @Test func garbageDataNamesJobAndField() {
-        for bytes: [UInt8] in [[1, 2, 3], [0x78, 0x9c, 1, 2, 3, 4, 5], Array(#"{"a": 1}"#.utf8), [0x80, 5, 0x95], []] {
+        for bytes: [UInt8] in [
+            [1, 2, 3], [0x78, 0x9c, 1, 2, 3, 4, 5], Array(#"{"a": 1}"#.utf8), [0x80, 5, 0x95], [],
+        ] {
             do {
                 _ = try JobPayload(decoding: bytes, jobID: "job-7")
                 Issue.record("accepted \(bytes)")

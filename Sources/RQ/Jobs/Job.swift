@@ -179,8 +179,10 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         case .array(let values)?: retryIntervals = values.compactMap(\.intValue)
         case .some: throw RQError.invalidJob(id, field: "retry_intervals", "is not a JSON list")
         }
-        description = text("description") ?? PythonRepr.callString(
-            function: payload.functionName, args: payload.args, kwargs: payload.kwargs)
+        description =
+            text("description")
+            ?? PythonRepr.callString(
+                function: payload.functionName, args: payload.args, kwargs: payload.kwargs)
         otherFields = rest
     }
 

@@ -64,7 +64,8 @@ struct JobExecutor: Sendable {
             }
         }
         guard timeout.seconds > 0 else { return await work() }
-        return await Self.race(work, deadline: .seconds(timeout.seconds), onTimeout: .failure(Self.timeoutText(timeout)))
+        return await Self.race(
+            work, deadline: .seconds(timeout.seconds), onTimeout: .failure(Self.timeoutText(timeout)))
     }
 
     /// RQ's timeout text.

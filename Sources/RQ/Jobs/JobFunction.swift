@@ -37,7 +37,9 @@ public struct JobFunction<Output: Codable & Sendable, each Argument: Codable & S
     }
 
     /// Binds the function to a queue, like RQ's `@job(queue)` decorator, so calls read `add.delay(3, 4)`.
-    public func bound(to queue: Queue, options: EnqueueOptions = .init()) -> BoundJobFunction<Output, repeat each Argument> {
+    public func bound(to queue: Queue, options: EnqueueOptions = .init()) -> BoundJobFunction<
+        Output, repeat each Argument
+    > {
         BoundJobFunction(function: self, queue: queue, options: options)
     }
 }

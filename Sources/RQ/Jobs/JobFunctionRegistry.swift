@@ -23,7 +23,8 @@ public struct JobCall: Sendable {
         } catch {
             throw RQError(
                 .invalidArgument,
-                "\(functionName)() argument \(index + 1) must be \(T.self), got \(PythonRepr.truncate(PythonRepr.repr(args[index])))")
+                "\(functionName)() argument \(index + 1) must be \(T.self), got \(PythonRepr.truncate(PythonRepr.repr(args[index])))"
+            )
         }
     }
 }
@@ -69,7 +70,8 @@ public struct JobFunctionRegistry: Sendable {
             }
             guard call.args.count == expected else {
                 throw RQError(
-                    .invalidArgument, "\(name)() takes \(expected) positional arguments but \(call.args.count) were given")
+                    .invalidArgument,
+                    "\(name)() takes \(expected) positional arguments but \(call.args.count) were given")
             }
             let cursor = ArgumentCursor(call: call)
             let output = try await body(repeat try cursor.next((each Argument).self))
@@ -90,7 +92,8 @@ public struct JobFunctionRegistry: Sendable {
         guard let handler = handlers[call.functionName] else {
             throw RQError(
                 .unknownFunction,
-                "no job function is registered as '\(call.functionName)' (registered: \(names.joined(separator: ", ")))")
+                "no job function is registered as '\(call.functionName)' (registered: \(names.joined(separator: ", ")))"
+            )
         }
         return try await handler(call)
     }

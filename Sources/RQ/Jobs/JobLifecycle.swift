@@ -89,7 +89,8 @@ enum JobLifecycle {
             commands.append(
                 RedisCommand(
                     "XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields))
-            commands += expire([RQKeys.results(id), RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)], ttl)
+            commands += expire(
+                [RQKeys.results(id), RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)], ttl)
             let score: any RedisArgument = ttl < 0 ? "+inf" : RQTimestamp.epochSeconds(endedAt) + ttl
             commands.append(RedisCommand("ZADD", RQKeys.finished(job.origin), score, id))
         }

@@ -70,7 +70,8 @@ public struct JobResult: Sendable, Hashable {
             RQError(.invalidJob, "job \(jobID): result \(id) field '\(field)' \(why)", jobID: jobID, field: field)
         }
         entryID = id
-        guard let typeText = fields["type"].map({ String(decoding: $0, as: UTF8.self) }), let code = Int(typeText) else {
+        guard let typeText = fields["type"].map({ String(decoding: $0, as: UTF8.self) }), let code = Int(typeText)
+        else {
             throw bad("type", "is missing or not an integer")
         }
         kind = Kind(code: code)

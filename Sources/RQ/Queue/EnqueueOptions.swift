@@ -54,7 +54,8 @@ public struct EnqueueOptions: Sendable {
             throw RQError(.invalidArgument, "ttl must be a positive number of seconds, not \(ttl)")
         }
         if let resultTTL, resultTTL < -1 {
-            throw RQError(.invalidArgument, "result_ttl must be -1 (forever), 0 (discard) or positive, not \(resultTTL)")
+            throw RQError(
+                .invalidArgument, "result_ttl must be -1 (forever), 0 (discard) or positive, not \(resultTTL)")
         }
         if let failureTTL, failureTTL < -1 || failureTTL == 0 {
             throw RQError(.invalidArgument, "failure_ttl must be -1 (forever) or positive, not \(failureTTL)")
@@ -95,7 +96,9 @@ public struct EnqueueRequest: Sendable {
     public var kwargs: JSONObject
     public var options: EnqueueOptions
 
-    public init(_ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: EnqueueOptions = .init()) {
+    public init(
+        _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: EnqueueOptions = .init()
+    ) {
         self.functionName = functionName
         self.args = args
         self.kwargs = kwargs

@@ -35,7 +35,10 @@ public actor Queue {
 
     /// Creates a synchronous queue (RQ's `is_async=False`): each enqueue runs the job at once, in this process,
     /// with `functions`, and records its status and result in Redis as a worker named `sync` would.
-    public init(_ name: String = "default", redis: Redis, defaultTimeout: JobTimeout = .default, runningSynchronouslyWith functions: JobFunctionRegistry) {
+    public init(
+        _ name: String = "default", redis: Redis, defaultTimeout: JobTimeout = .default,
+        runningSynchronouslyWith functions: JobFunctionRegistry
+    ) {
         self.name = name
         self.redis = redis
         self.defaultTimeout = defaultTimeout
@@ -61,7 +64,10 @@ public actor Queue {
         } else {
             job.enqueuedAt = job.createdAt
             try await redis.transaction(
-                [RedisCommand("SADD", RQKeys.queues, key), RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping())]
+                [
+                    RedisCommand("SADD", RQKeys.queues, key),
+                    RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping()),
+                ]
                     + expiry(job))
         }
         if !isAsync, job.status == .queued {
@@ -135,7 +141,8 @@ public actor Queue {
             return job
         }
         job.enqueuedAt = now
-        try await redis.transaction([RedisCommand("SADD", RQKeys.queues, key)] + enqueueCommands(job, atFront: options.atFront))
+        try await redis.transaction(
+            [RedisCommand("SADD", RQKeys.queues, key)] + enqueueCommands(job, atFront: options.atFront))
         return job
     }
 

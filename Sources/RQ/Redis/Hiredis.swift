@@ -15,7 +15,9 @@ final class HiredisContext {
     deinit { redisFree(context) }
 
     /// Opens a connection; the timeout bounds the TCP (or Unix socket) connect.
-    static func connect(to endpoint: RedisConfiguration.Endpoint, timeout: Duration) throws(RedisError) -> HiredisContext {
+    static func connect(to endpoint: RedisConfiguration.Endpoint, timeout: Duration) throws(RedisError)
+        -> HiredisContext
+    {
         let tv = rq_timeval(Int64(max(timeout.microseconds, 1000)))
         let raw: UnsafeMutablePointer<redisContext>?
         switch endpoint {
@@ -65,7 +67,8 @@ final class HiredisContext {
     private func contextError() -> RedisError {
         let err = rq_context_err(context)
         let reason = String(cString: rq_context_errstr(context))
-        if err == rq_err_io() && (errno == EAGAIN || errno == EWOULDBLOCK || reason.contains("temporarily unavailable")) {
+        if err == rq_err_io() && (errno == EAGAIN || errno == EWOULDBLOCK || reason.contains("temporarily unavailable"))
+        {
             return RedisError(.timeout, "Redis at \(endpoint) did not reply in time")
         }
         if err == rq_err_eof() {

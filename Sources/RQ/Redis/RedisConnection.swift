@@ -219,7 +219,7 @@ final class RedisConnection: Sendable {
                     condition.unlock()
                     context = fresh
                     return fresh
-                } catch where error.code == .server {
+                } catch  where error.code == .server {
                     throw error  // Wrong password or database: retrying will not help.
                 } catch {
                     if clock.now.advanced(by: delay) >= deadline || isClosedNow() { throw error }

@@ -234,8 +234,9 @@ private struct JSONParser {
     }
 
     mutating func skipWhitespace() {
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D
-            || bytes[index] == 0x09
+        while index < bytes.count,
+            bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D
+                || bytes[index] == 0x09
         {
             index += 1
         }
@@ -369,7 +370,9 @@ private struct JSONParser {
             if byte == UInt8(ascii: "\"") {
                 flush(index)
                 index += 1
-                guard let text = String(validating: buffer, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
+                guard let text = String(validating: buffer, as: UTF8.self) else {
+                    throw fail("invalid UTF-8 in string")
+                }
                 return text
             } else if byte == UInt8(ascii: "\\") {
                 flush(index)

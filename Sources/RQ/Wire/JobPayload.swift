@@ -28,7 +28,8 @@ struct JobPayload: Sendable, Hashable {
         }
         if json.first == 0x80 {
             throw RQError.invalidJob(
-                jobID, field: "data", "is pickled (Python's default serializer); enqueue with serializer=JSONSerializer")
+                jobID, field: "data", "is pickled (Python's default serializer); enqueue with serializer=JSONSerializer"
+            )
         }
         let value: JSONValue
         do {

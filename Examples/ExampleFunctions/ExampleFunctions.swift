@@ -1,0 +1,63 @@
+import Foundation
+public import RQ
+
+/// The example job functions that the docs, tests and benchmarks use, with the names of their Python twins.
+public enum ExampleFunctions {
+    /// `examples.add(x, y)` → `x + y`.
+    public static let add = JobFunction<Int, Int, Int>("examples.add")
+    /// `examples.sleep(seconds)` → `seconds`, sleeping cooperatively (a timeout cancels it).
+    public static let sleep = JobFunction<Double, Double>("examples.sleep")
+    /// `examples.busy_loop(seconds)` → `seconds`, spinning without checking for cancellation.
+    public static let busyLoop = JobFunction<Double, Double>("examples.busy_loop")
+    /// `examples.fail(message)` throws an error with the message.
+    public static let fail = JobFunction<JSONValue, String>("examples.fail")
+    /// `examples.progress(steps)` → `steps`, writing `meta["progress"]` after each step.
+    public static let progress = JobFunction<Int, Int>("examples.progress")
+    /// `examples.count_words_at_url(url)` → the number of words at a `file://` (or other) URL.
+    public static let countWordsAtURL = JobFunction<Int, String>("examples.count_words_at_url")
+
+    /// The error `examples.fail` throws.
+    public struct ExampleFailure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// A registry holding every example function.
+    public static var registry: JobFunctionRegistry {
+        var functions = JobFunctionRegistry()
+        register(into: &functions)
+        return functions
+    }
+
+    /// Registers every example function.
+    public static func register(into functions: inout JobFunctionRegistry) {
+        functions.register(add) { x, y in x + y }
+        functions.register("examples.noop") { _ in .null }
+        functions.register("examples.echo") { call in ["args": .array(call.args), "kwargs": .object(call.kwargs)] }
+        functions.register(sleep) { seconds in
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return seconds
+        }
+        functions.register(busyLoop) { seconds in
+            let end = Date().addingTimeInterval(seconds)
+            var spins = 0
+            while Date() < end { spins &+= 1 }
+            return seconds
+        }
+        functions.register(fail) { message in throw ExampleFailure(description: message) }
+        functions.register("examples.crash") { _ in abort() }
+        functions.register(progress) { steps in
+            for step in 1...max(steps, 1) {
+                try await Task.sleep(for: .milliseconds(200))
+                try await JobContext.current?.saveMeta(["progress": .int(step)])
+            }
+            return steps
+        }
+        functions.register(countWordsAtURL) { address in
+            guard let url = URL(string: address), url.scheme != nil else {
+                throw ExampleFailure(description: "not a URL: '\(address)'")
+            }
+            let data = try Data(contentsOf: url)
+            return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).count
+        }
+    }
+}

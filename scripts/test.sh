@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what it needs, checks formatting, builds, and runs the unit and
+# integration tests (which start their own redis-server and call the real Python RQ 2.12).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh
+swift format lint --strict --recursive Package.swift Sources Tests Examples
+swift build --build-tests
+swift test
