@@ -12,11 +12,15 @@ let package = Package(
     products: [
         .library(name: "RQ", targets: ["RQ"]),
         .library(name: "RQTesting", targets: ["RQTesting"]),
+        .library(name: "RQCommandLine", targets: ["RQCommandLine"]),
+        .executable(name: "rq", targets: ["rq"]),
         .executable(name: "example-jobs", targets: ["ExampleJobs"]),
         .executable(name: "rq-demo", targets: ["Demo"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2")
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(
@@ -29,13 +33,31 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .target(name: "CRQShims"),
         .target(
             name: "RQ",
             dependencies: [
                 "CHiredis",
                 "CZlib",
+                "CRQShims",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RQCommandLine",
+            dependencies: [
+                "RQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "rq",
+            dependencies: ["RQCommandLine"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -51,7 +73,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ExampleJobs",
-            dependencies: ["RQ", "ExampleFunctions"],
+            dependencies: ["RQ", "RQCommandLine", "ExampleFunctions"],
             path: "Examples/ExampleJobs",
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,6 @@
-// example-jobs: the runner executable that registers the example job functions.
+// example-jobs: a job runner with the example functions. As a horse it runs one job; otherwise it hosts the
+// command line, so `example-jobs worker default` runs a worker whose horses are this executable.
 import ExampleFunctions
-import RQ
+import RQCommandLine
 
-let functions = ExampleFunctions.registry
-print("example-jobs: registered \(functions.names.joined(separator: ", "))")
+await CommandLineHost.main(functions: ExampleFunctions.registry)

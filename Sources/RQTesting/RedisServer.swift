@@ -23,7 +23,7 @@ public final class RedisServer: Sendable {
     public var url: String { "redis://127.0.0.1:\(port)/0" }
     private let executable: String
     private let extraArguments: [String]
-    private let process: Mutex<ChildProcess?>
+    private let process: Mutex<SpawnedProcess?>
 
     private init(port: Int, executable: String, extraArguments: [String]) {
         self.port = port
@@ -66,13 +66,14 @@ public final class RedisServer: Sendable {
 
     /// Stops the server: SIGTERM, then waits for it to exit. Safe to call twice.
     public func stop() async {
-        let running = process.withLock { current -> ChildProcess? in
+        let running = process.withLock { current -> SpawnedProcess? in
             defer { current = nil }
             return current
         }
         guard let running else { return }
         running.signal(SIGTERM)
         _ = await running.waitForExit()
+        LiveChildren.remove(running)
     }
 
     /// Starts the server again on the same port after ``stop()``, e.g. to test reconnecting.
@@ -83,12 +84,13 @@ public final class RedisServer: Sendable {
 
     private func launch() async throws {
         let path = try Self.resolve(executable)
-        let child = try ChildProcess(
+        let child = try SpawnedProcess(
             path: path,
             arguments: [
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--protected-mode", "no", "--loglevel", "warning",
             ] + extraArguments)
+        LiveChildren.add(child)
         process.withLock { $0 = child }
         let probe = try Redis(url: "redis://127.0.0.1:\(port)/0")
         defer { Task { await probe.close() } }

@@ -26,7 +26,7 @@ struct JobExecutor: Sendable {
         let timeout = job.timeout ?? .default
         let heartbeatTTL = timeout.seconds < 0 ? 420 : timeout.seconds + 60
         try await redis.transaction(JobLifecycle.start(execution, heartbeatTTL: heartbeatTTL, intermediateQueue: nil))
-        let outcome = await perform(execution)
+        let outcome = await perform(job, executionID: execution.id, enforceTimeout: true)
         let endedAt = Date()
         var final = job
         final.startedAt = execution.startedAt
@@ -44,10 +44,12 @@ struct JobExecutor: Sendable {
         return (try? await Job.fetch(id: job.id, redis: redis)) ?? final
     }
 
-    /// Calls the job's function with its context set, under its timeout.
-    func perform(_ execution: JobExecution) async -> Outcome {
-        let job = execution.job
-        let context = JobContext(job: job, workerName: execution.workerName, executionID: execution.id)
+    /// Calls the job's function with its context set.
+    ///
+    /// - Parameter enforceTimeout: cancel the function at the job's timeout and report the timeout (the in-process
+    ///   death penalty). A worker that enforces the timeout itself passes false.
+    func perform(_ job: Job, executionID: String, enforceTimeout: Bool) async -> Outcome {
+        let context = JobContext(job: job, workerName: workerName, executionID: executionID)
         let call = JobCall(functionName: job.functionName, args: job.args, kwargs: job.kwargs)
         let functions = self.functions
         let timeout = job.timeout ?? .default
@@ -63,7 +65,7 @@ struct JobExecutor: Sendable {
                 return .failure("\(String(reflecting: type(of: error))): \(error)\n")
             }
         }
-        guard timeout.seconds > 0 else { return await work() }
+        guard enforceTimeout, timeout.seconds > 0 else { return await work() }
         return await Self.race(
             work, deadline: .seconds(timeout.seconds), onTimeout: .failure(Self.timeoutText(timeout)))
     }
@@ -79,22 +81,25 @@ struct JobExecutor: Sendable {
         _ work: @escaping @Sendable () async -> Outcome, deadline: Duration, onTimeout: Outcome
     ) async -> Outcome {
         let once = Once()
-        return await withCheckedContinuation { continuation in
-            let worker = Task {
-                let outcome = await work()
-                if once.claim() { continuation.resume(returning: outcome) }
-            }
-            let timer = Task {
-                try? await Task.sleep(for: deadline)
-                if !Task.isCancelled, once.claim() {
-                    worker.cancel()
-                    continuation.resume(returning: onTimeout)
+        let worker = Task { await work() }
+        // Cancelling the caller (a stop-job command, a cold shutdown) cancels the work too.
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let timer = Task {
+                    try? await Task.sleep(for: deadline)
+                    if !Task.isCancelled, once.claim() {
+                        worker.cancel()
+                        continuation.resume(returning: onTimeout)
+                    }
+                }
+                Task {
+                    let outcome = await worker.value
+                    timer.cancel()
+                    if once.claim() { continuation.resume(returning: outcome) }
                 }
             }
-            Task {
-                _ = await worker.value
-                timer.cancel()
-            }
+        } onCancel: {
+            worker.cancel()
         }
     }
 }

@@ -10,9 +10,9 @@ struct JobExecution: Sendable {
     let workerKey: String?
     let startedAt: Date
 
-    init(job: Job, workerName: String, hasWorkerHash: Bool, startedAt: Date = Date()) {
+    init(job: Job, workerName: String, hasWorkerHash: Bool, startedAt: Date = Date(), id: String? = nil) {
         self.job = job
-        self.id = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        self.id = id ?? UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         self.workerName = workerName
         self.workerKey = hasWorkerHash ? RQKeys.worker(workerName) : nil
         self.startedAt = startedAt
@@ -124,6 +124,14 @@ enum JobLifecycle {
         if let failureTTL = job.failureTTL { commands += expire([RQKeys.results(id)], failureTTL) }
         commands += executionCleanup(execution)
         return commands
+    }
+
+    /// Ends a failed job when the exception-handler chain skipped the default handler: status and execution
+    /// records only, no failed-registry entry or result.
+    static func failureWithoutRegistry(_ execution: JobExecution, endedAt: Date, status: JobStatus) -> [RedisCommand] {
+        workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt) + [
+            RedisCommand("HSET", RQKeys.job(execution.job.id), "status", status.rawValue, "ended_at", RQTimestamp.format(endedAt))
+        ] + executionCleanup(execution)
     }
 
     /// Releases dependents after the job ended with `status`.

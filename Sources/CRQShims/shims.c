@@ -1,0 +1,1 @@
+// Header-only shims; see include/rq_shims.h.

@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A `SUBSCRIBE` to one channel on a connection and thread of its own, delivering message payloads as a stream.
+///
+/// The subscription reconnects (and subscribes again) after a lost connection, until ``stop()``.
+final class RedisSubscriber: Sendable {
+    /// The payloads published on the channel.
+    let messages: AsyncStream<[UInt8]>
+    private let continuation: AsyncStream<[UInt8]>.Continuation
+    private let state = Mutex<(stopped: Bool, socket: Int32)>((false, -1))
+
+    init(configuration: RedisConfiguration, channel: String, logger: Logger) {
+        (messages, continuation) = AsyncStream.makeStream(of: [UInt8].self, bufferingPolicy: .bufferingNewest(64))
+        let thread = Thread { [self] in self.loop(configuration: configuration, channel: channel, logger: logger) }
+        thread.name = "rq-pubsub"
+        thread.start()
+    }
+
+    /// Unsubscribes and ends the stream.
+    func stop() {
+        let socket = state.withLock { state -> Int32 in
+            state.stopped = true
+            return state.socket
+        }
+        if socket >= 0 { _ = shutdown(socket, Int32(SHUT_RDWR)) }
+        continuation.finish()
+    }
+
+    private var isStopped: Bool { state.withLock { $0.stopped } }
+
+    private func loop(configuration: RedisConfiguration, channel: String, logger: Logger) {
+        var delay = 0.05
+        while !isStopped {
+            do {
+                let context = try HiredisContext.connect(to: configuration.endpoint, timeout: configuration.connectTimeout)
+                var setup: [RedisCommand] = []
+                if let password = configuration.password {
+                    setup.append(
+                        configuration.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password))
+                }
+                setup.append(RedisCommand("SUBSCRIBE", channel))
+                for command in setup { try context.append(command.encoded) }
+                // A subscriber waits indefinitely; stop() interrupts the read by shutting the socket down.
+                context.setTimeout(.seconds(86_400 * 365))
+                let stopped = state.withLock { state -> Bool in
+                    state.socket = context.fileDescriptor
+                    return state.stopped
+                }
+                if stopped { return }
+                delay = 0.05
+                while true {
+                    let reply = try context.readReply()
+                    if let parts = reply.array, parts.count == 3, parts[0].string == "message", let payload = parts[2].bytes {
+                        continuation.yield(payload)
+                    }
+                }
+            } catch {
+                if isStopped { return }
+                logger.debug("pubsub reconnect", metadata: ["rq.channel": "\(channel)", "error": "\(error)"])
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 2)
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Glibc
+
+/// A job that can be stopped: the handle a ``DeathPenalty`` gets for a job that ran past its timeout.
+public protocol StoppableJob: Sendable {
+    /// The job id.
+    var jobID: String { get }
+    /// Asks the job to stop cooperatively (cancels its Task).
+    func cancel()
+    /// Sends a signal to the job's process group; does nothing for a job running in the worker's own process.
+    func kill(_ signal: Int32)
+    /// Waits up to `timeout` for the job to end; returns whether it did.
+    func waitUntilEnded(timeout: Duration) async -> Bool
+}
+
+/// How a worker stops a job that ran past its timeout.
+///
+/// The horse itself cancels the job's Task at the timeout, so a cooperative job ends cleanly with a timeout error;
+/// the death penalty is what happens when the job ignores that.
+public protocol DeathPenalty: Sendable {
+    /// Stops `job`; called once, when the job's timeout has passed. Returns when the job has ended or the strategy
+    /// has done all it can.
+    func stop(_ job: any StoppableJob) async
+}
+
+/// The default for horses: wait briefly for the horse's own cancellation to take effect, then `SIGTERM` the horse's
+/// process group, wait a grace period, then `SIGKILL` it. A tight loop or a blocking C call is stopped for certain.
+public struct KillHorseDeathPenalty: DeathPenalty {
+    /// How long to wait for the cooperative cancellation before signalling. Defaults to 1 second.
+    public var cooperativeGracePeriod: Duration
+    /// How long to wait after `SIGTERM` before `SIGKILL`. Defaults to 2 seconds.
+    public var terminationGracePeriod: Duration
+
+    public init(cooperativeGracePeriod: Duration = .seconds(1), terminationGracePeriod: Duration = .seconds(2)) {
+        self.cooperativeGracePeriod = cooperativeGracePeriod
+        self.terminationGracePeriod = terminationGracePeriod
+    }
+
+    public func stop(_ job: any StoppableJob) async {
+        job.cancel()
+        if await job.waitUntilEnded(timeout: cooperativeGracePeriod) { return }
+        job.kill(SIGTERM)
+        if await job.waitUntilEnded(timeout: terminationGracePeriod) { return }
+        job.kill(SIGKILL)
+        _ = await job.waitUntilEnded(timeout: .seconds(5))
+    }
+}
+
+/// For jobs running inside the worker process: cancel the job's Task, nothing more. A job that ignores
+/// cancellation is reported as timed out but keeps running in the background; run such jobs in horses.
+public struct CancellationDeathPenalty: DeathPenalty {
+    public init() {}
+    public func stop(_ job: any StoppableJob) async { job.cancel() }
+}

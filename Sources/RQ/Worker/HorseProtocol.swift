@@ -1,0 +1,163 @@
+import Foundation
+
+/// The messages between a worker and a horse: one JSON document each way.
+///
+/// The worker writes the assignment to the horse's standard input and closes it; the horse writes its report to
+/// file descriptor 3 and exits. Standard output and error stay the worker's, so a job's prints reach its logs.
+enum HorseProtocol {
+    /// The horse's report channel.
+    static let reportDescriptor: Int32 = 3
+
+    struct Assignment: Sendable {
+        var jobID: String
+        var executionID: String
+        var workerName: String
+        var origin: String
+        var functionName: String
+        var args: [JSONValue]
+        var kwargs: JSONObject
+        var meta: JSONObject
+        var timeout: Int
+        var redis: RedisConfiguration
+
+        func encoded() -> [UInt8] {
+            var endpoint: JSONObject = [:]
+            switch redis.endpoint {
+            case .tcp(let host, let port):
+                endpoint["host"] = .string(host)
+                endpoint["port"] = .int(port)
+            case .unix(let path): endpoint["path"] = .string(path)
+            }
+            endpoint["db"] = .int(redis.database)
+            if let username = redis.username { endpoint["username"] = .string(username) }
+            if let password = redis.password { endpoint["password"] = .string(password) }
+            let document: JSONValue = [
+                "job_id": .string(jobID), "execution_id": .string(executionID), "worker_name": .string(workerName),
+                "origin": .string(origin), "function": .string(functionName), "args": .array(args),
+                "kwargs": .object(kwargs), "meta": .object(meta), "timeout": .int(timeout),
+                "redis": .object(endpoint),
+            ]
+            return document.serialized()
+        }
+
+        init(
+            jobID: String, executionID: String, workerName: String, origin: String, functionName: String,
+            args: [JSONValue], kwargs: JSONObject, meta: JSONObject, timeout: Int, redis: RedisConfiguration
+        ) {
+            self.jobID = jobID
+            self.executionID = executionID
+            self.workerName = workerName
+            self.origin = origin
+            self.functionName = functionName
+            self.args = args
+            self.kwargs = kwargs
+            self.meta = meta
+            self.timeout = timeout
+            self.redis = redis
+        }
+
+        init(decoding bytes: [UInt8]) throws {
+            let document = try JSONValue(parsing: bytes)
+            guard let jobID = document["job_id"]?.stringValue, let function = document["function"]?.stringValue,
+                let redisInfo = document["redis"]?.objectValue
+            else { throw RQError(.invalidArgument, "malformed horse assignment") }
+            var configuration = RedisConfiguration()
+            if let path = redisInfo["path"]?.stringValue {
+                configuration.endpoint = .unix(path: path)
+            } else {
+                configuration.endpoint = .tcp(
+                    host: redisInfo["host"]?.stringValue ?? "127.0.0.1", port: redisInfo["port"]?.intValue ?? 6379)
+            }
+            configuration.database = redisInfo["db"]?.intValue ?? 0
+            configuration.username = redisInfo["username"]?.stringValue
+            configuration.password = redisInfo["password"]?.stringValue
+            self.init(
+                jobID: jobID, executionID: document["execution_id"]?.stringValue ?? "",
+                workerName: document["worker_name"]?.stringValue ?? "", origin: document["origin"]?.stringValue ?? "",
+                functionName: function, args: document["args"]?.arrayValue ?? [],
+                kwargs: document["kwargs"]?.objectValue ?? [:], meta: document["meta"]?.objectValue ?? [:],
+                timeout: document["timeout"]?.intValue ?? JobTimeout.default.seconds, redis: configuration)
+        }
+    }
+
+    static func encodeReport(_ outcome: JobExecutor.Outcome) -> [UInt8] {
+        switch outcome {
+        case .success(let value): return JSONValue.object(["ok": true, "value": value]).serialized()
+        case .failure(let text): return JSONValue.object(["ok": false, "exc": .string(text)]).serialized()
+        }
+    }
+
+    /// Reads a report; nil when it is missing or garbled (the horse died or wrote nonsense).
+    static func decodeReport(_ bytes: [UInt8]) -> JobExecutor.Outcome? {
+        guard !bytes.isEmpty, let document = try? JSONValue(parsing: bytes), let ok = document["ok"]?.boolValue else {
+            return nil
+        }
+        if ok { return .success(document["value"] ?? .null) }
+        guard let text = document["exc"]?.stringValue else { return nil }
+        return .failure(text)
+    }
+}
+
+/// Turns an executable into a job runner: the program that registers job functions and runs them in horses.
+///
+/// Call ``runHorseIfRequested()`` first thing in `main`: when a worker started this executable as a horse, it runs
+/// the one job it is given and exits; otherwise it returns and the program goes on (for example to host the
+/// `worker` command).
+///
+/// ```swift
+/// let runner = JobRunner(functions: myFunctions)
+/// await runner.runHorseIfRequested()
+/// ```
+public struct JobRunner: Sendable {
+    /// The argument a worker passes to start an executable as a horse.
+    public static let horseArgument = "--rq-horse"
+
+    /// The functions this runner can run.
+    public let functions: JobFunctionRegistry
+
+    public init(functions: JobFunctionRegistry) {
+        self.functions = functions
+    }
+
+    /// Whether this process was started as a horse.
+    public static var isHorse: Bool { CommandLine.arguments.dropFirst().first == horseArgument }
+
+    /// If this process is a horse, runs its job and exits; otherwise returns at once.
+    public func runHorseIfRequested() async {
+        guard Self.isHorse else { return }
+        // The worker's terminal Ctrl-C must not reach the job (RQ's horses ignore SIGINT); SIGTERM stays default.
+        signal(SIGINT, SIG_IGN)
+        let input = await Self.readStandardInput()
+        guard !input.isEmpty else { exit(0) }  // A warm horse that was not needed.
+        let outcome: JobExecutor.Outcome
+        do {
+            let assignment = try HorseProtocol.Assignment(decoding: input)
+            outcome = await run(assignment)
+        } catch {
+            outcome = .failure("horse could not read its assignment: \(error)\n")
+        }
+        _ = BlockingIO.writeAll(HorseProtocol.reportDescriptor, HorseProtocol.encodeReport(outcome))
+        close(HorseProtocol.reportDescriptor)
+        // Exit at once: a job that ignored its cancellation may still be spinning on another thread.
+        exit(0)
+    }
+
+    func run(_ assignment: HorseProtocol.Assignment) async -> JobExecutor.Outcome {
+        let redis = Redis(configuration: assignment.redis)
+        var options = EnqueueOptions()
+        options.meta = assignment.meta
+        let job = Job(
+            id: assignment.jobID, redis: redis, origin: assignment.origin,
+            payload: JobPayload(functionName: assignment.functionName, args: assignment.args, kwargs: assignment.kwargs),
+            description: nil, timeout: try? JobTimeout(seconds: assignment.timeout), options: options, status: .started,
+            now: Date())
+        let executor = JobExecutor(redis: redis, functions: functions, workerName: assignment.workerName)
+        return await executor.perform(job, executionID: assignment.executionID, enforceTimeout: true)
+    }
+
+    private static func readStandardInput() async -> [UInt8] {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: BlockingIO.readToEnd(0)) }
+        }
+    }
+}

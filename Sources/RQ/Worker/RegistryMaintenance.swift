@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+
+/// RQ's registry maintenance for one queue (reference §2.10), under the same `rq:clean_registries:{queue}` mutex
+/// Python workers take, so a mixed fleet cleans each queue once.
+struct RegistryMaintenance: Sendable {
+    let redis: Redis
+    let logger: Logger
+    /// How long an id may sit in the intermediate list without a started-registry entry.
+    var intermediateGracePeriod: TimeInterval = 60
+
+    /// Cleans the queue's registries; does nothing if another worker holds the mutex.
+    func clean(queue: String) async {
+        do {
+            let lock = RQKeys.cleaningLock(queue)
+            guard try await redis.send("SET", lock, "1", "NX", "EX", 899).string == "OK" else { return }
+            defer { Task { [redis] in _ = try? await redis.send("DEL", lock) } }
+            let now = Date()
+            let nowEpoch = RQTimestamp.epochSeconds(now)
+            try await redis.send("ZREMRANGEBYSCORE", RQKeys.finished(queue), 0, nowEpoch)
+            try await failAbandonedJobs(queue: queue, now: now)
+            try await redis.send("ZREMRANGEBYSCORE", RQKeys.started(queue), 0, nowEpoch)
+            try await redis.send("ZREMRANGEBYSCORE", RQKeys.failed(queue), 0, nowEpoch)
+            try await pruneDeadWorkers(queue: queue)
+            try await repairIntermediateQueue(queue: queue, now: now)
+        } catch {
+            logger.warning("Registry maintenance failed", metadata: ["rq.queue": "\(queue)", "error": "\(error)"])
+        }
+    }
+
+    /// Started-registry entries whose heartbeat expired belong to workers that died: fail those jobs.
+    private func failAbandonedJobs(queue: String, now: Date) async throws {
+        let expired = try await redis.send(
+            "ZRANGEBYSCORE", RQKeys.started(queue), 0, RQTimestamp.epochSeconds(now)
+        ).strings
+        for member in expired {
+            let jobID = JobRegistry.jobID(ofMember: member)
+            let executionID = String(member.dropFirst(jobID.count + 1))
+            guard let job = try? await Job.fetch(id: jobID, redis: redis), job.status == .started else { continue }
+            let text = "Moved to FailedJobRegistry, due to AbandonedJobError, at \(Self.pythonDate(now))"
+            let execution = JobExecution(
+                job: job, workerName: "", hasWorkerHash: false, startedAt: job.startedAt ?? now, id: executionID)
+            try await redis.transaction(JobLifecycle.failure(execution, excString: text, endedAt: now))
+            try await JobLifecycle.releaseDependents(of: jobID, status: .failed, redis: redis)
+            logger.warning("Abandoned job failed", metadata: ["rq.job_id": "\(jobID)", "rq.queue": "\(queue)"])
+        }
+    }
+
+    private func pruneDeadWorkers(queue: String) async throws {
+        let members = try await redis.send("SMEMBERS", RQKeys.queueWorkers(queue)).strings
+        guard !members.isEmpty else { return }
+        let alive = try await redis.pipeline(members.map { RedisCommand("EXISTS", $0) })
+        for (member, exists) in zip(members, alive) where exists.int == 0 {
+            _ = try await redis.pipeline([
+                RedisCommand("SREM", RQKeys.queueWorkers(queue), member), RedisCommand("SREM", RQKeys.workers, member),
+            ])
+        }
+    }
+
+    /// Ids left in the intermediate list by a worker that died between dequeue and start are failed after a
+    /// minute, as RQ does ("Job was stuck in intermediate queue.").
+    private func repairIntermediateQueue(queue: String, now: Date) async throws {
+        let ids = try await redis.send("LRANGE", RQKeys.intermediate(queue), 0, -1).strings
+        guard !ids.isEmpty else { return }
+        let started = Set(
+            try await redis.send("ZRANGE", RQKeys.started(queue), 0, -1).strings.map(JobRegistry.jobID(ofMember:)))
+        for id in ids where !started.contains(id) {
+            let seenKey = "\(RQKeys.intermediate(queue)):first_seen:\(id)"
+            _ = try await redis.send("SET", seenKey, RQTimestamp.epochString(now), "NX", "EX", 86400)
+            guard let first = try await redis.send("GET", seenKey).string.flatMap(Double.init),
+                now.timeIntervalSince1970 - first > intermediateGracePeriod
+            else { continue }
+            if let job = try? await Job.fetch(id: id, redis: redis) {
+                let execution = JobExecution(job: job, workerName: "", hasWorkerHash: false, startedAt: now)
+                try await redis.transaction(
+                    JobLifecycle.failure(execution, excString: "Job was stuck in intermediate queue.", endedAt: now))
+            }
+            _ = try await redis.pipeline([
+                RedisCommand("LREM", RQKeys.intermediate(queue), 1, id), RedisCommand("DEL", seenKey),
+            ])
+        }
+    }
+
+    /// Python's `str(datetime)` for an aware UTC datetime: `2026-11-27 14:08:53.123456+00:00`.
+    static func pythonDate(_ date: Date) -> String {
+        RQTimestamp.format(date).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "+00:00")
+    }
+}

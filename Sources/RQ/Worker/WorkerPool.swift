@@ -1,0 +1,603 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// A worker that takes jobs from RQ queues and runs up to `concurrency` of them at once, each in a horse process
+/// (or, if so configured, as a Task in this process).
+///
+/// It registers itself in Redis exactly as a Python RQ 2.12 worker does — worker hash, heartbeats, started
+/// registry, execution records, results, counters — so `rq info`, rq-dashboard and Python workers' maintenance see
+/// an ordinary RQ worker.
+///
+/// `WorkerPool` is a swift-service-lifecycle `Service`: run it in a `ServiceGroup`. Graceful shutdown is a warm
+/// shutdown (take no more jobs, let running ones finish); cancelling `run()` is a cold shutdown (stop running jobs
+/// at once; they end failed, never lost).
+///
+/// ```swift
+/// let pool = WorkerPool(
+///     configuration: WorkerPoolConfiguration(queues: ["high", "default"], execution: .horse(runner: "/usr/local/bin/my-jobs")),
+///     redis: redis)
+/// try await pool.run()
+/// ```
+public actor WorkerPool: Service {
+    /// The worker name, as it appears in `rq info`.
+    public nonisolated let name: String
+    /// The settings.
+    public nonisolated let configuration: WorkerPoolConfiguration
+    nonisolated let redis: Redis
+    nonisolated let logger: Logger
+    nonisolated let workerKey: String
+    nonisolated let deathPenalty: any DeathPenalty
+
+    private enum State {
+        case initial
+        case running
+        case draining
+        case stopped
+    }
+    private var state: State = .initial
+    private var running: [String: RunningJob] = [:]
+    private var warmHorses: [Horse] = []
+    private var queueOrder: [String]
+    private var subscriber: RedisSubscriber?
+    private var lastMaintenance: ContinuousClock.Instant?
+    private var lastActivity = ContinuousClock.now
+
+    /// Jobs this worker has finished: successful and failed.
+    public private(set) var successfulJobCount = 0
+    public private(set) var failedJobCount = 0
+
+    /// Creates a worker; nothing happens until ``run()``.
+    public init(configuration: WorkerPoolConfiguration, redis: Redis, logger: Logger = Logger(label: "rq.worker")) {
+        self.configuration = configuration
+        self.redis = redis
+        self.name = configuration.name ?? UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        self.workerKey = RQKeys.worker(name)
+        var logger = logger
+        logger[metadataKey: "rq.worker"] = "\(name)"
+        self.logger = logger
+        self.queueOrder = configuration.queues
+        switch configuration.execution.mode {
+        case .horse: self.deathPenalty = configuration.deathPenalty ?? KillHorseDeathPenalty()
+        case .inProcess: self.deathPenalty = configuration.deathPenalty ?? CancellationDeathPenalty()
+        }
+    }
+
+    // MARK: Service
+
+    /// Registers the worker, works until a shutdown or (in burst mode) until the queues are empty, then
+    /// unregisters.
+    ///
+    /// - Throws: ``WorkerPoolError`` if the name is taken by a live worker or a setting is invalid; ``RedisError``
+    ///   if Redis cannot be reached at start.
+    public func run() async throws {
+        guard case .initial = state else {
+            throw WorkerPoolError(.invalidConfiguration, "a WorkerPool runs once; create a new one")
+        }
+        guard configuration.concurrency >= 1, !configuration.queues.isEmpty else {
+            throw WorkerPoolError(.invalidConfiguration, "concurrency must be at least 1 and queues not empty")
+        }
+        try await birth()
+        state = .running
+        do {
+            try await withGracefulShutdownHandler {
+                try await self.work()
+            } onGracefulShutdown: {
+                self.triggerGracefulShutdown()
+            }
+        } catch {
+            await death()
+            throw error
+        }
+        await death()
+    }
+
+    /// Asks for a warm shutdown: take no new jobs, finish the running ones, then return from ``run()``.
+    public nonisolated func triggerGracefulShutdown() {
+        Task { await self.beginDraining() }
+    }
+
+    /// The ids of the jobs running now.
+    public var runningJobIDs: [String] { Array(running.keys) }
+
+    private func beginDraining() async {
+        guard case .running = state else { return }
+        state = .draining
+        logger.info("Warm shut down requested")
+        if !running.isEmpty {
+            _ = try? await redis.send("HSET", workerKey, "shutdown_requested_date", RQTimestamp.format(Date()))
+        }
+    }
+
+    // MARK: Birth and death
+
+    private func birth() async throws {
+        let existing = try await redis.pipeline([
+            RedisCommand("EXISTS", workerKey), RedisCommand("HEXISTS", workerKey, "death"),
+        ])
+        if existing[0].int == 1 && existing[1].int == 0 {
+            throw WorkerPoolError(.nameInUse, "there exists an active worker named '\(name)' already")
+        }
+        let address = await ipAddress()
+        let now = RQTimestamp.format(Date())
+        var commands = [
+            RedisCommand("DEL", workerKey),
+            RedisCommand(
+                "HSET", workerKey, "birth", now, "last_heartbeat", now, "queues",
+                configuration.queues.joined(separator: ","), "pid", Int(getpid()), "hostname", Self.hostname,
+                "ip_address", address, "version", RQVersion.workerVersion, "python_version", RQVersion.runtime,
+                "state", "started"),
+            RedisCommand("SADD", RQKeys.workers, workerKey),
+        ]
+        for queue in configuration.queues { commands.append(RedisCommand("SADD", RQKeys.queueWorkers(queue), workerKey)) }
+        commands.append(RedisCommand("EXPIRE", workerKey, configuration.workerTTL + 60))
+        try await redis.transaction(commands)
+        subscriber = RedisSubscriber(
+            configuration: redis.configuration, channel: RQKeys.pubsub(name), logger: logger)
+        logger.info(
+            "Worker started",
+            metadata: ["rq.queues": "\(configuration.queues.joined(separator: ","))", "rq.concurrency": "\(configuration.concurrency)"])
+    }
+
+    private func death() async {
+        state = .stopped
+        subscriber?.stop()
+        for horse in warmHorses { horse.discard() }
+        warmHorses.removeAll()
+        var commands = [RedisCommand("SREM", RQKeys.workers, workerKey)]
+        for queue in configuration.queues { commands.append(RedisCommand("SREM", RQKeys.queueWorkers(queue), workerKey)) }
+        commands += [
+            RedisCommand("HSET", workerKey, "death", RQTimestamp.format(Date()), "state", "dead"),
+            RedisCommand("EXPIRE", workerKey, 60),
+        ]
+        // Unregister even if the caller was cancelled: a worker left registered looks alive until its key expires.
+        let redis = self.redis
+        _ = await Task { try? await redis.transaction(commands) }.value
+        logger.info("Worker stopped", metadata: ["rq.successful": "\(successfulJobCount)", "rq.failed": "\(failedJobCount)"])
+    }
+
+    private func ipAddress() async -> String {
+        guard let info = try? await redis.send("CLIENT", "INFO").string,
+            let field = info.split(separator: " ").first(where: { $0.hasPrefix("addr=") })
+        else { return "unknown" }
+        return String(field.dropFirst(5))
+    }
+
+    static let hostname: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
+    // MARK: The work loop
+
+    private func work() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { services in
+            services.addTask { await self.listenForCommands() }
+            services.addTask { try await self.monitorHeartbeats() }
+            defer { services.cancelAll() }
+            try await withTaskCancellationHandler {
+                try await self.dequeueLoop()
+            } onCancel: {
+                Task { await self.stopAllRunningJobs(.coldShutdown) }
+            }
+        }
+    }
+
+    private func dequeueLoop() async throws {
+        if configuration.warmHorses { refillWarmHorses() }
+        var processed = 0
+        try await withThrowingTaskGroup(of: Void.self) { jobs in
+            var active = 0
+            while true {
+                if Task.isCancelled { break }
+                guard case .running = state else { break }
+                if let maxJobs = configuration.maxJobs, processed >= maxJobs { break }
+                if active >= configuration.concurrency {
+                    _ = try await jobs.next()
+                    active -= 1
+                    continue
+                }
+                if try await isSuspended() {
+                    if configuration.burst { break }
+                    try await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                await maintainIfDue()
+                guard let (queue, id) = try await dequeue() else {
+                    if configuration.burst {
+                        if active == 0 { break }
+                        _ = try await jobs.next()
+                        active -= 1
+                        continue
+                    }
+                    if let maxIdle = configuration.maxIdleTime, active == 0, ContinuousClock.now - lastActivity > maxIdle {
+                        break
+                    }
+                    continue
+                }
+                lastActivity = .now
+                guard let job = await loadJob(id: id, queue: queue) else { continue }
+                processed += 1
+                active += 1
+                jobs.addTask { await self.perform(job, queue: queue) }
+            }
+            // Warm shutdown, burst end, max jobs: let the running jobs finish.
+            try await jobs.waitForAll()
+        }
+    }
+
+    private func isSuspended() async throws -> Bool {
+        guard try await redis.send("EXISTS", RQKeys.suspended).int == 1 else { return false }
+        try await redis.send("HSET", workerKey, "state", "suspended")
+        return true
+    }
+
+    /// Takes the next job id, blocking for at most the poll interval.
+    private func dequeue() async throws -> (queue: String, id: String)? {
+        let queues = queueOrder
+        defer { rotateQueues() }
+        if queues.count == 1 {
+            let queue = queues[0]
+            let source = RQKeys.queue(queue)
+            let target = RQKeys.intermediate(queue)
+            let reply: RedisValue
+            if configuration.burst {
+                reply = try await redis.send("LMOVE", source, target, "LEFT", "RIGHT")
+            } else {
+                let seconds = configuration.dequeuePollInterval.inSeconds
+                reply = try await redis.sendBlocking(
+                    RedisCommand("BLMOVE", source, target, "LEFT", "RIGHT", seconds),
+                    blockingFor: configuration.dequeuePollInterval)
+            }
+            return reply.string.map { (queue, $0) }
+        }
+        if configuration.burst {
+            for queue in queues {
+                if let id = try await redis.send("LPOP", RQKeys.queue(queue)).string { return (queue, id) }
+            }
+            return nil
+        }
+        let seconds = configuration.dequeuePollInterval.inSeconds
+        let reply = try await redis.sendBlocking(
+            RedisCommand("BLPOP", arguments: queues.map(RQKeys.queue) + [seconds]),
+            blockingFor: configuration.dequeuePollInterval)
+        guard let parts = reply.array, parts.count == 2, let key = parts[0].string, let id = parts[1].string else {
+            return nil
+        }
+        return (String(key.dropFirst(RQKeys.queuePrefix.count)), id)
+    }
+
+    private func rotateQueues() {
+        switch configuration.dequeueStrategy.base {
+        case .priority: break
+        case .roundRobin: if queueOrder.count > 1 { queueOrder.append(queueOrder.removeFirst()) }
+        case .random: queueOrder.shuffle()
+        }
+    }
+
+    /// Reads a dequeued job. An id whose hash is gone is dropped, as RQ does; a hash that cannot be read fails
+    /// the job with the reason, so it is accounted for.
+    private func loadJob(id: String, queue: String) async -> Job? {
+        do {
+            return try await Job.fetch(id: id, redis: redis)
+        } catch let error as RQError where error.code == .noSuchJob {
+            _ = try? await redis.send("LREM", RQKeys.intermediate(queue), 1, id)
+            logger.debug("Skipping job whose hash is gone", metadata: ["rq.job_id": "\(id)"])
+            return nil
+        } catch {
+            logger.error("Job cannot be read", metadata: ["rq.job_id": "\(id)", "error": "\(error)"])
+            await failUnreadableJob(id: id, queue: queue, reason: "\(error)")
+            return nil
+        }
+    }
+
+    private func failUnreadableJob(id: String, queue: String, reason: String) async {
+        let now = Date()
+        let result = JobResult(
+            kind: .failed, returnValue: nil, excString: "\(reason)\n", workerName: name, executionID: "",
+            startedAt: now, endedAt: now)
+        let commands = [
+            RedisCommand("HSET", RQKeys.job(id), "status", "failed", "ended_at", RQTimestamp.format(now), "origin", queue),
+            RedisCommand("EXPIRE", RQKeys.job(id), JobLifecycle.defaultFailureTTL),
+            RedisCommand("ZADD", RQKeys.failed(queue), RQTimestamp.epochSeconds(now) + JobLifecycle.defaultFailureTTL, id),
+            RedisCommand("XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields),
+            RedisCommand("LREM", RQKeys.intermediate(queue), 1, id),
+            RedisCommand("HINCRBY", workerKey, "failed_job_count", 1),
+        ]
+        _ = try? await redis.transaction(commands)
+        failedJobCount += 1
+    }
+
+    // MARK: Running one job
+
+    private func heartbeatTTL(_ timeout: JobTimeout) -> Int {
+        let interval = max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up)))
+        guard timeout.seconds > 0 else { return interval + 60 }
+        return min(timeout.seconds, interval) + 60
+    }
+
+    private func perform(_ job: Job, queue: String) async {
+        let execution = JobExecution(job: job, workerName: name, hasWorkerHash: true)
+        let timeout = job.timeout ?? .default
+        let intermediate = configuration.queues.count == 1 ? queue : nil
+        do {
+            try await redis.transaction(
+                JobLifecycle.start(execution, heartbeatTTL: heartbeatTTL(timeout), intermediateQueue: intermediate))
+        } catch {
+            // The job stays where it was (queue list or intermediate list); maintenance will see it.
+            logger.error("Could not mark job started", metadata: ["rq.job_id": "\(job.id)", "error": "\(error)"])
+            return
+        }
+        logger.info("\(queue): \(job.description) (\(job.id))")
+        let outcome: JobExecutor.Outcome
+        let handle: RunningJob
+        switch configuration.execution.mode {
+        case .horse(let runner):
+            let horse: Horse
+            do {
+                horse = try takeHorse(runner: runner)
+            } catch {
+                handle = RunningJob(execution: execution, horse: nil)
+                outcome = .failure("could not start the job runner \(runner): \(error)\n")
+                await record(outcome, handle: handle)
+                return
+            }
+            handle = RunningJob(execution: execution, horse: horse)
+            running[job.id] = handle
+            outcome = await runInHorse(horse, handle: handle, timeout: timeout)
+        case .inProcess(let functions):
+            handle = RunningJob(execution: execution, horse: nil)
+            running[job.id] = handle
+            outcome = await runInProcess(functions, handle: handle, timeout: timeout)
+        }
+        running[job.id] = nil
+        // Record the outcome even when this task was cancelled (cold shutdown): a job must not be left "started".
+        await Task { await self.record(outcome, handle: handle) }.value
+    }
+
+    private func takeHorse(runner: String) throws -> Horse {
+        let current = FileIdentity(path: runner)
+        if let index = warmHorses.firstIndex(where: { $0.binary == current && $0.process.isRunning }) {
+            let horse = warmHorses.remove(at: index)
+            // The runner was rebuilt if any warm horse is from another binary: let those go.
+            let stale = warmHorses.filter { $0.binary != current || !$0.process.isRunning }
+            for old in stale { old.discard() }
+            warmHorses.removeAll { $0.binary != current || !$0.process.isRunning }
+            scheduleRefill()
+            return horse
+        }
+        for old in warmHorses { old.discard() }
+        warmHorses.removeAll()
+        scheduleRefill()
+        do {
+            return try Horse(runner: runner, workerName: name)
+        } catch {
+            throw WorkerPoolError(.runnerUnavailable, "\(error)")
+        }
+    }
+
+    private func scheduleRefill() {
+        guard configuration.warmHorses else { return }
+        Task { await self.refillWarmHorses() }
+    }
+
+    private func refillWarmHorses() {
+        guard configuration.warmHorses, case .horse(let runner) = configuration.execution.mode, case .running = state
+        else { return }
+        while warmHorses.count + running.count < configuration.concurrency + 1, warmHorses.count < configuration.concurrency {
+            guard let horse = try? Horse(runner: runner) else { return }
+            warmHorses.append(horse)
+        }
+    }
+
+    private func runInHorse(_ horse: Horse, handle: RunningJob, timeout: JobTimeout) async -> JobExecutor.Outcome {
+        let job = handle.execution.job
+        let assignment = HorseProtocol.Assignment(
+            jobID: job.id, executionID: handle.execution.id, workerName: name, origin: job.origin,
+            functionName: job.functionName, args: job.args, kwargs: job.kwargs, meta: job.meta,
+            timeout: timeout.seconds, redis: redis.configuration)
+        let penalty = deathPenalty
+        let watchdog: Task<Void, Never>? =
+            timeout.seconds > 0
+            ? Task {
+                try? await Task.sleep(for: .seconds(timeout.seconds))
+                guard !Task.isCancelled, !handle.hasEnded else { return }
+                handle.markStopping(.timeout)
+                await penalty.stop(handle)
+            } : nil
+        let (report, status) = await horse.run(assignment.encoded())
+        handle.markEnded()
+        watchdog?.cancel()
+        switch handle.stopReason {
+        case .stopCommand?: return .failure(Self.stoppedText)
+        case .timeout? where HorseProtocol.decodeReport(report) == nil: return .failure(JobExecutor.timeoutText(timeout))
+        default: break
+        }
+        if let outcome = HorseProtocol.decodeReport(report) { return outcome }
+        return .failure("Work-horse terminated unexpectedly; waitpid returned \(SpawnedProcess.describe(status)); ")
+    }
+
+    private func runInProcess(_ functions: JobFunctionRegistry, handle: RunningJob, timeout: JobTimeout) async
+        -> JobExecutor.Outcome
+    {
+        let executor = JobExecutor(redis: redis, functions: functions, workerName: name, hasWorkerHash: true)
+        let job = handle.execution.job
+        let executionID = handle.execution.id
+        let work = Task { await executor.perform(job, executionID: executionID, enforceTimeout: true) }
+        handle.attach(work)
+        let outcome = await work.value
+        handle.markEnded()
+        switch handle.stopReason {
+        case .stopCommand?: return .failure(Self.stoppedText)
+        case .coldShutdown?: return .failure("Job was stopped by a cold shutdown of worker \(name).\n")
+        default: return outcome
+        }
+    }
+
+    static let stoppedText = "Job stopped by user, work-horse terminated."
+
+    /// Writes the outcome: success or failure records, counters, worker state, dependents.
+    private func record(_ outcome: JobExecutor.Outcome, handle: RunningJob) async {
+        let execution = handle.execution
+        let job = execution.job
+        let endedAt = Date()
+        var commands: [RedisCommand]
+        let status: JobStatus
+        switch outcome {
+        case .success(let value):
+            status = .finished
+            successfulJobCount += 1
+            commands = JobLifecycle.success(
+                execution, returnValue: value, endedAt: endedAt, defaultResultTTL: configuration.defaultResultTTL)
+            let ttl = job.resultTTL ?? configuration.defaultResultTTL
+            logger.info("\(job.origin): Job OK (\(job.id))")
+            logger.info(ttl < 0 ? "Result will never expire" : "Result is kept for \(ttl) seconds")
+        case .failure(let text):
+            status = handle.stopReason == .stopCommand ? .stopped : .failed
+            failedJobCount += 1
+            if await runExceptionHandlers(job, text) {
+                commands = JobLifecycle.failure(execution, excString: text, endedAt: endedAt, status: status)
+            } else {
+                commands = JobLifecycle.failureWithoutRegistry(execution, endedAt: endedAt, status: status)
+            }
+            logger.error(
+                "\(job.origin): Job failed (\(job.id))",
+                metadata: ["rq.job_id": "\(job.id)", "error": "\(text.split(separator: "\n").last ?? "")"])
+        }
+        if running.isEmpty {
+            commands += [RedisCommand("HSET", workerKey, "state", "idle"), RedisCommand("HDEL", workerKey, "current_job")]
+        } else if let other = running.keys.first {
+            commands.append(RedisCommand("HSET", workerKey, "current_job", other))
+        }
+        let writes = commands
+        await withRetries("record job outcome", jobID: job.id) { try await self.redis.transaction(writes) }
+        if status == .finished || status == .failed {
+            await withRetries("release dependents", jobID: job.id) {
+                try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: self.redis)
+            }
+        }
+    }
+
+    /// Runs the handler chain; returns whether the default handler (failed registry) should run.
+    private func runExceptionHandlers(_ job: Job, _ text: String) async -> Bool {
+        for handler in configuration.exceptionHandlers {
+            if await handler.body(job, text) == .stop { return false }
+        }
+        return !configuration.disableDefaultExceptionHandler
+    }
+
+    private func withRetries(_ what: String, jobID: String, _ body: @Sendable () async throws -> Void) async {
+        var delay = Duration.milliseconds(100)
+        for attempt in 1...5 {
+            do {
+                try await body()
+                return
+            } catch {
+                logger.warning(
+                    "Redis write failed", metadata: ["rq.job_id": "\(jobID)", "what": "\(what)", "attempt": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay *= 2
+            }
+        }
+    }
+
+    // MARK: Heartbeats, commands, shutdown
+
+    private func monitorHeartbeats() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: min(configuration.jobMonitoringInterval, .seconds(Double(configuration.workerTTL) / 2)))
+            await heartbeat()
+        }
+    }
+
+    private func heartbeat() async {
+        let now = Date()
+        let stamp = RQTimestamp.format(now)
+        var commands = [RedisCommand("HSET", workerKey, "last_heartbeat", stamp)]
+        if running.isEmpty {
+            commands.append(RedisCommand("EXPIRE", workerKey, configuration.workerTTL + 60))
+        } else {
+            let nowEpoch = RQTimestamp.epochSeconds(now)
+            var longest = 0
+            for handle in running.values {
+                let execution = handle.execution
+                let job = execution.job
+                let ttl = heartbeatTTL(job.timeout ?? .default)
+                longest = max(longest, ttl)
+                commands += [
+                    RedisCommand("HSET", RQKeys.execution(job.id, execution.id), "last_heartbeat", RQTimestamp.epochString(now)),
+                    RedisCommand("EXPIRE", RQKeys.execution(job.id, execution.id), ttl),
+                    RedisCommand("ZADD", RQKeys.started(job.origin), "XX", nowEpoch + ttl, execution.wipMember),
+                    RedisCommand("ZADD", RQKeys.executions(job.id), nowEpoch + ttl + 60, execution.id),
+                    RedisCommand("EXPIRE", RQKeys.executions(job.id), ttl + 60),
+                    RedisCommand("HSET", RQKeys.job(job.id), "last_heartbeat", stamp),
+                    RedisCommand(
+                        "HSET", workerKey, "current_job_working_time", now.timeIntervalSince(execution.startedAt)),
+                ]
+            }
+            commands.append(RedisCommand("EXPIRE", workerKey, longest))
+        }
+        do { try await redis.transaction(commands) } catch {
+            logger.warning("Heartbeat failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func listenForCommands() async {
+        guard let subscriber else { return }
+        for await payload in subscriber.messages {
+            guard let command = try? JSONValue(parsing: payload), let name = command["command"]?.stringValue else {
+                logger.warning("Ignoring malformed worker command", metadata: ["payload": "\(String(decoding: payload, as: UTF8.self))"])
+                continue
+            }
+            await handle(command: name, jobID: command["job_id"]?.stringValue)
+        }
+    }
+
+    private func handle(command: String, jobID: String?) async {
+        logger.info("Received command", metadata: ["rq.command": "\(command)"])
+        switch command {
+        case "shutdown":
+            await beginDraining()
+        case "kill-horse":
+            for handle in running.values { handle.stopNow(.killCommand) }
+        case "stop-job":
+            guard let jobID, let handle = running[jobID] else {
+                logger.info("stop-job for a job not running here", metadata: ["rq.job_id": "\(jobID ?? "")"])
+                return
+            }
+            handle.stopNow(.stopCommand)
+        default:
+            logger.warning("Unknown worker command", metadata: ["rq.command": "\(command)"])
+        }
+    }
+
+    private func stopAllRunningJobs(_ reason: StopReason) {
+        state = .stopped
+        for handle in running.values { handle.stopNow(reason) }
+    }
+
+    // MARK: Maintenance
+
+    private func maintainIfDue() async {
+        if let last = lastMaintenance, ContinuousClock.now - last < configuration.maintenanceInterval { return }
+        lastMaintenance = .now
+        let maintenance = RegistryMaintenance(redis: redis, logger: logger)
+        for queue in configuration.queues { await maintenance.clean(queue: queue) }
+    }
+}
+
+/// The version strings a worker writes to its hash.
+enum RQVersion {
+    static let library = "0.1.0"
+    /// The `version` field; `rq info` and rq-dashboard show it verbatim.
+    static let workerVersion = "swift-rq \(library)"
+    /// The `python_version` field names the runtime.
+    static let runtime: String = {
+        #if swift(>=6.3)
+            "Swift 6.3 (swift-rq \(library))"
+        #else
+            "Swift 6 (swift-rq \(library))"
+        #endif
+    }()
+}

@@ -1,0 +1,95 @@
+/// The settings of a ``WorkerPool``, with Python RQ's defaults.
+public struct WorkerPoolConfiguration: Sendable {
+    /// Where jobs run.
+    public struct Execution: Sendable {
+        enum Mode: Sendable {
+            case horse(runner: String)
+            case inProcess(JobFunctionRegistry)
+        }
+        let mode: Mode
+
+        /// Each job in a fresh horse process: `runner --rq-horse`, where `runner` is an executable built with
+        /// ``JobRunner``. Rebuilding the runner changes what the next job runs, with no worker restart.
+        public static func horse(runner: String) -> Execution { Execution(mode: .horse(runner: runner)) }
+
+        /// Each job as a Task in the worker's own process (RQ's SimpleWorker): fastest, but a crash takes the worker
+        /// down and a job that ignores cancellation cannot be stopped.
+        public static func inProcess(_ functions: JobFunctionRegistry) -> Execution {
+            Execution(mode: .inProcess(functions))
+        }
+    }
+
+    /// The order queues are tried in when several have jobs.
+    public struct DequeueStrategy: Hashable, Sendable {
+        enum Base: String, Sendable { case priority = "default", roundRobin = "round_robin", random }
+        let base: Base
+        /// Always in the order given: the first queue has priority.
+        public static let `default` = DequeueStrategy(base: .priority)
+        /// Rotate after each dequeue.
+        public static let roundRobin = DequeueStrategy(base: .roundRobin)
+        /// Shuffle after each dequeue.
+        public static let random = DequeueStrategy(base: .random)
+        /// Parses `default`, `round_robin` or `random`.
+        public init?(rawValue: String) {
+            guard let base = Base(rawValue: rawValue) else { return nil }
+            self.base = base
+        }
+        private init(base: Base) { self.base = base }
+    }
+
+    /// The queues to take jobs from, in priority order. Defaults to `["default"]`.
+    public var queues: [String]
+    /// Where jobs run.
+    public var execution: Execution
+    /// The worker name; defaults to a random 32-character hex string, like RQ's.
+    public var name: String?
+    /// How many jobs run at once. Defaults to 1.
+    public var concurrency: Int = 1
+    /// Stop when the queues are empty instead of waiting for more jobs. Defaults to false.
+    public var burst: Bool = false
+    /// Stop after this many jobs. Defaults to no limit.
+    public var maxJobs: Int?
+    /// Stop after being idle this long. Defaults to no limit.
+    public var maxIdleTime: Duration?
+    /// Seconds a successful job's result is kept unless the job says otherwise. Defaults to 500.
+    public var defaultResultTTL: Int = JobLifecycle.defaultResultTTL
+    /// Seconds a silent worker is considered alive (its key lives this plus 60). Defaults to 420.
+    public var workerTTL: Int = 420
+    /// How often running jobs' heartbeats are refreshed. Defaults to 30 seconds.
+    public var jobMonitoringInterval: Duration = .seconds(30)
+    /// How often registries are cleaned and abandoned jobs failed. Defaults to 600 seconds.
+    public var maintenanceInterval: Duration = .seconds(600)
+    /// How jobs that run past their timeout are stopped. Defaults to ``KillHorseDeathPenalty`` for horses and
+    /// ``CancellationDeathPenalty`` in process.
+    public var deathPenalty: (any DeathPenalty)?
+    /// Keep horses spawned ahead of time. Defaults to true.
+    public var warmHorses: Bool = true
+    /// The dequeue order. Defaults to ``DequeueStrategy/default``.
+    public var dequeueStrategy: DequeueStrategy = .default
+    /// Handlers run, in order, when a job fails; see ``ExceptionHandler``.
+    public var exceptionHandlers: [ExceptionHandler] = []
+    /// Skip the default handler that moves failed jobs to the failed registry.
+    public var disableDefaultExceptionHandler: Bool = false
+    /// How long a dequeue blocks before the worker checks in (heartbeat, shutdown). Defaults to 2 seconds.
+    public var dequeuePollInterval: Duration = .seconds(2)
+
+    public init(queues: [String] = ["default"], execution: Execution) {
+        self.queues = queues
+        self.execution = execution
+    }
+}
+
+/// What an exception handler decides: let the next handler run, or stop the chain.
+public enum ExceptionHandlerDecision: Sendable {
+    case `continue`
+    case stop
+}
+
+/// Called when a job fails, with the job and the failure text. Handlers run in order until one returns
+/// ``ExceptionHandlerDecision/stop``; the default handler (moving the job to the failed registry) runs last.
+public struct ExceptionHandler: Sendable {
+    let body: @Sendable (Job, String) async -> ExceptionHandlerDecision
+    public init(_ body: @escaping @Sendable (Job, String) async -> ExceptionHandlerDecision) {
+        self.body = body
+    }
+}

@@ -1,0 +1,4 @@
+// The `rq` command line. Job runners host the same commands through `CommandLineHost.main(functions:)`.
+import RQCommandLine
+
+await CommandLineHost.main()
