@@ -386,7 +386,7 @@ public actor WorkerPool: Service {
         guard configuration.warmHorses, case .horse(let runner) = configuration.execution.mode, case .running = state
         else { return }
         while warmHorses.count + running.count < configuration.concurrency + 1, warmHorses.count < configuration.concurrency {
-            guard let horse = try? Horse(runner: runner) else { return }
+            guard let horse = try? Horse(runner: runner, workerName: name) else { return }
             warmHorses.append(horse)
         }
     }
