@@ -1,0 +1,92 @@
+import ExampleFunctions
+import Foundation
+import RQ
+import RQTesting
+import Testing
+
+/// The built `example-jobs` runner, next to the test bundle (`swift build --build-tests` builds it).
+let exampleJobsPath: String = {
+    let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+    while directory.path != "/" {
+        let candidate = directory.appendingPathComponent("example-jobs").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return "example-jobs"
+}()
+
+/// A worker pool running in a task of the test, stopped (warm) at the end.
+struct RunningWorker {
+    let pool: WorkerPool
+    let task: Task<Void, any Error>
+
+    static func start(
+        queues: [String], redis: Redis, inProcess: Bool = false, concurrency: Int = 1, burst: Bool = false,
+        configure: (inout WorkerPoolConfiguration) -> Void = { _ in }
+    ) -> RunningWorker {
+        var configuration = WorkerPoolConfiguration(
+            queues: queues,
+            execution: inProcess ? .inProcess(ExampleFunctions.registry) : .horse(runner: exampleJobsPath))
+        configuration.concurrency = concurrency
+        configuration.burst = burst
+        configuration.dequeuePollInterval = .milliseconds(200)
+        configure(&configuration)
+        let pool = WorkerPool(configuration: configuration, redis: redis)
+        return RunningWorker(pool: pool, task: Task { try await pool.run() })
+    }
+
+    /// Warm shutdown, then waits for `run()` to return.
+    func stop() async throws {
+        pool.triggerGracefulShutdown()
+        try await task.value
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+func eventually(
+    timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(50),
+    _ condition: () async throws -> Bool
+) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while clock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: interval)
+    }
+    return try await condition()
+}
+
+/// A process started from the test (a worker CLI), with its output kept for assertions.
+final class CommandProcess: @unchecked Sendable {
+    let process = Process()
+    let output: URL
+
+    init(_ path: String, _ arguments: [String]) throws {
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("rq-cmd-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for exit without blocking the cooperative pool; nil if it did not exit in time.
+    func waitForExit(timeout: Duration) async -> Int32? {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while process.isRunning {
+            if clock.now >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+}
