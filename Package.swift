@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "rq", targets: ["rq"]),
         .executable(name: "example-jobs", targets: ["ExampleJobs"]),
         .executable(name: "rq-demo", targets: ["Demo"]),
+        .executable(name: "service-example", targets: ["ServiceExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -81,6 +82,17 @@ let package = Package(
             name: "Demo",
             dependencies: ["RQ", "RQTesting", "ExampleFunctions"],
             path: "Examples/Demo",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ServiceExample",
+            dependencies: [
+                "RQ", "ExampleFunctions",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/ServiceExample",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -112,12 +112,8 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             return .horse(runner: URL(fileURLWithPath: runner).standardizedFileURL.path)
         }
-        if CommandLineHost.functions != nil, let own = Self.ownExecutable() { return .horse(runner: own) }
+        if CommandLineHost.functions != nil { return .horse(runner: JobRunner.executablePath) }
         throw ValidationError("--runner PATH is required: the executable that registers your job functions")
-    }
-
-    private static func ownExecutable() -> String? {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
     }
 
     /// First SIGINT/SIGTERM: warm shutdown. A second one: cold shutdown (running jobs are stopped and end failed).

@@ -5,16 +5,20 @@ import RQTesting
 import Testing
 
 /// The built `example-jobs` runner, next to the test bundle (`swift build --build-tests` builds it).
-let exampleJobsPath: String = {
-    let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+let exampleJobsPath = builtExecutable("example-jobs")
+
+/// An executable product of this package, found next to the test bundle.
+func builtExecutable(_ name: String) -> String {
+    let testBinary =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
     while directory.path != "/" {
-        let candidate = directory.appendingPathComponent("example-jobs").path
+        let candidate = directory.appendingPathComponent(name).path
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         directory = directory.deletingLastPathComponent()
     }
-    return "example-jobs"
-}()
+    return name
+}
 
 /// A worker pool running in a task of the test, stopped (warm) at the end.
 struct RunningWorker {

@@ -75,6 +75,17 @@ public struct TypedJob<Output: Decodable & Sendable>: Sendable {
     public func result(timeout: Duration? = nil) async throws -> Output {
         try await job.result(as: Output.self, timeout: timeout)
     }
+
+    /// The current status; see ``Job/currentStatus()``.
+    public func currentStatus() async throws -> JobStatus { try await job.currentStatus() }
+
+    /// The newest result of any kind; see ``Job/latestResult()``.
+    public func latestResult() async throws -> JobResult? { try await job.latestResult() }
+
+    /// Waits for the next result of any kind; see ``Job/waitForResult(timeout:)``.
+    public func waitForResult(timeout: Duration? = nil) async throws -> JobResult {
+        try await job.waitForResult(timeout: timeout)
+    }
 }
 
 extension Queue {

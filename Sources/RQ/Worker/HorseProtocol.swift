@@ -119,6 +119,11 @@ public struct JobRunner: Sendable {
         self.functions = functions
     }
 
+    /// The path of the running executable (from `/proc/self/exe`), to use as its own runner.
+    public static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
     /// Whether this process was started as a horse.
     public static var isHorse: Bool { CommandLine.arguments.dropFirst().first == horseArgument }
 
@@ -127,6 +132,7 @@ public struct JobRunner: Sendable {
         guard Self.isHorse else { return }
         // The worker's terminal Ctrl-C must not reach the job (RQ's horses ignore SIGINT); SIGTERM stays default.
         signal(SIGINT, SIG_IGN)
+        Self.exitWhenOrphaned()
         let input = await Self.readStandardInput()
         guard !input.isEmpty else { exit(0) }  // A warm horse that was not needed.
         let outcome: JobExecutor.Outcome
@@ -153,6 +159,17 @@ public struct JobRunner: Sendable {
             now: Date())
         let executor = JobExecutor(redis: redis, functions: functions, workerName: assignment.workerName)
         return await executor.perform(job, executionID: assignment.executionID, enforceTimeout: true)
+    }
+
+    /// A horse whose worker died (killed with SIGKILL, say) must not run on unsupervised: the job is failed as
+    /// abandoned by maintenance, and a second run could follow. Exits as soon as the horse is reparented.
+    /// (`PR_SET_PDEATHSIG` would fire when the spawning *thread* exits, which pooled threads do.)
+    private static func exitWhenOrphaned() {
+        let parent = getppid()
+        Thread.detachNewThread {
+            while getppid() == parent { usleep(200_000) }
+            _exit(70)
+        }
     }
 
     private static func readStandardInput() async -> [UInt8] {
