@@ -80,7 +80,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "Demo",
-            dependencies: ["RQ", "RQTesting", "ExampleFunctions"],
+            dependencies: [
+                "RQ", "RQTesting", "ExampleFunctions", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Examples/Demo",
             swiftSettings: swiftSettings
         ),

@@ -42,4 +42,3 @@ let group = ServiceGroup(
         logger: logger))
 try await group.run()
 logger.info("service stopped")
-

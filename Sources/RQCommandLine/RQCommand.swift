@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 
 /// The root command: `rq <subcommand>`.
 struct RQCommand: AsyncParsableCommand {
@@ -12,7 +12,11 @@ struct RQCommand: AsyncParsableCommand {
 
 /// Options every command shares.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: "Redis URL (redis://[[user]:password@]host:port/db or unix:///path). Default: $RQ_REDIS_URL or redis://127.0.0.1:6379/0.")
+    @Option(
+        name: [.short, .long],
+        help:
+            "Redis URL (redis://[[user]:password@]host:port/db or unix:///path). Default: $RQ_REDIS_URL or redis://127.0.0.1:6379/0."
+    )
     var url: String?
 
     func resolvedURL() -> String {

@@ -86,7 +86,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
         do {
             if try await redis.send("EXISTS", "rq:suspended").int == 1 {
-                throw WorkerPoolError(.suspended, "RQ is currently suspended, to resume job execution run \"rq resume\"")
+                throw WorkerPoolError(
+                    .suspended, "RQ is currently suspended, to resume job execution run \"rq resume\"")
             }
             let pool = WorkerPool(configuration: configuration, redis: redis, logger: logger)
             try await Self.runHandlingSignals(pool)
@@ -142,5 +143,9 @@ struct WorkerCommand: AsyncParsableCommand {
 /// Counts signals across the dispatch handler's invocations.
 final class SignalCounter: Sendable {
     private let count = Mutex(0)
-    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    func increment() -> Int {
+        count.withLock {
+            $0 += 1; return $0
+        }
+    }
 }

@@ -103,7 +103,8 @@ import Testing
         #expect(
             try await eventually(timeout: .seconds(90), every: .seconds(2)) {
                 // Python's maintenance (as `rq info` runs it) or ours: use Python's.
-                _ = try await Python.execute(["python3", "-m", "rq.cli", "info", "-u", server.url, queue.name], url: server.url)
+                _ = try await Python.execute(
+                    ["python3", "-m", "rq.cli", "info", "-u", server.url, queue.name], url: server.url)
                 return try await job.currentStatus() == .failed
             })
         let text = try #require(try await job.latestResult()?.excString)
@@ -122,7 +123,8 @@ import Testing
         #expect(try await eventually { try await job.currentStatus() == .started })
         // Past the 90 s heartbeat TTL, Python's maintenance (run by rq info) must still see a live job.
         try await Task.sleep(for: .seconds(95))
-        _ = try await Python.execute(["python3", "-m", "rq.cli", "info", "-u", server.url, queue.name], url: server.url)
+        _ = try await Python.execute(
+            ["python3", "-m", "rq.cli", "info", "-u", server.url, queue.name], url: server.url)
         #expect(try await job.currentStatus() == .started)
         #expect(try await job.result(timeout: .seconds(30)) == 100)
         try await worker.stop()

@@ -44,7 +44,8 @@ import Testing
         let redis = try server.makeClient()
         let queue = Queue(uniqueName(), redis: redis)
         let jobs = try await queue.enqueueMany((0..<200).map { EnqueueRequest("examples.add", args: [.int($0), 1]) })
-        let swift = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true, concurrency: 2, burst: true)
+        let swift = RunningWorker.start(
+            queues: [queue.name], redis: redis, inProcess: true, concurrency: 2, burst: true)
         try await Python.burstWorker(queues: [queue.name], url: server.url, extra: ["-w", "rq.worker.SimpleWorker"])
         try await swift.task.value
         #expect(try await queue.finishedJobRegistry.count() == 200)
@@ -67,7 +68,8 @@ import Testing
         }
         let job = try await queue.enqueue(ExampleFunctions.add, 1, 2)
         _ = try await job.result(timeout: .seconds(10))
-        let output = try await Python.execute(["python3", "-m", "rq.cli", "info", "-u", server.url, name], url: server.url)
+        let output = try await Python.execute(
+            ["python3", "-m", "rq.cli", "info", "-u", server.url, name], url: server.url)
         try await worker.stop()
         #expect(output.contains("info-\(name)"), "\(output)")
         #expect(output.contains("idle"), "\(output)")

@@ -130,7 +130,9 @@ enum JobLifecycle {
     /// records only, no failed-registry entry or result.
     static func failureWithoutRegistry(_ execution: JobExecution, endedAt: Date, status: JobStatus) -> [RedisCommand] {
         workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt) + [
-            RedisCommand("HSET", RQKeys.job(execution.job.id), "status", status.rawValue, "ended_at", RQTimestamp.format(endedAt))
+            RedisCommand(
+                "HSET", RQKeys.job(execution.job.id), "status", status.rawValue, "ended_at", RQTimestamp.format(endedAt)
+            )
         ] + executionCleanup(execution)
     }
 

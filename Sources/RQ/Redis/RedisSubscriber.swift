@@ -34,11 +34,13 @@ final class RedisSubscriber: Sendable {
         var delay = 0.05
         while !isStopped {
             do {
-                let context = try HiredisContext.connect(to: configuration.endpoint, timeout: configuration.connectTimeout)
+                let context = try HiredisContext.connect(
+                    to: configuration.endpoint, timeout: configuration.connectTimeout)
                 var setup: [RedisCommand] = []
                 if let password = configuration.password {
                     setup.append(
-                        configuration.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password))
+                        configuration.username.map { RedisCommand("AUTH", $0, password) }
+                            ?? RedisCommand("AUTH", password))
                 }
                 setup.append(RedisCommand("SUBSCRIBE", channel))
                 for command in setup { try context.append(command.encoded) }
@@ -52,7 +54,9 @@ final class RedisSubscriber: Sendable {
                 delay = 0.05
                 while true {
                     let reply = try context.readReply()
-                    if let parts = reply.array, parts.count == 3, parts[0].string == "message", let payload = parts[2].bytes {
+                    if let parts = reply.array, parts.count == 3, parts[0].string == "message",
+                        let payload = parts[2].bytes
+                    {
                         continuation.yield(payload)
                     }
                 }

@@ -17,7 +17,8 @@ final class Horse: Sendable {
         let report = try Pipe2()
         do {
             process = try SpawnedProcess(
-                path: runner, arguments: [JobRunner.horseArgument], environment: Self.environment(workerName: workerName),
+                path: runner, arguments: [JobRunner.horseArgument],
+                environment: Self.environment(workerName: workerName),
                 descriptors: [0: assignment.read, 1: 1, 2: 2, HorseProtocol.reportDescriptor: report.write],
                 newProcessGroup: true)
         } catch {

@@ -154,7 +154,8 @@ public struct JobRunner: Sendable {
         options.meta = assignment.meta
         let job = Job(
             id: assignment.jobID, redis: redis, origin: assignment.origin,
-            payload: JobPayload(functionName: assignment.functionName, args: assignment.args, kwargs: assignment.kwargs),
+            payload: JobPayload(
+                functionName: assignment.functionName, args: assignment.args, kwargs: assignment.kwargs),
             description: nil, timeout: try? JobTimeout(seconds: assignment.timeout), options: options, status: .started,
             now: Date())
         let executor = JobExecutor(redis: redis, functions: functions, workerName: assignment.workerName)

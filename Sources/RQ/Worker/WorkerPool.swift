@@ -129,14 +129,19 @@ public actor WorkerPool: Service {
                 "state", "started"),
             RedisCommand("SADD", RQKeys.workers, workerKey),
         ]
-        for queue in configuration.queues { commands.append(RedisCommand("SADD", RQKeys.queueWorkers(queue), workerKey)) }
+        for queue in configuration.queues {
+            commands.append(RedisCommand("SADD", RQKeys.queueWorkers(queue), workerKey))
+        }
         commands.append(RedisCommand("EXPIRE", workerKey, configuration.workerTTL + 60))
         try await redis.transaction(commands)
         subscriber = RedisSubscriber(
             configuration: redis.configuration, channel: RQKeys.pubsub(name), logger: logger)
         logger.info(
             "Worker started",
-            metadata: ["rq.queues": "\(configuration.queues.joined(separator: ","))", "rq.concurrency": "\(configuration.concurrency)"])
+            metadata: [
+                "rq.queues": "\(configuration.queues.joined(separator: ","))",
+                "rq.concurrency": "\(configuration.concurrency)",
+            ])
     }
 
     private func death() async {
@@ -145,7 +150,9 @@ public actor WorkerPool: Service {
         for horse in warmHorses { horse.discard() }
         warmHorses.removeAll()
         var commands = [RedisCommand("SREM", RQKeys.workers, workerKey)]
-        for queue in configuration.queues { commands.append(RedisCommand("SREM", RQKeys.queueWorkers(queue), workerKey)) }
+        for queue in configuration.queues {
+            commands.append(RedisCommand("SREM", RQKeys.queueWorkers(queue), workerKey))
+        }
         commands += [
             RedisCommand("HSET", workerKey, "death", RQTimestamp.format(Date()), "state", "dead"),
             RedisCommand("EXPIRE", workerKey, 60),
@@ -153,7 +160,8 @@ public actor WorkerPool: Service {
         // Unregister even if the caller was cancelled: a worker left registered looks alive until its key expires.
         let redis = self.redis
         _ = await Task { try? await redis.transaction(commands) }.value
-        logger.info("Worker stopped", metadata: ["rq.successful": "\(successfulJobCount)", "rq.failed": "\(failedJobCount)"])
+        logger.info(
+            "Worker stopped", metadata: ["rq.successful": "\(successfulJobCount)", "rq.failed": "\(failedJobCount)"])
     }
 
     private func ipAddress() async -> String {
@@ -211,7 +219,9 @@ public actor WorkerPool: Service {
                         active -= 1
                         continue
                     }
-                    if let maxIdle = configuration.maxIdleTime, active == 0, ContinuousClock.now - lastActivity > maxIdle {
+                    if let maxIdle = configuration.maxIdleTime, active == 0,
+                        ContinuousClock.now - lastActivity > maxIdle
+                    {
                         break
                     }
                     continue
@@ -298,9 +308,11 @@ public actor WorkerPool: Service {
             kind: .failed, returnValue: nil, excString: "\(reason)\n", workerName: name, executionID: "",
             startedAt: now, endedAt: now)
         let commands = [
-            RedisCommand("HSET", RQKeys.job(id), "status", "failed", "ended_at", RQTimestamp.format(now), "origin", queue),
+            RedisCommand(
+                "HSET", RQKeys.job(id), "status", "failed", "ended_at", RQTimestamp.format(now), "origin", queue),
             RedisCommand("EXPIRE", RQKeys.job(id), JobLifecycle.defaultFailureTTL),
-            RedisCommand("ZADD", RQKeys.failed(queue), RQTimestamp.epochSeconds(now) + JobLifecycle.defaultFailureTTL, id),
+            RedisCommand(
+                "ZADD", RQKeys.failed(queue), RQTimestamp.epochSeconds(now) + JobLifecycle.defaultFailureTTL, id),
             RedisCommand("XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields),
             RedisCommand("LREM", RQKeys.intermediate(queue), 1, id),
             RedisCommand("HINCRBY", workerKey, "failed_job_count", 1),
@@ -385,7 +397,9 @@ public actor WorkerPool: Service {
     private func refillWarmHorses() {
         guard configuration.warmHorses, case .horse(let runner) = configuration.execution.mode, case .running = state
         else { return }
-        while warmHorses.count + running.count < configuration.concurrency + 1, warmHorses.count < configuration.concurrency {
+        while warmHorses.count + running.count < configuration.concurrency + 1,
+            warmHorses.count < configuration.concurrency
+        {
             guard let horse = try? Horse(runner: runner, workerName: name) else { return }
             warmHorses.append(horse)
         }
@@ -411,7 +425,8 @@ public actor WorkerPool: Service {
         watchdog?.cancel()
         switch handle.stopReason {
         case .stopCommand?: return .failure(Self.stoppedText)
-        case .timeout? where HorseProtocol.decodeReport(report) == nil: return .failure(JobExecutor.timeoutText(timeout))
+        case .timeout? where HorseProtocol.decodeReport(report) == nil:
+            return .failure(JobExecutor.timeoutText(timeout))
         default: break
         }
         if let outcome = HorseProtocol.decodeReport(report) { return outcome }
@@ -466,7 +481,9 @@ public actor WorkerPool: Service {
                 metadata: ["rq.job_id": "\(job.id)", "error": "\(text.split(separator: "\n").last ?? "")"])
         }
         if running.isEmpty {
-            commands += [RedisCommand("HSET", workerKey, "state", "idle"), RedisCommand("HDEL", workerKey, "current_job")]
+            commands += [
+                RedisCommand("HSET", workerKey, "state", "idle"), RedisCommand("HDEL", workerKey, "current_job"),
+            ]
         } else if let other = running.keys.first {
             commands.append(RedisCommand("HSET", workerKey, "current_job", other))
         }
@@ -495,7 +512,10 @@ public actor WorkerPool: Service {
                 return
             } catch {
                 logger.warning(
-                    "Redis write failed", metadata: ["rq.job_id": "\(jobID)", "what": "\(what)", "attempt": "\(attempt)", "error": "\(error)"])
+                    "Redis write failed",
+                    metadata: [
+                        "rq.job_id": "\(jobID)", "what": "\(what)", "attempt": "\(attempt)", "error": "\(error)",
+                    ])
                 try? await Task.sleep(for: delay)
                 delay *= 2
             }
@@ -506,7 +526,8 @@ public actor WorkerPool: Service {
 
     private func monitorHeartbeats() async throws {
         while !Task.isCancelled {
-            try await Task.sleep(for: min(configuration.jobMonitoringInterval, .seconds(Double(configuration.workerTTL) / 2)))
+            try await Task.sleep(
+                for: min(configuration.jobMonitoringInterval, .seconds(Double(configuration.workerTTL) / 2)))
             await heartbeat()
         }
     }
@@ -526,7 +547,8 @@ public actor WorkerPool: Service {
                 let ttl = heartbeatTTL(job.timeout ?? .default)
                 longest = max(longest, ttl)
                 commands += [
-                    RedisCommand("HSET", RQKeys.execution(job.id, execution.id), "last_heartbeat", RQTimestamp.epochString(now)),
+                    RedisCommand(
+                        "HSET", RQKeys.execution(job.id, execution.id), "last_heartbeat", RQTimestamp.epochString(now)),
                     RedisCommand("EXPIRE", RQKeys.execution(job.id, execution.id), ttl),
                     RedisCommand("ZADD", RQKeys.started(job.origin), "XX", nowEpoch + ttl, execution.wipMember),
                     RedisCommand("ZADD", RQKeys.executions(job.id), nowEpoch + ttl + 60, execution.id),
@@ -547,7 +569,9 @@ public actor WorkerPool: Service {
         guard let subscriber else { return }
         for await payload in subscriber.messages {
             guard let command = try? JSONValue(parsing: payload), let name = command["command"]?.stringValue else {
-                logger.warning("Ignoring malformed worker command", metadata: ["payload": "\(String(decoding: payload, as: UTF8.self))"])
+                logger.warning(
+                    "Ignoring malformed worker command",
+                    metadata: ["payload": "\(String(decoding: payload, as: UTF8.self))"])
                 continue
             }
             await handle(command: name, jobID: command["job_id"]?.stringValue)

@@ -1,0 +1,123 @@
+import ExampleFunctions
+import Foundation
+import RQ
+import RQTesting
+import Testing
+
+@Suite struct WorkerBehaviourTests {
+    @Test func aLiveWorkersNameCannotBeTaken() async throws {
+        let redis = try await SharedRedis.client()
+        let name = uniqueName("w")
+        let first = RunningWorker.start(queues: [uniqueName()], redis: redis, inProcess: true) { $0.name = name }
+        #expect(try await eventually { try await redis.send("HGET", "rq:worker:\(name)", "state").string != nil })
+        let second = RunningWorker.start(queues: [uniqueName()], redis: redis, inProcess: true) { $0.name = name }
+        do {
+            try await second.task.value
+            Issue.record("a second worker took a live worker's name")
+        } catch let error as WorkerPoolError {
+            #expect(error.code == .nameInUse)
+            #expect(error.message.contains(name))
+        }
+        try await first.stop()
+        // After a clean death the name is free again.
+        let third = RunningWorker.start(queues: [uniqueName()], redis: redis, inProcess: true, burst: true) {
+            $0.name = name
+        }
+        try await third.task.value
+    }
+
+    @Test func aSuspendedWorkerTakesNoJobsUntilResumed() async throws {
+        let server = try await RedisServer.start()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        try await redis.send("SET", "rq:suspended", "1")
+        let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true)
+        let job = try await queue.enqueue(ExampleFunctions.add, 1, 2)
+        #expect(
+            try await eventually {
+                try await redis.send("HGET", "rq:worker:\(worker.pool.name)", "state").string == "suspended"
+            })
+        #expect(try await job.currentStatus() == .queued)
+        try await redis.send("DEL", "rq:suspended")
+        #expect(try await job.result(timeout: .seconds(10)) == 3)
+        try await worker.stop()
+        await server.stop()
+    }
+
+    @Test func killHorseFailsTheRunningJobAndTheWorkerGoesOn() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        let worker = RunningWorker.start(queues: [queue.name], redis: redis)
+        let long = try await queue.enqueue(ExampleFunctions.sleep, 30)
+        #expect(try await eventually { try await long.currentStatus() == .started })
+        _ = try await Python.run(
+            """
+            from rq.command import send_kill_horse_command
+            send_kill_horse_command(r, '\(worker.pool.name)')
+            print('null')
+            """, url: server.url)
+        let result = try await long.waitForResult(timeout: .seconds(10))
+        #expect(result.excString == "Work-horse terminated unexpectedly; waitpid returned 9 (signal 9); ")
+        #expect(try await long.currentStatus() == .failed)
+        let next = try await queue.enqueue(ExampleFunctions.add, 1, 1)
+        #expect(try await next.result(timeout: .seconds(10)) == 2)
+        try await worker.stop()
+    }
+
+    @Test func exceptionHandlersRunInOrderAndCanStopTheChain() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        let seen = SeenFailures()
+        let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true) {
+            $0.exceptionHandlers = [
+                ExceptionHandler { job, text in
+                    await seen.add("first: \(job.functionName): \(text.contains("nope"))")
+                    return .continue
+                },
+                ExceptionHandler { job, _ in
+                    await seen.add("second: \(job.id)")
+                    return job.args.first == "stop" ? .stop : .continue
+                },
+            ]
+        }
+        let ordinary = try await queue.enqueue(ExampleFunctions.fail, "nope")
+        let stopped = try await queue.enqueue(ExampleFunctions.fail, "stop")
+        _ = try await ordinary.waitForResult(timeout: .seconds(10))
+        #expect(try await eventually { try await stopped.currentStatus() == .failed })
+        try await worker.stop()
+        #expect(await seen.all.prefix(2) == ["first: examples.fail: true", "second: \(ordinary.id)"])
+        #expect(try await queue.failedJobRegistry.contains(ordinary.id))
+        // The chain stopped before the default handler: no failed-registry entry, no result.
+        #expect(try await !queue.failedJobRegistry.contains(stopped.id))
+        #expect(try await stopped.latestResult() == nil)
+        #expect(try await queue.startedJobRegistry.count() == 0)
+    }
+
+    @Test func rqWorkerRunsJobsInHorsesOfTheGivenRunner() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        let job = try await queue.enqueue(ExampleFunctions.add, 20, 1)
+        let process = try CommandProcess(
+            builtExecutable("rq"), ["worker", "-u", server.url, "--runner", exampleJobsPath, "-b", queue.name])
+        #expect(await process.waitForExit(timeout: .seconds(20)) == 0, "\(process.log)")
+        #expect(try await job.result(timeout: .seconds(1)) == 21)
+        #expect(process.log.contains("\(queue.name): examples.add(20, 1) (\(job.id))"), "\(process.log)")
+        #expect(process.log.contains("\(queue.name): Job OK (\(job.id))"))
+        #expect(process.log.contains("Result is kept for 500 seconds"))
+
+        let missing = try CommandProcess(builtExecutable("rq"), ["worker", "-u", server.url, "-b", queue.name])
+        #expect(await missing.waitForExit(timeout: .seconds(10)) != 0)
+        #expect(missing.log.contains("--runner PATH is required"), "\(missing.log)")
+        let noRedis = try CommandProcess(
+            exampleJobsPath, ["worker", "-u", "redis://127.0.0.1:\(try unusedPort())/0", "-b"])
+        #expect(await noRedis.waitForExit(timeout: .seconds(20)) == 1)
+        #expect(noRedis.log.contains("could not connect to Redis at 127.0.0.1:"), "\(noRedis.log)")
+    }
+}
+
+actor SeenFailures {
+    private(set) var all: [String] = []
+    func add(_ entry: String) { all.append(entry) }
+}
