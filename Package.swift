@@ -104,7 +104,9 @@ let package = Package(
         ),
         .testTarget(
             name: "RQIntegrationTests",
-            dependencies: ["RQ", "RQTesting", "ExampleFunctions"],
+            dependencies: [
+                "RQ", "RQTesting", "ExampleFunctions", .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["Python"],
             swiftSettings: swiftSettings
         ),
