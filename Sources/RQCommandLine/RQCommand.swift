@@ -1,25 +1,128 @@
 import ArgumentParser
 import Foundation
+import RQ
 
 /// The root command: `rq <subcommand>`.
 struct RQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rq",
         abstract: "Run and inspect RQ workers and queues (Python RQ 2.12 compatible).",
-        subcommands: [WorkerCommand.self]
+        subcommands: [
+            WorkerCommand.self, WorkerPoolCommand.self, InfoCommand.self, EnqueueCommand.self, RequeueCommand.self,
+            EmptyCommand.self, SuspendCommand.self, ResumeCommand.self,
+        ]
     )
 }
 
-/// Options every command shares.
+/// The Redis options every command shares.
 struct ConnectionOptions: ParsableArguments {
     @Option(
         name: [.short, .long],
-        help:
-            "Redis URL (redis://[[user]:password@]host:port/db or unix:///path). Default: $RQ_REDIS_URL or redis://127.0.0.1:6379/0."
-    )
+        help: "Redis URL, e.g. redis://:password@host:6379/0 or unix:///path.sock?db=0 (env: RQ_REDIS_URL).")
     var url: String?
 
-    func resolvedURL() -> String {
-        url ?? ProcessInfo.processInfo.environment["RQ_REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
+    @Option(
+        name: [.short, .long], help: "A JSON settings file (see CONTRIBUTING.md); command-line options win over it.")
+    var config: String?
+
+    /// The settings file, if one was given.
+    func settings() throws -> SettingsFile? {
+        try config.map { try SettingsFile.load(path: $0) }
+    }
+
+    /// The Redis URL: `--url`, else the settings file, else `RQ_REDIS_URL` / `REDIS_HOST`…, else the local default.
+    func resolvedURL() throws -> String {
+        if let url { return url }
+        if let fromFile = try settings()?.redisURL { return fromFile }
+        let environment = ProcessInfo.processInfo.environment
+        if let fromEnvironment = environment["RQ_REDIS_URL"] { return fromEnvironment }
+        return SettingsFile.url(
+            host: environment["REDIS_HOST"], port: environment["REDIS_PORT"], db: environment["REDIS_DB"],
+            password: environment["REDIS_PASSWORD"]) ?? "redis://127.0.0.1:6379/0"
+    }
+
+    func makeRedis() throws -> Redis {
+        do {
+            return try Redis(url: resolvedURL())
+        } catch let error as RedisError {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
+/// Runs `body`, turning library errors into a one-line message on standard error and exit status 1.
+func reportingRedisErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as RedisError {
+        fail(error.message)
+    } catch let error as RQError {
+        fail(error.message)
+    } catch let error as WorkerPoolError {
+        fail(error.message)
+    } catch let error as SettingsFile.Error {
+        fail(error.description)
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+    exit(1)
+}
+
+/// A settings file: a JSON object with RQ's setting names, in RQ's upper case or lower case.
+///
+/// ```json
+/// { "REDIS_URL": "redis://127.0.0.1:6379/0", "QUEUES": ["high", "default"], "NAME": "worker-1",
+///   "concurrency": 4, "runner": "/usr/local/bin/my-jobs", "results_ttl": 600 }
+/// ```
+struct SettingsFile {
+    struct Error: Swift.Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let values: [String: JSONValue]
+
+    static func load(path: String) throws -> SettingsFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Error(description: "cannot read settings file \(path)")
+        }
+        let document: JSONValue
+        do {
+            document = try JSONValue(parsing: Array(data))
+        } catch {
+            throw Error(description: "settings file \(path) is not valid JSON: \(error)")
+        }
+        guard let object = document.objectValue else {
+            throw Error(description: "settings file \(path) must hold a JSON object")
+        }
+        var values: [String: JSONValue] = [:]
+        for (key, value) in object { values[key.lowercased().replacingOccurrences(of: "-", with: "_")] = value }
+        return SettingsFile(values: values)
+    }
+
+    subscript(key: String) -> JSONValue? { values[key] }
+
+    func string(_ key: String) -> String? { values[key]?.stringValue }
+    func int(_ key: String) -> Int? { values[key]?.intValue }
+    func bool(_ key: String) -> Bool? { values[key]?.boolValue }
+    func strings(_ key: String) -> [String]? {
+        if let list = values[key]?.arrayValue { return list.compactMap(\.stringValue) }
+        return values[key]?.stringValue.map { $0.split(separator: ",").map(String.init) }
+    }
+
+    var redisURL: String? {
+        string("redis_url") ?? string("url")
+            ?? Self.url(
+                host: string("redis_host"),
+                port: values["redis_port"].map { $0.intValue.map(String.init) ?? $0.stringValue ?? "" },
+                db: values["redis_db"].map { $0.intValue.map(String.init) ?? $0.stringValue ?? "" },
+                password: string("redis_password"))
+    }
+
+    static func url(host: String?, port: String?, db: String?, password: String?) -> String? {
+        guard host != nil || port != nil || db != nil || password != nil else { return nil }
+        let auth = password.map { ":\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)@" } ?? ""
+        return "redis://\(auth)\(host ?? "127.0.0.1"):\(port ?? "6379")/\(db ?? "0")"
     }
 }

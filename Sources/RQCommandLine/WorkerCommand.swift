@@ -5,44 +5,34 @@ import Logging
 import RQ
 import Synchronization
 
-/// `rq worker [QUEUES…]`: runs a worker until it is stopped (or, in burst mode, until the queues are empty).
-struct WorkerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "worker",
-        abstract: "Start a worker on the given queues (default: default), in priority order."
-    )
-
+/// The options of `rq worker` and `rq worker-pool`, with RQ's names. Unset options come from the settings file
+/// (`-c`), then RQ's defaults.
+struct WorkerOptions: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "Queues to listen on, highest priority first.")
+    @Argument(help: "Queues to listen on, highest priority first (default: default).")
     var queues: [String] = []
 
     @Flag(name: [.short, .long], help: "Run in burst mode: quit once the queues are empty.")
     var burst = false
 
-    @Option(name: [.short, .long], help: "The worker name (default: a random hex string).")
-    var name: String?
-
     @Option(help: "The job-runner executable that horses are started from.")
     var runner: String?
-
-    @Option(help: "How many jobs run at once.")
-    var concurrency = 1
 
     @Flag(help: "Run jobs as Tasks in this process instead of horses (runner executables only).")
     var inProcess = false
 
     @Option(help: "Seconds a successful job's result is kept (default 500).")
-    var resultsTTL = 500
+    var resultsTTL: Int?
 
-    @Option(help: "Seconds the worker is considered alive without a heartbeat (default 420).")
-    var workerTTL = 420
+    @Option(help: "Seconds the worker counts as alive without a heartbeat (default 420).")
+    var workerTTL: Int?
 
     @Option(help: "Seconds between heartbeats of running jobs (default 30).")
-    var jobMonitoringInterval = 30
+    var jobMonitoringInterval: Int?
 
     @Option(help: "Seconds between registry maintenance runs (default 600).")
-    var maintenanceInterval = 600
+    var maintenanceInterval: Int?
 
     @Option(help: "Stop after this many jobs.")
     var maxJobs: Int?
@@ -50,64 +40,81 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds without a job.")
     var maxIdleTime: Int?
 
+    @Option(name: [.customShort("d"), .customLong("dequeue-strategy")], help: "default, round_robin or random.")
+    var dequeueStrategy: String?
+
+    @Option(
+        name: [.customShort("l"), .customLong("logging-level")], help: "DEBUG, INFO, WARNING or ERROR (default INFO).")
+    var loggingLevel: String?
+
+    @Option(help: "Accepted for compatibility with Python RQ; swift-log formats the lines.")
+    var logFormat: String?
+
+    @Option(help: "Accepted for compatibility with Python RQ; swift-log formats the dates.")
+    var dateFormat: String?
+
     @Flag(name: [.short, .long], help: "Log debug messages.")
     var verbose = false
 
     @Flag(name: [.short, .long], help: "Log warnings and errors only.")
     var quiet = false
 
+    @Option(help: "Write the process id to this file.")
+    var pid: String?
+
+    @Flag(name: [.short, .long], help: "Run a scheduler too (not available yet in swift-rq).")
+    var withScheduler = false
+
     func validate() throws {
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
-        guard workerTTL > 0, jobMonitoringInterval > 0, maintenanceInterval > 0 else {
-            throw ValidationError("--worker-ttl, --job-monitoring-interval and --maintenance-interval must be positive")
+        for (name, value) in [
+            ("--worker-ttl", workerTTL), ("--job-monitoring-interval", jobMonitoringInterval),
+            ("--maintenance-interval", maintenanceInterval), ("--max-jobs", maxJobs), ("--max-idle-time", maxIdleTime),
+        ] {
+            if let value, value <= 0 { throw ValidationError("\(name) must be positive, not \(value)") }
+        }
+        if let dequeueStrategy, WorkerPoolConfiguration.DequeueStrategy(rawValue: dequeueStrategy) == nil {
+            throw ValidationError("--dequeue-strategy must be default, round_robin or random, not '\(dequeueStrategy)'")
+        }
+        if verbose && quiet { throw ValidationError("Flags --verbose and --quiet are mutually exclusive.") }
+        if withScheduler {
+            throw ValidationError(
+                "--with-scheduler is not available yet; run a Python `rq worker --with-scheduler` for scheduled jobs")
         }
     }
 
-    func run() async throws {
-        var logger = Logger(label: "rq.worker")
-        logger.logLevel = verbose ? .debug : quiet ? .warning : .info
-        let redis: Redis
-        do {
-            redis = try Redis(url: connection.resolvedURL(), logger: logger)
-        } catch {
-            throw CleanExit.message("Error: \(error)")
-        }
-        var configuration = WorkerPoolConfiguration(
-            queues: queues.isEmpty ? ["default"] : queues, execution: try execution())
-        configuration.name = name
-        configuration.burst = burst
-        configuration.concurrency = concurrency
-        configuration.defaultResultTTL = resultsTTL
-        configuration.workerTTL = workerTTL
-        configuration.jobMonitoringInterval = .seconds(jobMonitoringInterval)
-        configuration.maintenanceInterval = .seconds(maintenanceInterval)
-        configuration.maxJobs = maxJobs
-        configuration.maxIdleTime = maxIdleTime.map { .seconds($0) }
-
-        do {
-            if try await redis.send("EXISTS", "rq:suspended").int == 1 {
-                throw WorkerPoolError(
-                    .suspended, "RQ is currently suspended, to resume job execution run \"rq resume\"")
+    /// Builds the worker configuration from the options, the settings file and RQ's defaults.
+    func configuration(concurrency: Int?, name: String?) throws -> WorkerPoolConfiguration {
+        let file = try connection.settings()
+        let queueNames = !queues.isEmpty ? queues : file?.strings("queues") ?? ["default"]
+        var configuration = WorkerPoolConfiguration(queues: queueNames, execution: try execution(file: file))
+        configuration.name = name ?? file?.string("name")
+        configuration.burst = burst || file?.bool("burst") == true
+        configuration.concurrency = concurrency ?? file?.int("concurrency") ?? 1
+        guard configuration.concurrency >= 1 else { throw ValidationError("concurrency must be at least 1") }
+        configuration.defaultResultTTL = resultsTTL ?? file?.int("results_ttl") ?? 500
+        configuration.workerTTL = workerTTL ?? file?.int("worker_ttl") ?? 420
+        configuration.jobMonitoringInterval = .seconds(
+            jobMonitoringInterval ?? file?.int("job_monitoring_interval") ?? 30)
+        configuration.maintenanceInterval = .seconds(maintenanceInterval ?? file?.int("maintenance_interval") ?? 600)
+        configuration.maxJobs = maxJobs ?? file?.int("max_jobs")
+        configuration.maxIdleTime = (maxIdleTime ?? file?.int("max_idle_time")).map { .seconds($0) }
+        if let strategy = dequeueStrategy ?? file?.string("dequeue_strategy") {
+            guard let parsed = WorkerPoolConfiguration.DequeueStrategy(rawValue: strategy) else {
+                throw ValidationError("dequeue strategy must be default, round_robin or random, not '\(strategy)'")
             }
-            let pool = WorkerPool(configuration: configuration, redis: redis, logger: logger)
-            try await Self.runHandlingSignals(pool)
-        } catch let error as RedisError {
-            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
-            throw ExitCode(1)
-        } catch let error as WorkerPoolError {
-            FileHandle.standardError.write(Data("Error: \(error.message)\n".utf8))
-            throw ExitCode(1)
+            configuration.dequeueStrategy = parsed
         }
+        return configuration
     }
 
-    private func execution() throws -> WorkerPoolConfiguration.Execution {
-        if inProcess {
+    private func execution(file: SettingsFile?) throws -> WorkerPoolConfiguration.Execution {
+        if inProcess || file?.bool("in_process") == true {
             guard let functions = CommandLineHost.functions else {
                 throw ValidationError("--in-process needs a runner executable that registers job functions")
             }
             return .inProcess(functions)
         }
-        if let runner {
+        if let runner = runner ?? file?.string("runner") {
             guard FileManager.default.isExecutableFile(atPath: runner) else {
                 throw ValidationError("--runner \(runner) is not an executable file")
             }
@@ -115,6 +122,64 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         if CommandLineHost.functions != nil { return .horse(runner: JobRunner.executablePath) }
         throw ValidationError("--runner PATH is required: the executable that registers your job functions")
+    }
+
+    func logger() throws -> Logger {
+        var logger = Logger(label: "rq.worker")
+        let fileLevel = try connection.settings()?.string("logging_level")
+        let level = loggingLevel ?? fileLevel
+        switch level?.uppercased() {
+        case nil, "INFO": logger.logLevel = .info
+        case "DEBUG": logger.logLevel = .debug
+        case "WARNING", "WARN": logger.logLevel = .warning
+        case "ERROR": logger.logLevel = .error
+        case "CRITICAL": logger.logLevel = .critical
+        case let other?: throw ValidationError("unknown logging level '\(other)'")
+        }
+        if verbose { logger.logLevel = .debug }
+        if quiet { logger.logLevel = .warning }
+        return logger
+    }
+
+    /// Runs a worker with these options until it stops.
+    func runWorker(concurrency: Int?, name: String?) async throws {
+        let configuration = try configuration(concurrency: concurrency, name: name)
+        let logger = try logger()
+        let redis = try connection.makeRedis()
+        if let pid {
+            do {
+                try "\(getpid())\n".write(toFile: pid, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot write pid file \(pid): \(error)")
+            }
+        }
+        defer { if let pid { try? FileManager.default.removeItem(atPath: pid) } }
+        try await reportingRedisErrors {
+            if try await redis.send("EXISTS", "rq:suspended").int == 1 {
+                throw WorkerPoolError(
+                    .suspended, "RQ is currently suspended, to resume job execution run \"rq resume\"")
+            }
+            let pool = WorkerPool(configuration: configuration, redis: redis, logger: logger)
+            try await WorkerCommand.runHandlingSignals(pool)
+        }
+    }
+}
+
+/// `rq worker [QUEUES…]`: runs a worker until it is stopped (or, in burst mode, until the queues are empty).
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Start a worker on the given queues, in priority order.")
+
+    @OptionGroup var options: WorkerOptions
+
+    @Option(name: [.short, .long], help: "The worker name (default: a random hex string).")
+    var name: String?
+
+    @Option(help: "How many jobs run at once (default 1).")
+    var concurrency: Int?
+
+    func run() async throws {
+        try await options.runWorker(concurrency: concurrency, name: name)
     }
 
     /// First SIGINT/SIGTERM: warm shutdown. A second one: cold shutdown (running jobs are stopped and end failed).
@@ -140,12 +205,29 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 }
 
+/// `rq worker-pool -n N`: Python RQ forks N worker processes; swift-rq runs one worker that runs N jobs at once,
+/// each in its own horse, which is what the pool is for.
+struct WorkerPoolCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker-pool", abstract: "Start a worker running N jobs at once (RQ's worker pool).")
+
+    @OptionGroup var options: WorkerOptions
+
+    @Option(name: [.short, .customLong("num-workers")], help: "How many jobs run at once (default 2).")
+    var numWorkers: Int?
+
+    func run() async throws {
+        try await options.runWorker(concurrency: numWorkers ?? 2, name: nil)
+    }
+}
+
 /// Counts signals across the dispatch handler's invocations.
 final class SignalCounter: Sendable {
     private let count = Mutex(0)
     func increment() -> Int {
         count.withLock {
-            $0 += 1; return $0
+            $0 += 1
+            return $0
         }
     }
 }

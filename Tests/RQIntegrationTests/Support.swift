@@ -90,7 +90,9 @@ enum Python {
                     let out = stdout.fileHandleForReading.readDataToEndOfFile()
                     process.waitUntilExit()
                     if process.terminationStatus != 0 {
-                        let err = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
+                        let err =
+                            ((try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
+                            + String(decoding: out, as: UTF8.self)
                         continuation.resume(
                             throwing: PythonError.failed(status: process.terminationStatus, stderr: err))
                     } else {

@@ -64,37 +64,3 @@ func eventually(
     }
     return try await condition()
 }
-
-/// A process started from the test (a worker CLI), with its output kept for assertions.
-final class CommandProcess: @unchecked Sendable {
-    let process = Process()
-    let output: URL
-
-    init(_ path: String, _ arguments: [String]) throws {
-        output = FileManager.default.temporaryDirectory.appendingPathComponent("rq-cmd-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
-
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
-
-    /// Waits for exit without blocking the cooperative pool; nil if it did not exit in time.
-    func waitForExit(timeout: Duration) async -> Int32? {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while process.isRunning {
-            if clock.now >= deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return process.terminationStatus
-    }
-}

@@ -210,9 +210,9 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         self.dependencyIDs = options.dependsOn?.jobIDs ?? []
         self.allowDependencyFailures = options.dependsOn?.allowFailure ?? false
         self.enqueueAtFront = options.dependsOn?.enqueueAtFront ?? false
-        self.retriesLeft = nil
-        self.retryIntervals = []
-        self.otherFields = [:]
+        self.retriesLeft = options.retry?.max
+        self.retryIntervals = options.retry?.intervals ?? []
+        self.otherFields = options.retry?.enqueueAtFront == true ? ["enqueue_at_front_on_retry": Array("1".utf8)] : [:]
     }
 
     // MARK: Writing the hash

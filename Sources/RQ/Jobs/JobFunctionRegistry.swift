@@ -10,6 +10,12 @@ public struct JobCall: Sendable {
         self.kwargs = kwargs
     }
 
+    /// RQ's call string, e.g. `examples.add(2, 3)`: each argument's Python `repr`, cut to `maxArgumentLength`
+    /// characters (RQ's job descriptions use 75; `rq enqueue` does not cut).
+    public func callString(maxArgumentLength: Int? = 75) -> String {
+        PythonRepr.callString(function: functionName, args: args, kwargs: kwargs, maxLength: maxArgumentLength)
+    }
+
     /// Decodes positional argument `index` (0-based) as `T`.
     ///
     /// - Throws: ``RQError`` `invalidArgument` naming the function, the position and the expected type.

@@ -126,6 +126,37 @@ enum JobLifecycle {
         return commands
     }
 
+    /// Records a failed attempt of a job with retries left (reference §2.7): no result and no failed-registry
+    /// entry; `retries_left` goes down by one and the job is queued again (interval 0) or scheduled (interval > 0).
+    /// The interval is chosen before the decrement: `intervals[max(count - retriesLeft, 0)]`.
+    static func retry(_ execution: JobExecution, endedAt: Date) -> [RedisCommand] {
+        var job = execution.job
+        let retriesLeft = job.retriesLeft ?? 0
+        let intervals = job.retryIntervals.isEmpty ? [0] : job.retryIntervals
+        let interval = intervals[min(max(intervals.count - retriesLeft, 0), intervals.count - 1)]
+        job.retriesLeft = retriesLeft - 1
+        job.startedAt = execution.startedAt
+        job.endedAt = endedAt
+        job.workerName = execution.workerName
+        var commands = workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt)
+        if interval <= 0 {
+            job.status = .queued
+            job.enqueuedAt = endedAt
+            let atFront = job.otherFields["enqueue_at_front_on_retry"] == Array("1".utf8)
+            commands.append(
+                RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping(includeMeta: false)))
+            commands.append(RedisCommand(atFront ? "LPUSH" : "RPUSH", RQKeys.queue(job.origin), job.id))
+        } else {
+            job.status = .scheduled
+            commands.append(
+                RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping(includeMeta: false)))
+            commands.append(
+                RedisCommand("ZADD", RQKeys.scheduled(job.origin), RQTimestamp.epochSeconds(endedAt) + interval, job.id)
+            )
+        }
+        return commands + executionCleanup(execution)
+    }
+
     /// Ends a failed job when the exception-handler chain skipped the default handler: status and execution
     /// records only, no failed-registry entry or result.
     static func failureWithoutRegistry(_ execution: JobExecution, endedAt: Date, status: JobStatus) -> [RedisCommand] {

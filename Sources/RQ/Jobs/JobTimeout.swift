@@ -41,6 +41,11 @@ public struct JobTimeout: Sendable, Hashable, ExpressibleByIntegerLiteral, Custo
         try self.init(seconds: try Self.parseSeconds(text, what: "timeout"))
     }
 
+    /// Parses a duration in RQ's notation — `"90"`, `"10s"`, `"5m"`, `"1h30m"`, `"2d"` — into seconds.
+    public static func seconds(parsing text: String) throws(RQError) -> Int {
+        try parseSeconds(text, what: "duration")
+    }
+
     /// Parses `"90"`, `"10s"`, `"5m"`, `"1h30m"`, `"2d"` into seconds.
     static func parseSeconds(_ text: String, what: String) throws(RQError) -> Int {
         let trimmed = text.trimmingWhitespace()

@@ -22,11 +22,13 @@ public struct EnqueueOptions: Sendable {
     public var meta: JSONObject
     /// A description; defaults to RQ's call string, e.g. `examples.add(2, 3)`.
     public var description: String?
+    /// Retry a failed job, RQ's `Retry(max, interval)`.
+    public var retry: Retry?
 
     public init(
         timeout: JobTimeout? = nil, resultTTL: Int? = nil, ttl: Int? = nil, failureTTL: Int? = nil,
         dependsOn: JobDependency? = nil, jobID: String? = nil, atFront: Bool = false, meta: JSONObject = [:],
-        description: String? = nil
+        description: String? = nil, retry: Retry? = nil
     ) {
         self.timeout = timeout
         self.resultTTL = resultTTL
@@ -37,6 +39,7 @@ public struct EnqueueOptions: Sendable {
         self.atFront = atFront
         self.meta = meta
         self.description = description
+        self.retry = retry
     }
 
     /// Checks the values RQ would reject.
@@ -59,6 +62,14 @@ public struct EnqueueOptions: Sendable {
         }
         if let failureTTL, failureTTL < -1 || failureTTL == 0 {
             throw RQError(.invalidArgument, "failure_ttl must be -1 (forever) or positive, not \(failureTTL)")
+        }
+        if let retry {
+            guard retry.max >= 1 else {
+                throw RQError(.invalidArgument, "Retry max must be at least 1, not \(retry.max)")
+            }
+            guard retry.intervals.allSatisfy({ $0 >= 0 }) else {
+                throw RQError(.invalidArgument, "Retry intervals must not be negative: \(retry.intervals)")
+            }
         }
         if let dependsOn, dependsOn.jobIDs.contains(where: \.isEmpty) {
             throw RQError(.invalidArgument, "depends_on contains an empty job id")
@@ -103,5 +114,36 @@ public struct EnqueueRequest: Sendable {
         self.args = args
         self.kwargs = kwargs
         self.options = options
+    }
+}
+
+/// Retry a failed job up to `max` times, waiting `intervals` seconds between attempts — RQ's `Retry`.
+///
+/// As in RQ, the interval for an attempt is `intervals[max(count - retriesLeft, 0)]`, so the last intervals are used
+/// for the last attempts. A zero interval requeues at once; a positive one schedules the retry (a scheduler moves
+/// it back to the queue when due).
+public struct Retry: Sendable, Hashable {
+    /// How many times to retry.
+    public var max: Int
+    /// Seconds before each retry; `[0]` by default.
+    public var intervals: [Int]
+    /// Put retried jobs at the front of the queue.
+    public var enqueueAtFront: Bool
+
+    public init(max: Int, intervals: [Int] = [0], enqueueAtFront: Bool = false) {
+        self.max = max
+        self.intervals = intervals.isEmpty ? [0] : intervals
+        self.enqueueAtFront = enqueueAtFront
+    }
+
+    /// Exponential backoff: `base`, `base·factor`, … seconds for each of the `max` retries, capped at `cap`.
+    public static func exponential(max: Int, base: Int = 1, factor: Int = 2, cap: Int = 3600) -> Retry {
+        var intervals: [Int] = []
+        var next = base
+        for _ in 0..<Swift.max(max, 1) {
+            intervals.append(Swift.min(next, cap))
+            next = Swift.min(next * factor, cap)
+        }
+        return Retry(max: max, intervals: intervals)
     }
 }

@@ -76,6 +76,36 @@ public actor Queue {
         return job
     }
 
+    /// Schedules a call to be enqueued at `date` (RQ's `enqueue_at`): the job waits in the scheduled registry with
+    /// status `scheduled` until a scheduler (a Swift or Python worker started with a scheduler) moves it to the
+    /// queue.
+    @discardableResult
+    public nonisolated func enqueue(
+        at date: Date, _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:],
+        options: EnqueueOptions = .init()
+    ) async throws -> Job {
+        let request = EnqueueRequest(functionName, args: args, kwargs: kwargs, options: options)
+        var job = try makeJob(request, now: Date())
+        job.status = .scheduled
+        if options.atFront { job.enqueueAtFront = true }
+        try await redis.transaction(
+            [
+                RedisCommand("SADD", RQKeys.queues, key),
+                RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping()),
+            ] + expiry(job) + [RedisCommand("ZADD", RQKeys.scheduled(name), RQTimestamp.epochSeconds(date), job.id)])
+        return job
+    }
+
+    /// Schedules a call to be enqueued after `delay` (RQ's `enqueue_in`); see ``enqueue(at:_:args:kwargs:options:)``.
+    @discardableResult
+    public nonisolated func enqueue(
+        in delay: Duration, _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:],
+        options: EnqueueOptions = .init()
+    ) async throws -> Job {
+        try await enqueue(
+            at: Date().addingTimeInterval(delay.inSeconds), functionName, args: args, kwargs: kwargs, options: options)
+    }
+
     /// Enqueues many jobs; those without dependencies go in one `MULTI`/`EXEC` round trip.
     ///
     /// - Returns: the jobs, in the order given.

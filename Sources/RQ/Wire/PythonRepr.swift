@@ -2,9 +2,10 @@
 enum PythonRepr {
     /// `func(1, 'a', k=2)`: each argument's repr cut to 75 characters (plus `...`), keyword arguments sorted, as
     /// RQ's `get_call_string(..., max_length=75)` does.
-    static func callString(function: String, args: [JSONValue], kwargs: JSONObject) -> String {
-        var parts = args.map { truncate(repr($0)) }
-        let keywordParts = kwargs.map { "\($0.key)=\(truncate(repr($0.value)))" }
+    static func callString(function: String, args: [JSONValue], kwargs: JSONObject, maxLength: Int? = 75) -> String {
+        func cut(_ text: String) -> String { maxLength.map { truncate(text, to: $0) } ?? text }
+        var parts = args.map { cut(repr($0)) }
+        let keywordParts = kwargs.map { "\($0.key)=\(cut(repr($0.value)))" }
         parts += keywordParts.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
         return "\(function)(\(parts.joined(separator: ", ")))"
     }

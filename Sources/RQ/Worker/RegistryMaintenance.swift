@@ -1,20 +1,28 @@
 import Foundation
-import Logging
+package import Logging
 
 /// RQ's registry maintenance for one queue (reference §2.10), under the same `rq:clean_registries:{queue}` mutex
 /// Python workers take, so a mixed fleet cleans each queue once.
-struct RegistryMaintenance: Sendable {
-    let redis: Redis
-    let logger: Logger
+package struct RegistryMaintenance: Sendable {
+    package let redis: Redis
+    package let logger: Logger
     /// How long an id may sit in the intermediate list without a started-registry entry.
     var intermediateGracePeriod: TimeInterval = 60
 
-    /// Cleans the queue's registries; does nothing if another worker holds the mutex.
-    func clean(queue: String) async {
+    package init(redis: Redis, logger: Logger) {
+        self.redis = redis
+        self.logger = logger
+    }
+
+    /// Cleans the queue's registries; does nothing if another worker holds the mutex. `rq info` cleans without
+    /// the mutex (`takeLock: false`), as Python's does.
+    package func clean(queue: String, takeLock: Bool = true) async {
         do {
             let lock = RQKeys.cleaningLock(queue)
-            guard try await redis.send("SET", lock, "1", "NX", "EX", 899).string == "OK" else { return }
-            defer { Task { [redis] in _ = try? await redis.send("DEL", lock) } }
+            if takeLock {
+                guard try await redis.send("SET", lock, "1", "NX", "EX", 899).string == "OK" else { return }
+            }
+            defer { if takeLock { Task { [redis] in _ = try? await redis.send("DEL", lock) } } }
             let now = Date()
             let nowEpoch = RQTimestamp.epochSeconds(now)
             try await redis.send("ZREMRANGEBYSCORE", RQKeys.finished(queue), 0, nowEpoch)

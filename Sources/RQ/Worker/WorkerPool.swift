@@ -471,6 +471,14 @@ public actor WorkerPool: Service {
         case .failure(let text):
             status = handle.stopReason == .stopCommand ? .stopped : .failed
             failedJobCount += 1
+            if status == .failed, let retriesLeft = job.retriesLeft, retriesLeft > 0 {
+                let writes = JobLifecycle.retry(execution, endedAt: endedAt) + workerStateCommands()
+                logger.info(
+                    "\(job.origin): Job failed, retrying (\(job.id))",
+                    metadata: ["rq.retries_left": "\(retriesLeft - 1)"])
+                await withRetries("record retry", jobID: job.id) { try await self.redis.transaction(writes) }
+                return
+            }
             if await runExceptionHandlers(job, text) {
                 commands = JobLifecycle.failure(execution, excString: text, endedAt: endedAt, status: status)
             } else {
@@ -480,13 +488,7 @@ public actor WorkerPool: Service {
                 "\(job.origin): Job failed (\(job.id))",
                 metadata: ["rq.job_id": "\(job.id)", "error": "\(text.split(separator: "\n").last ?? "")"])
         }
-        if running.isEmpty {
-            commands += [
-                RedisCommand("HSET", workerKey, "state", "idle"), RedisCommand("HDEL", workerKey, "current_job"),
-            ]
-        } else if let other = running.keys.first {
-            commands.append(RedisCommand("HSET", workerKey, "current_job", other))
-        }
+        commands += workerStateCommands()
         let writes = commands
         await withRetries("record job outcome", jobID: job.id) { try await self.redis.transaction(writes) }
         if status == .finished || status == .failed {
@@ -494,6 +496,14 @@ public actor WorkerPool: Service {
                 try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: self.redis)
             }
         }
+    }
+
+    /// The worker's state after a job ended: idle when nothing else runs, else busy with another job.
+    private func workerStateCommands() -> [RedisCommand] {
+        if running.isEmpty {
+            return [RedisCommand("HSET", workerKey, "state", "idle"), RedisCommand("HDEL", workerKey, "current_job")]
+        }
+        return running.keys.first.map { [RedisCommand("HSET", workerKey, "current_job", $0)] } ?? []
     }
 
     /// Runs the handler chain; returns whether the default handler (failed registry) should run.
