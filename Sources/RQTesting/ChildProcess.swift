@@ -1,5 +1,5 @@
 import Foundation
-package import RQ
+@_spi(Processes) import RQ
 import Synchronization
 
 /// The throwaway servers still running, terminated when this process exits so none outlives its tests.

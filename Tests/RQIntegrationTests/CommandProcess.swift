@@ -1,5 +1,5 @@
 import Foundation
-package import RQ
+@_spi(Processes) import RQ
 
 /// A process started from a test (a worker or another command), its output kept in a file for assertions.
 /// Started with the library's `posix_spawn` wrapper and reaped on a thread of its own.

@@ -1,5 +1,14 @@
 import Foundation
 import Logging
+import Synchronization
+
+/// Counts the batches written to Redis by this process (each batch is one round trip), for benchmarks.
+@_spi(Benchmarks) public enum RedisRoundTrips {
+    private static let counter = Atomic<Int>(0)
+    /// Round trips made so far.
+    public static var count: Int { counter.load(ordering: .relaxed) }
+    static func record() { counter.add(1, ordering: .relaxed) }
+}
 
 /// One connection to Redis, served by a thread of its own.
 ///
@@ -154,6 +163,7 @@ final class RedisConnection: Sendable {
                 for request in batch { request.continuation.resume(throwing: error) }
                 return
             }
+            RedisRoundTrips.record()
             let timeout = batch.compactMap(\.timeout).max() ?? configuration.commandTimeout
             if timeout != currentTimeout {
                 context.setTimeout(timeout)

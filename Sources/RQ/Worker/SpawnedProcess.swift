@@ -1,12 +1,12 @@
 internal import CRQShims
-package import Foundation
+public import Foundation
 import Synchronization
 
 /// A child process started with `posix_spawn` — never `fork()`, which is unsafe in a multithreaded Swift
 /// process — and reaped by `waitpid` on a thread of its own, so waiting never blocks the cooperative pool.
-package final class SpawnedProcess: Sendable {
+@_spi(Processes) public final class SpawnedProcess: Sendable {
     /// The process id (and, when started in a new group, the process group id).
-    package let pid: Int32
+    public let pid: Int32
     private let status = Mutex<Int32?>(nil)
     private let waiters = Mutex<[CheckedContinuation<Int32, Never>]>([])
 
@@ -16,7 +16,7 @@ package final class SpawnedProcess: Sendable {
     ///   - descriptors: child fd → parent fd to `dup2` into it; child fds not named here among 0–2 get `/dev/null`.
     ///   - newProcessGroup: put the child in a process group of its own, so it can be killed with everything it
     ///     started and a terminal's Ctrl-C does not reach it.
-    package init(
+    public init(
         path: String, arguments: [String], environment: [String: String]? = nil, descriptors: [Int32: Int32] = [:],
         newProcessGroup: Bool = false
     ) throws(SpawnError) {
@@ -81,19 +81,19 @@ package final class SpawnedProcess: Sendable {
     }
 
     /// Whether the process has not been reaped yet.
-    package var isRunning: Bool { status.withLock { $0 == nil } }
+    public var isRunning: Bool { status.withLock { $0 == nil } }
 
     /// The raw `waitpid` status once the process has exited.
-    package var exitStatus: Int32? { status.withLock { $0 } }
+    public var exitStatus: Int32? { status.withLock { $0 } }
 
     /// Sends a signal to the process, or to its whole process group.
-    package func signal(_ signal: Int32, group: Bool = false) {
+    public func signal(_ signal: Int32, group: Bool = false) {
         guard isRunning else { return }
         if group { killpg(pid, signal) } else { kill(pid, signal) }
     }
 
     /// Waits for the process to exit and returns its raw `waitpid` status.
-    package func waitForExit() async -> Int32 {
+    public func waitForExit() async -> Int32 {
         await withCheckedContinuation { continuation in
             let done: Int32? = waiters.withLock { list in
                 if let raw = status.withLock({ $0 }) { return raw }
@@ -105,7 +105,7 @@ package final class SpawnedProcess: Sendable {
     }
 
     /// Waits at most `timeout` for the process to exit; returns whether it did.
-    package func waitForExit(timeout: Duration) async -> Bool {
+    public func waitForExit(timeout: Duration) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while isRunning, clock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
@@ -113,15 +113,15 @@ package final class SpawnedProcess: Sendable {
     }
 
     /// Describes a raw wait status as RQ does: `9 (signal 9)`.
-    package static func describe(_ raw: Int32) -> String {
+    public static func describe(_ raw: Int32) -> String {
         let signaled = (raw & 0x7F) != 0 && (raw & 0x7F) != 0x7F
         return signaled ? "\(raw) (signal \(raw & 0x7F))" : "\(raw)"
     }
 }
 
 /// A process could not be started.
-package struct SpawnError: Error, CustomStringConvertible {
-    package let description: String
+@_spi(Processes) public struct SpawnError: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// Both ends of a pipe, close-on-exec so that no other child inherits them.

@@ -1,0 +1,217 @@
+// rq-bench: swift-rq's throughput, latency, Redis cost and memory, printed as
+//   swift-rq MODE jobs=N seconds=S rate=R [extra=…]
+// lines like the Python RQ and Sidekiq baselines in ../shared/bench, so run.sh can put them side by side.
+//
+//   rq-bench [--url redis://127.0.0.1:PORT/13] [--quick]
+//   rq-bench worker URL        (used by the memory measurement: an idle worker process)
+import Foundation
+import Histogram
+import Logging
+@_spi(Benchmarks) @_spi(Processes) import RQ
+import RQTesting
+
+var functions = JobFunctionRegistry()
+functions.register("examples.noop") { _ in .null }
+functions.register("bench.now") { _ in .double(Date().timeIntervalSince1970) }
+
+// This executable is also the runner its horses are started from.
+await JobRunner(functions: functions).runHorseIfRequested()
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let quick = arguments.contains("--quick")
+let quietLogger: Logger = {
+    var logger = Logger(label: "rq.bench")
+    logger.logLevel = .critical
+    return logger
+}()
+
+if arguments.first == "worker", arguments.count >= 2 {
+    // An idle worker for the memory measurement: runs until killed.
+    var configuration = WorkerPoolConfiguration(queues: ["idle"], execution: .horse(runner: JobRunner.executablePath))
+    configuration.concurrency = 2
+    try await WorkerPool(configuration: configuration, redis: try Redis(url: arguments[1]), logger: quietLogger).run()
+    exit(0)
+}
+
+var ownServer: RedisServer?
+let url: String
+if let index = arguments.firstIndex(of: "--url"), index + 1 < arguments.count {
+    url = arguments[index + 1]
+} else {
+    let server = try await RedisServer.start()
+    ownServer = server
+    url = server.url
+}
+let redis = try Redis(url: url)
+
+func report(_ mode: String, jobs: Int, seconds: Double, _ extra: String = "") {
+    let rate = seconds > 0 ? Int((Double(jobs) / seconds).rounded()) : 0
+    print("swift-rq \(mode) jobs=\(jobs) seconds=\(String(format: "%.3f", seconds)) rate=\(rate)\(extra.isEmpty ? "" : " " + extra)")
+}
+
+func time(_ body: () async throws -> Void) async rethrows -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    try await body()
+    let elapsed = clock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+func commandsProcessed() async throws -> Int {
+    let info = try await redis.send("INFO", "stats").string ?? ""
+    let line = info.components(separatedBy: "\r\n").first { $0.hasPrefix("total_commands_processed:") } ?? ""
+    return Int(line.dropFirst("total_commands_processed:".count)) ?? 0
+}
+
+func fresh(_ name: String) async throws -> Queue {
+    try await redis.send("FLUSHDB")
+    return Queue(name, redis: redis)
+}
+
+// MARK: Enqueue
+
+let serialJobs = quick ? 2_000 : 20_000
+var queue = try await fresh("default")
+var seconds = try await time {
+    for _ in 0..<serialJobs { try await queue.enqueue("examples.noop") }
+}
+report("enqueue", jobs: serialJobs, seconds: seconds)
+
+let concurrentJobs = quick ? 10_000 : 100_000
+queue = try await fresh("default")
+seconds = try await time {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for task in 0..<64 {
+            let share = concurrentJobs / 64 + (task < concurrentJobs % 64 ? 1 : 0)
+            group.addTask { for _ in 0..<share { try await queue.enqueue("examples.noop") } }
+        }
+        try await group.waitForAll()
+    }
+}
+report("enqueue-64-tasks", jobs: concurrentJobs, seconds: seconds)
+
+let manyJobs = quick ? 10_000 : 100_000
+queue = try await fresh("default")
+let requests = (0..<manyJobs).map { _ in EnqueueRequest("examples.noop") }
+seconds = try await time {
+    var start = 0
+    while start < manyJobs {
+        try await queue.enqueueMany(Array(requests[start..<min(start + 1000, manyJobs)]))
+        start += 1000
+    }
+}
+report("enqueue-many", jobs: manyJobs, seconds: seconds)
+
+// MARK: Worker throughput
+
+func drain(_ mode: String, jobs: Int, execution: WorkerPoolConfiguration.Execution, concurrency: Int) async throws {
+    let queue = try await fresh("default")
+    var start = 0
+    while start < jobs {
+        try await queue.enqueueMany(Array(requests[0..<min(1000, jobs - start)]))
+        start += 1000
+    }
+    var configuration = WorkerPoolConfiguration(queues: ["default"], execution: execution)
+    configuration.concurrency = concurrency
+    configuration.burst = true
+    let pool = WorkerPool(configuration: configuration, redis: redis, logger: quietLogger)
+    let commandsBefore = try await commandsProcessed()
+    let tripsBefore = RedisRoundTrips.count
+    let seconds = try await time { try await pool.run() }
+    let trips = RedisRoundTrips.count - tripsBefore
+    let commands = try await commandsProcessed() - commandsBefore - 1
+    let finished = try await queue.finishedJobRegistry.count()
+    guard finished == jobs else {
+        FileHandle.standardError.write(Data("swift-rq \(mode): only \(finished) of \(jobs) jobs finished\n".utf8))
+        exit(1)
+    }
+    report(
+        mode, jobs: jobs, seconds: seconds,
+        "round_trips_per_job=\(String(format: "%.2f", Double(trips) / Double(jobs))) "
+            + "commands_per_job=\(String(format: "%.1f", Double(commands) / Double(jobs)))")
+}
+
+let runner = JobRunner.executablePath
+for concurrency in [1, 2, 4] {
+    try await drain(
+        "horse-c\(concurrency)", jobs: quick ? 200 : 2_000, execution: .horse(runner: runner), concurrency: concurrency)
+}
+try await drain("in-process-c10", jobs: quick ? 5_000 : 50_000, execution: .inProcess(functions), concurrency: 10)
+
+// MARK: The floor: bare spawns of the runner
+
+func spawnRate(parallel: Int, count: Int) async throws -> Double {
+    try await time {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<parallel {
+                group.addTask {
+                    for _ in stride(from: lane, to: count, by: parallel) {
+                        let process = try SpawnedProcessForBench.spawn(runner)
+                        _ = await process.waitForExit()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+let spawns = quick ? 200 : 1_000
+report("bare-spawn-serial", jobs: spawns, seconds: try await spawnRate(parallel: 1, count: spawns))
+report("bare-spawn-2", jobs: spawns, seconds: try await spawnRate(parallel: 2, count: spawns))
+
+// MARK: Latency: enqueue to start on an idle worker
+
+func latency(_ mode: String, execution: WorkerPoolConfiguration.Execution) async throws {
+    let queue = try await fresh("latency")
+    var configuration = WorkerPoolConfiguration(queues: ["latency"], execution: execution)
+    configuration.dequeuePollInterval = .seconds(5)
+    let pool = WorkerPool(configuration: configuration, redis: redis, logger: quietLogger)
+    let worker = Task { try await pool.run() }
+    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+    let samples = quick ? 100 : 500
+    for index in 0..<(samples + 20) {
+        // An idle worker: wait a little so the worker is blocked in its dequeue and a warm horse is ready.
+        try await Task.sleep(for: .milliseconds(5))
+        let enqueuedAt = Date().timeIntervalSince1970
+        let job = try await queue.enqueue("bench.now")
+        let startedAt = try await job.result(as: Double.self, timeout: .seconds(30))
+        if index >= 20 { histogram.record(UInt64(max(0, (startedAt - enqueuedAt) * 1_000_000))) }
+    }
+    pool.triggerGracefulShutdown()
+    try await worker.value
+    let p50 = Double(histogram.valueAtPercentile(50)) / 1000
+    let p99 = Double(histogram.valueAtPercentile(99)) / 1000
+    print("swift-rq latency-\(mode) samples=\(samples) p50_ms=\(String(format: "%.3f", p50)) p99_ms=\(String(format: "%.3f", p99))")
+}
+try await latency("horse", execution: .horse(runner: runner))
+try await latency("in-process", execution: .inProcess(functions))
+
+// MARK: Memory
+
+func rssKilobytes(_ pid: Int32) -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return 0 }
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+
+func children(of pid: Int32) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { Int32($0) }.filter { child in
+        guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 && Int32(fields[1]) == pid
+    }
+}
+
+let idle = try SpawnedProcessForBench.spawn(runner, ["worker", url])
+try await Task.sleep(for: .seconds(2))
+let horses = children(of: idle.pid)
+let horseRSS = horses.map(rssKilobytes).max() ?? 0
+print("swift-rq memory idle_worker_rss_kb=\(rssKilobytes(idle.pid)) warm_horse_rss_kb=\(horseRSS) warm_horses=\(horses.count)")
+idle.signal(SIGKILL)
+_ = await idle.waitForExit()
+
+if let ownServer { await ownServer.stop() }

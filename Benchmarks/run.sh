@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs swift-rq's benchmark and the Python RQ 2.12 and Sidekiq baselines against one redis-server that this script
+# starts, in the same run, and prints a table of each figure, its baseline and the ratio.
+#
+#   Benchmarks/run.sh [--quick]
+#
+# Needs: the apt/pip packages of scripts/bootstrap.sh, ruby-sidekiq (installed here if missing), and the baseline
+# scripts in ../shared/bench (override with RQ_BASELINES=DIR).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+baselines=${RQ_BASELINES:-$root/../shared/bench}
+quick=${1:-}
+
+scripts/bootstrap.sh
+if ! command -v sidekiq >/dev/null; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ruby-sidekiq >/dev/null
+fi
+[ -f "$baselines/python_rq.py" ] || { echo "baseline scripts not found in $baselines (set RQ_BASELINES)" >&2; exit 1; }
+
+echo "building the benchmark (release, static Swift stdlib)…" >&2
+(cd Benchmarks && swift build -c release --static-swift-stdlib >/dev/null)
+bench=Benchmarks/.build/release/rq-bench
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no --loglevel warning >/dev/null &
+redis_pid=$!
+trap 'kill $redis_pid 2>/dev/null || true' EXIT
+until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
+
+out=$(mktemp)
+if [ "$quick" = "--quick" ]; then n_enq=2000; n_many=10000; n_fork=100; n_simple=1000; n_pool=300; n_sk=5000
+else n_enq=20000; n_many=100000; n_fork=300; n_simple=3000; n_pool=1000; n_sk=20000; fi
+
+echo "running swift-rq…" >&2
+"$bench" --url "redis://127.0.0.1:$port/13" $quick | tee -a "$out" >&2
+echo "running Python RQ 2.12…" >&2
+py() { python3 "$baselines/python_rq.py" --url "redis://127.0.0.1:$port/15" "$@" | tee -a "$out" >&2; }
+py --mode enqueue --jobs "$n_enq"
+py --mode enqueue-many --jobs "$n_many"
+py --mode worker --jobs "$n_fork"
+py --mode simple --jobs "$n_simple"
+py --mode pool --concurrency 2 --jobs "$n_pool"
+echo "running Sidekiq…" >&2
+REDIS_URL="redis://127.0.0.1:$port/14" bash "$baselines/sidekiq/run.sh" "$n_sk" 10 | tee -a "$out" >&2
+
+python3 - "$out" <<'PY'
+import re, sys, platform, os, datetime
+rates, extra = {}, {}
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) < 2: continue
+    name, mode = parts[0], parts[1]
+    fields = dict(p.split('=', 1) for p in parts[2:] if '=' in p)
+    rates[(name, mode)] = fields
+def rate(name, mode): return float(rates.get((name, mode), {}).get('rate', 'nan'))
+rows = [
+    ("Enqueue, one task awaiting each (jobs/s)", rate('swift-rq', 'enqueue'), "Python RQ enqueue", rate('python-rq', 'enqueue'), "≥ 5×"),
+    ("Enqueue, 64 tasks (jobs/s)", rate('swift-rq', 'enqueue-64-tasks'), "Python RQ enqueue", rate('python-rq', 'enqueue'), "≥ 50,000/s"),
+    ("enqueueMany (jobs/s)", rate('swift-rq', 'enqueue-many'), "Sidekiq push_bulk", rate('sidekiq', 'bulk-enqueue'), "≥ 1×"),
+    ("enqueueMany (jobs/s)", rate('swift-rq', 'enqueue-many'), "Python RQ enqueue_many", rate('python-rq', 'enqueue-many'), ""),
+    ("Horse per job, concurrency 1 (jobs/s)", rate('swift-rq', 'horse-c1'), "Python RQ worker (fork)", rate('python-rq', 'worker'), ""),
+    ("Horse per job, concurrency 2 (jobs/s)", rate('swift-rq', 'horse-c2'), "Python RQ worker-pool -n 2", rate('python-rq', 'pool'), "≥ 5×"),
+    ("Horse per job, concurrency 2 (jobs/s)", rate('swift-rq', 'horse-c2'), "bare spawn of the runner, 2 at once", rate('swift-rq', 'bare-spawn-2'), "≥ 60%"),
+    ("Horse per job, concurrency 4 (jobs/s)", rate('swift-rq', 'horse-c4'), "Python RQ worker-pool -n 2", rate('python-rq', 'pool'), ""),
+    ("In-process, concurrency 10 (jobs/s)", rate('swift-rq', 'in-process-c10'), "Sidekiq, concurrency 10", rate('sidekiq', 'process'), "≥ 2×"),
+    ("In-process, concurrency 10 (jobs/s)", rate('swift-rq', 'in-process-c10'), "Python RQ SimpleWorker", rate('python-rq', 'simple'), ""),
+]
+print(f"swift-rq benchmark — {datetime.date.today()} — {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}")
+print()
+print("| Figure | swift-rq | Baseline | Baseline value | Ratio | Target |")
+print("|---|---:|---|---:|---:|---|")
+for figure, ours, base_name, base, target in rows:
+    ratio = ours / base if base and base == base and base > 0 else float('nan')
+    print(f"| {figure} | {ours:,.0f} | {base_name} | {base:,.0f} | {ratio:.2f}× | {target} |")
+for mode in ('horse-c1', 'horse-c2', 'in-process-c10'):
+    f = rates.get(('swift-rq', mode), {})
+    print(f"| Worker-side Redis round trips per job, {mode} | {f.get('round_trips_per_job', '?')} | Python RQ: ~60 commands per job | | | ≤ 4 |")
+    print(f"| Redis commands per job, {mode} | {f.get('commands_per_job', '?')} | | | | |")
+for mode in ('horse', 'in-process'):
+    f = rates.get(('swift-rq', f'latency-{mode}'), {})
+    target = "≤ 2 ms" if mode == 'horse' else "≤ 1 ms"
+    print(f"| Enqueue-to-start latency, {mode}, p50 / p99 (ms) | {f.get('p50_ms', '?')} / {f.get('p99_ms', '?')} | | | | p50 {target} |")
+m = rates.get(('swift-rq', 'memory'), {})
+print(f"| Memory: idle worker RSS / warm horse RSS (MiB) | {int(m.get('idle_worker_rss_kb', 0))/1024:.1f} / {int(m.get('warm_horse_rss_kb', 0))/1024:.1f} | | | | |")
+PY
