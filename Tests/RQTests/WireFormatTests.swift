@@ -95,3 +95,21 @@ import Testing
         #expect(throws: Never.self) { try EnqueueOptions(resultTTL: -1, jobID: "ok_id-1").validate() }
     }
 }
+
+@Suite struct RandomIDTests {
+    @Test func uuid4HasPythonsShape() {
+        let id = RandomID.uuid4()
+        let parts = id.split(separator: "-").map(\.count)
+        #expect(parts == [8, 4, 4, 4, 12])
+        #expect(id == id.lowercased())
+        #expect(Array(id)[14] == "4")
+        #expect("89ab".contains(Array(id)[19]))
+        #expect(RandomID.uuid4() != id)
+    }
+
+    @Test func hex32IsLowerCaseHex() {
+        let id = RandomID.hex32()
+        #expect(id.count == 32)
+        #expect(id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+    }
+}

@@ -46,7 +46,9 @@ let redis = try Redis(url: url)
 
 func report(_ mode: String, jobs: Int, seconds: Double, _ extra: String = "") {
     let rate = seconds > 0 ? Int((Double(jobs) / seconds).rounded()) : 0
-    print("swift-rq \(mode) jobs=\(jobs) seconds=\(String(format: "%.3f", seconds)) rate=\(rate)\(extra.isEmpty ? "" : " " + extra)")
+    print(
+        "swift-rq \(mode) jobs=\(jobs) seconds=\(String(format: "%.3f", seconds)) rate=\(rate)\(extra.isEmpty ? "" : " " + extra)"
+    )
 }
 
 func time(_ body: () async throws -> Void) async rethrows -> Double {
@@ -181,7 +183,9 @@ func latency(_ mode: String, execution: WorkerPoolConfiguration.Execution) async
     try await worker.value
     let p50 = Double(histogram.valueAtPercentile(50)) / 1000
     let p99 = Double(histogram.valueAtPercentile(99)) / 1000
-    print("swift-rq latency-\(mode) samples=\(samples) p50_ms=\(String(format: "%.3f", p50)) p99_ms=\(String(format: "%.3f", p99))")
+    print(
+        "swift-rq latency-\(mode) samples=\(samples) p50_ms=\(String(format: "%.3f", p50)) p99_ms=\(String(format: "%.3f", p99))"
+    )
 }
 try await latency("horse", execution: .horse(runner: runner))
 try await latency("in-process", execution: .inProcess(functions))
@@ -210,7 +214,9 @@ let idle = try SpawnedProcessForBench.spawn(runner, ["worker", url])
 try await Task.sleep(for: .seconds(2))
 let horses = children(of: idle.pid)
 let horseRSS = horses.map(rssKilobytes).max() ?? 0
-print("swift-rq memory idle_worker_rss_kb=\(rssKilobytes(idle.pid)) warm_horse_rss_kb=\(horseRSS) warm_horses=\(horses.count)")
+print(
+    "swift-rq memory idle_worker_rss_kb=\(rssKilobytes(idle.pid)) warm_horse_rss_kb=\(horseRSS) warm_horses=\(horses.count)"
+)
 idle.signal(SIGKILL)
 _ = await idle.waitForExit()
 

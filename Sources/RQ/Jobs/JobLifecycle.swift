@@ -12,7 +12,7 @@ struct JobExecution: Sendable {
 
     init(job: Job, workerName: String, hasWorkerHash: Bool, startedAt: Date = Date(), id: String? = nil) {
         self.job = job
-        self.id = id ?? UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        self.id = id ?? RandomID.hex32()
         self.workerName = workerName
         self.workerKey = hasWorkerHash ? RQKeys.worker(workerName) : nil
         self.startedAt = startedAt

@@ -148,7 +148,7 @@ public actor Queue {
             throw RQError(.invalidArgument, "the function name must not be empty")
         }
         return Job(
-            id: request.options.jobID ?? UUID().uuidString.lowercased(), redis: redis, origin: name,
+            id: request.options.jobID ?? RandomID.uuid4(), redis: redis, origin: name,
             payload: JobPayload(functionName: request.functionName, args: request.args, kwargs: request.kwargs),
             description: request.options.description, timeout: request.options.timeout ?? defaultTimeout,
             options: request.options, status: .queued, now: now)

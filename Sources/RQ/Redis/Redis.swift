@@ -84,6 +84,31 @@ public actor Redis {
         return results
     }
 
+    /// The SHA1 of a script loaded into the server (loaded now if this client has not loaded it yet), for use
+    /// inside a transaction.
+    public func scriptHash(_ script: RedisScript) async throws -> String {
+        if let known = scriptHashes[script.source] { return known }
+        guard let loaded = try await send("SCRIPT", "LOAD", script.source).string else {
+            throw RedisError(.protocolError, "SCRIPT LOAD returned no hash")
+        }
+        scriptHashes[script.source] = loaded
+        return loaded
+    }
+
+    /// Like ``transaction(_:)``, but an error reply from a command inside the transaction is returned in place
+    /// rather than thrown (the other commands did run).
+    public nonisolated func transactionResults(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+        let replies = try await shared.execute([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
+        for (index, reply) in replies.dropLast().enumerated() {
+            if case .error(let message) = reply {
+                let name = index == 0 ? "MULTI" : commands[index - 1].name
+                throw RedisError(.server, "transaction failed at \(name): \(message)")
+            }
+        }
+        guard let results = replies.last?.array else { throw RedisError(.server, "transaction was aborted") }
+        return results
+    }
+
     /// Runs a Lua script with `EVALSHA`, loading it first (and again after a `NOSCRIPT` reply, e.g. when the server
     /// restarted or its script cache was flushed).
     @discardableResult

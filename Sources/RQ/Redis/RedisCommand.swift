@@ -4,10 +4,43 @@
 public protocol RedisArgument: Sendable {
     /// Appends the argument's bytes to `buffer`.
     func appendRedisBytes(to buffer: inout [UInt8])
+    /// Appends the argument as a RESP bulk string (`$len\r\n…\r\n`); types that know their length cheaply
+    /// override this to skip an intermediate copy.
+    func appendRESPBulk(to buffer: inout [UInt8])
+}
+
+extension RedisArgument {
+    public func appendRESPBulk(to buffer: inout [UInt8]) {
+        var bytes: [UInt8] = []
+        appendRedisBytes(to: &bytes)
+        RESP.appendBulk(bytes, to: &buffer)
+    }
+}
+
+/// RESP framing helpers.
+enum RESP {
+    static func appendLength(_ prefix: UInt8, _ length: Int, to buffer: inout [UInt8]) {
+        buffer.append(prefix)
+        if length < 10 {
+            buffer.append(UInt8(48 + length))
+        } else {
+            buffer.append(contentsOf: String(length).utf8)
+        }
+        buffer.append(13)
+        buffer.append(10)
+    }
+
+    static func appendBulk(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {
+        appendLength(UInt8(ascii: "$"), bytes.count, to: &buffer)
+        buffer.append(contentsOf: bytes)
+        buffer.append(13)
+        buffer.append(10)
+    }
 }
 
 extension String: RedisArgument {
     public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
+    public func appendRESPBulk(to buffer: inout [UInt8]) { RESP.appendBulk(utf8, to: &buffer) }
 }
 
 extension Substring: RedisArgument {
@@ -32,6 +65,7 @@ extension Double: RedisArgument {
 
 extension Array: RedisArgument where Element == UInt8 {
     public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: self) }
+    public func appendRESPBulk(to buffer: inout [UInt8]) { RESP.appendBulk(self, to: &buffer) }
 }
 
 /// One Redis command: a name and its arguments, encoded once into RESP.
@@ -54,24 +88,9 @@ public struct RedisCommand: Sendable {
         self.name = name
         var buffer: [UInt8] = []
         buffer.reserveCapacity(32 + arguments.count * 24)
-        buffer.append(UInt8(ascii: "*"))
-        buffer.append(contentsOf: String(arguments.count + 1).utf8)
-        buffer.append(contentsOf: [13, 10])
-        Self.appendBulk(Array(name.utf8), to: &buffer)
-        var scratch: [UInt8] = []
-        for argument in arguments {
-            scratch.removeAll(keepingCapacity: true)
-            argument.appendRedisBytes(to: &scratch)
-            Self.appendBulk(scratch, to: &buffer)
-        }
+        RESP.appendLength(UInt8(ascii: "*"), arguments.count + 1, to: &buffer)
+        RESP.appendBulk(name.utf8, to: &buffer)
+        for argument in arguments { argument.appendRESPBulk(to: &buffer) }
         self.encoded = buffer
-    }
-
-    private static func appendBulk(_ bytes: [UInt8], to buffer: inout [UInt8]) {
-        buffer.append(UInt8(ascii: "$"))
-        buffer.append(contentsOf: String(bytes.count).utf8)
-        buffer.append(contentsOf: [13, 10])
-        buffer.append(contentsOf: bytes)
-        buffer.append(contentsOf: [13, 10])
     }
 }

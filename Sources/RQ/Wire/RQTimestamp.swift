@@ -17,14 +17,40 @@ enum RQTimestamp {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        // Written digit by digit: this runs several times per job.
+        return String(unsafeUninitializedCapacity: 27) { buffer in
+            var index = 0
+            func put(_ value: Int, _ width: Int) {
+                var divisor = 1
+                for _ in 1..<width { divisor *= 10 }
+                var rest = value
+                while divisor > 0 {
+                    buffer[index] = UInt8(48 + rest / divisor)
+                    rest %= divisor
+                    divisor /= 10
+                    index += 1
+                }
+            }
+            func mark(_ character: Unicode.Scalar) {
+                buffer[index] = UInt8(ascii: character)
+                index += 1
+            }
+            put(Int(parts.tm_year) + 1900, 4)
+            mark("-")
+            put(Int(parts.tm_mon) + 1, 2)
+            mark("-")
+            put(Int(parts.tm_mday), 2)
+            mark("T")
+            put(Int(parts.tm_hour), 2)
+            mark(":")
+            put(Int(parts.tm_min), 2)
+            mark(":")
+            put(Int(parts.tm_sec), 2)
+            mark(".")
+            put(micros, 6)
+            mark("Z")
+            return index
         }
-        let fraction = String(micros)
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + String(repeating: "0", count: 6 - fraction.count) + fraction + "Z"
     }
 
     /// Parses the hash format; nil for empty or malformed text.

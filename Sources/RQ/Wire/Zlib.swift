@@ -1,20 +1,28 @@
 internal import CZlib
+import Foundation
 
 /// RFC 1950 zlib streams, as Python's `zlib.compress` writes them (the `data` field and `exc_string`).
 enum Zlib {
     /// Compresses at zlib's default level, which is what Python's `zlib.compress` uses: the output is byte-identical.
+    ///
+    /// Deflate state is about 270 KB; allocating it per call (as `compress2` does) costs an mmap, page faults and a
+    /// munmap each time, so streams are kept in a small pool and reset, which yields the same bytes.
     static func compress(_ input: [UInt8]) -> [UInt8] {
-        var destinationLength = compressBound(uLong(input.count))
-        var output = [UInt8](repeating: 0, count: Int(destinationLength))
-        let status = output.withUnsafeMutableBufferPointer { destination in
-            input.withUnsafeBufferPointer { source in
-                compress2(
-                    destination.baseAddress, &destinationLength, source.baseAddress, uLong(input.count),
-                    Z_DEFAULT_COMPRESSION)
+        let stream = DeflateStreams.shared.take()
+        defer { DeflateStreams.shared.put(stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(input.count))) + 16)
+        var copy = input
+        let status = copy.withUnsafeMutableBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { destination in
+                stream.pointee.next_in = source.baseAddress
+                stream.pointee.avail_in = uInt(source.count)
+                stream.pointee.next_out = destination.baseAddress
+                stream.pointee.avail_out = uInt(destination.count)
+                return deflate(stream, Z_FINISH)
             }
         }
-        precondition(status == Z_OK, "zlib compress2 failed with \(status)")
-        output.removeSubrange(Int(destinationLength)...)
+        precondition(status == Z_STREAM_END, "zlib deflate failed with \(status)")
+        output.removeSubrange(Int(stream.pointee.total_out)...)
         return output
     }
 
@@ -58,6 +66,37 @@ enum Zlib {
         case Z_MEM_ERROR: throw Failure(description: "inflates to more than \(limit) bytes")
         case Z_BUF_ERROR, Z_OK: throw Failure(description: "truncated zlib stream")
         default: throw Failure(description: "corrupt zlib stream (error \(status))")
+        }
+    }
+}
+
+/// Reusable deflate streams.
+final class DeflateStreams: @unchecked Sendable {
+    static let shared = DeflateStreams()
+    private let lock = NSLock()
+    private var idle: [UnsafeMutablePointer<z_stream>] = []
+
+    func take() -> UnsafeMutablePointer<z_stream> {
+        lock.lock()
+        let reused = idle.popLast()
+        lock.unlock()
+        if let reused { return reused }
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        precondition(rq_deflate_init(stream) == Z_OK, "zlib deflateInit failed")
+        return stream
+    }
+
+    func put(_ stream: UnsafeMutablePointer<z_stream>) {
+        deflateReset(stream)
+        lock.lock()
+        if idle.count < 16 {
+            idle.append(stream)
+            lock.unlock()
+        } else {
+            lock.unlock()
+            deflateEnd(stream)
+            stream.deallocate()
         }
     }
 }

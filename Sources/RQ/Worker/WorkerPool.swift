@@ -42,6 +42,8 @@ public actor WorkerPool: Service {
     private var subscriber: RedisSubscriber?
     private var lastMaintenance: ContinuousClock.Instant?
     private var lastActivity = ContinuousClock.now
+    private var lastSuspensionCheck: ContinuousClock.Instant?
+    private var wasSuspended = false
 
     /// Jobs this worker has finished: successful and failed.
     public private(set) var successfulJobCount = 0
@@ -51,7 +53,7 @@ public actor WorkerPool: Service {
     public init(configuration: WorkerPoolConfiguration, redis: Redis, logger: Logger = Logger(label: "rq.worker")) {
         self.configuration = configuration
         self.redis = redis
-        self.name = configuration.name ?? UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        self.name = configuration.name ?? RandomID.hex32()
         self.workerKey = RQKeys.worker(name)
         var logger = logger
         logger[metadataKey: "rq.worker"] = "\(name)"
@@ -212,7 +214,7 @@ public actor WorkerPool: Service {
                     continue
                 }
                 await maintainIfDue()
-                guard let (queue, id) = try await dequeue() else {
+                guard let dequeued = try await dequeue() else {
                     if configuration.burst {
                         if active == 0 { break }
                         _ = try await jobs.next()
@@ -227,55 +229,89 @@ public actor WorkerPool: Service {
                     continue
                 }
                 lastActivity = .now
-                guard let job = await loadJob(id: id, queue: queue) else { continue }
+                let queue = dequeued.queue
+                guard let job = await loadJob(dequeued) else { continue }
                 processed += 1
                 active += 1
-                jobs.addTask { await self.perform(job, queue: queue) }
+                let execution = JobExecution(
+                    job: job, workerName: name, hasWorkerHash: true, startedAt: dequeued.startedAt,
+                    id: dequeued.executionID)
+                jobs.addTask { await self.perform(execution, queue: queue) }
             }
             // Warm shutdown, burst end, max jobs: let the running jobs finish.
             try await jobs.waitForAll()
         }
     }
 
+    /// Checks `rq:suspended` at most once a second (RQ checks before every dequeue; a busy worker saves a round
+    /// trip per job this way, and a suspension still takes effect within a second).
     private func isSuspended() async throws -> Bool {
-        guard try await redis.send("EXISTS", RQKeys.suspended).int == 1 else { return false }
+        if let last = lastSuspensionCheck, ContinuousClock.now - last < .seconds(1), !wasSuspended { return false }
+        lastSuspensionCheck = .now
+        wasSuspended = try await redis.send("EXISTS", RQKeys.suspended).int == 1
+        guard wasSuspended else { return false }
         try await redis.send("HSET", workerKey, "state", "suspended")
         return true
     }
 
-    /// Takes the next job id, blocking for at most the poll interval.
-    private func dequeue() async throws -> (queue: String, id: String)? {
+    /// A dequeued job, already marked started (the script wrote the start records), or an id whose hash is gone.
+    struct Dequeued {
+        let queue: String
+        let id: String
+        let fields: RedisValue
+        let executionID: String
+        let startedAt: Date
+    }
+
+    /// Takes the next job and marks it started: first without blocking, in one script; if the queues are empty,
+    /// blocking for at most the poll interval (`BLMOVE` through the intermediate list for one queue, `BLPOP` for
+    /// several, as RQ does), then the same script fetches and starts the job.
+    private func dequeue() async throws -> Dequeued? {
         let queues = queueOrder
         defer { rotateQueues() }
-        if queues.count == 1 {
-            let queue = queues[0]
-            let source = RQKeys.queue(queue)
-            let target = RQKeys.intermediate(queue)
-            let reply: RedisValue
-            if configuration.burst {
-                reply = try await redis.send("LMOVE", source, target, "LEFT", "RIGHT")
-            } else {
-                let seconds = configuration.dequeuePollInterval.inSeconds
-                reply = try await redis.sendBlocking(
-                    RedisCommand("BLMOVE", source, target, "LEFT", "RIGHT", seconds),
-                    blockingFor: configuration.dequeuePollInterval)
-            }
-            return reply.string.map { (queue, $0) }
-        }
-        if configuration.burst {
-            for queue in queues {
-                if let id = try await redis.send("LPOP", RQKeys.queue(queue)).string { return (queue, id) }
-            }
-            return nil
-        }
+        let single = queues.count == 1
+        if let found = try await dequeueAndStart(queues: queues, single: single, fetching: nil) { return found }
+        if configuration.burst { return nil }
         let seconds = configuration.dequeuePollInterval.inSeconds
-        let reply = try await redis.sendBlocking(
-            RedisCommand("BLPOP", arguments: queues.map(RQKeys.queue) + [seconds]),
-            blockingFor: configuration.dequeuePollInterval)
-        guard let parts = reply.array, parts.count == 2, let key = parts[0].string, let id = parts[1].string else {
+        let id: String
+        let queueKey: String
+        if single {
+            let blocked = try await redis.sendBlocking(
+                RedisCommand(
+                    "BLMOVE", RQKeys.queue(queues[0]), RQKeys.intermediate(queues[0]), "LEFT", "RIGHT", seconds),
+                blockingFor: configuration.dequeuePollInterval)
+            guard let popped = blocked.string else { return nil }
+            id = popped
+            queueKey = RQKeys.queue(queues[0])
+        } else {
+            let blocked = try await redis.sendBlocking(
+                RedisCommand("BLPOP", arguments: queues.map(RQKeys.queue) + [seconds]),
+                blockingFor: configuration.dequeuePollInterval)
+            guard let parts = blocked.array, parts.count == 2, let key = parts[0].string, let popped = parts[1].string
+            else { return nil }
+            id = popped
+            queueKey = key
+        }
+        let queue = String(queueKey.dropFirst(RQKeys.queuePrefix.count))
+        return try await dequeueAndStart(queues: [queue], single: single, fetching: id)
+    }
+
+    private func dequeueAndStart(queues: [String], single: Bool, fetching id: String?) async throws -> Dequeued? {
+        let executionID = RandomID.hex32()
+        let now = Date()
+        let interval = max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up)))
+        let reply = try await redis.evaluate(
+            RQScripts.dequeueAndStart, keys: queues.map(RQKeys.queue),
+            arguments: [
+                id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, executionID,
+                RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now), interval,
+            ])
+        guard let parts = reply.array, parts.count == 3, let key = parts[0].string, let found = parts[1].string else {
             return nil
         }
-        return (String(key.dropFirst(RQKeys.queuePrefix.count)), id)
+        return Dequeued(
+            queue: String(key.dropFirst(RQKeys.queuePrefix.count)), id: found, fields: parts[2],
+            executionID: executionID, startedAt: now)
     }
 
     private func rotateQueues() {
@@ -288,35 +324,41 @@ public actor WorkerPool: Service {
 
     /// Reads a dequeued job. An id whose hash is gone is dropped, as RQ does; a hash that cannot be read fails
     /// the job with the reason, so it is accounted for.
-    private func loadJob(id: String, queue: String) async -> Job? {
-        do {
-            return try await Job.fetch(id: id, redis: redis)
-        } catch let error as RQError where error.code == .noSuchJob {
-            _ = try? await redis.send("LREM", RQKeys.intermediate(queue), 1, id)
-            logger.debug("Skipping job whose hash is gone", metadata: ["rq.job_id": "\(id)"])
+    private func loadJob(_ dequeued: Dequeued) async -> Job? {
+        if case .array(let values) = dequeued.fields, values.isEmpty {
+            logger.debug("Skipping job whose hash is gone", metadata: ["rq.job_id": "\(dequeued.id)"])
             return nil
+        }
+        do {
+            return try Job(id: dequeued.id, redis: redis, hash: dequeued.fields)
         } catch {
-            logger.error("Job cannot be read", metadata: ["rq.job_id": "\(id)", "error": "\(error)"])
-            await failUnreadableJob(id: id, queue: queue, reason: "\(error)")
+            logger.error("Job cannot be read", metadata: ["rq.job_id": "\(dequeued.id)", "error": "\(error)"])
+            await failUnreadableJob(dequeued, reason: "\(error)")
             return nil
         }
     }
 
-    private func failUnreadableJob(id: String, queue: String, reason: String) async {
+    private func failUnreadableJob(_ dequeued: Dequeued, reason: String) async {
+        let id = dequeued.id
+        let queue = dequeued.queue
         let now = Date()
         let result = JobResult(
             kind: .failed, returnValue: nil, excString: "\(reason)\n", workerName: name, executionID: "",
             startedAt: now, endedAt: now)
-        let commands = [
-            RedisCommand(
-                "HSET", RQKeys.job(id), "status", "failed", "ended_at", RQTimestamp.format(now), "origin", queue),
-            RedisCommand("EXPIRE", RQKeys.job(id), JobLifecycle.defaultFailureTTL),
-            RedisCommand(
-                "ZADD", RQKeys.failed(queue), RQTimestamp.epochSeconds(now) + JobLifecycle.defaultFailureTTL, id),
-            RedisCommand("XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields),
-            RedisCommand("LREM", RQKeys.intermediate(queue), 1, id),
-            RedisCommand("HINCRBY", workerKey, "failed_job_count", 1),
-        ]
+        let commands =
+            [
+                RedisCommand(
+                    "HSET", RQKeys.job(id), "status", "failed", "ended_at", RQTimestamp.format(now), "origin", queue),
+                RedisCommand("EXPIRE", RQKeys.job(id), JobLifecycle.defaultFailureTTL),
+                RedisCommand(
+                    "ZADD", RQKeys.failed(queue), RQTimestamp.epochSeconds(now) + JobLifecycle.defaultFailureTTL, id),
+                RedisCommand("XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields),
+                RedisCommand("LREM", RQKeys.intermediate(queue), 1, id),
+                RedisCommand("HINCRBY", workerKey, "failed_job_count", 1),
+                RedisCommand("ZREM", RQKeys.started(queue), "\(id):\(dequeued.executionID)"),
+                RedisCommand("DEL", RQKeys.execution(id, dequeued.executionID)),
+                RedisCommand("ZREM", RQKeys.executions(id), dequeued.executionID),
+            ] + workerStateCommands()
         _ = try? await redis.transaction(commands)
         failedJobCount += 1
     }
@@ -329,18 +371,10 @@ public actor WorkerPool: Service {
         return min(timeout.seconds, interval) + 60
     }
 
-    private func perform(_ job: Job, queue: String) async {
-        let execution = JobExecution(job: job, workerName: name, hasWorkerHash: true)
+    /// Runs a started job (the dequeue script wrote its start records) and records the outcome.
+    private func perform(_ execution: JobExecution, queue: String) async {
+        let job = execution.job
         let timeout = job.timeout ?? .default
-        let intermediate = configuration.queues.count == 1 ? queue : nil
-        do {
-            try await redis.transaction(
-                JobLifecycle.start(execution, heartbeatTTL: heartbeatTTL(timeout), intermediateQueue: intermediate))
-        } catch {
-            // The job stays where it was (queue list or intermediate list); maintenance will see it.
-            logger.error("Could not mark job started", metadata: ["rq.job_id": "\(job.id)", "error": "\(error)"])
-            return
-        }
         logger.info("\(queue): \(job.description) (\(job.id))")
         let outcome: JobExecutor.Outcome
         let handle: RunningJob
@@ -489,11 +523,31 @@ public actor WorkerPool: Service {
                 metadata: ["rq.job_id": "\(job.id)", "error": "\(text.split(separator: "\n").last ?? "")"])
         }
         commands += workerStateCommands()
+        // Dependents are released in the same transaction (one round trip); if the server lost the script
+        // (NOSCRIPT, e.g. after a restart) the release is run again on its own.
+        let releases = status == .finished || status == .failed
+        let sha = releases ? try? await redis.scriptHash(RQScripts.releaseDependents) : nil
+        if let sha {
+            commands.append(
+                RedisCommand("EVALSHA", sha, 0, job.id, status.rawValue, RQTimestamp.format(Date())))
+        }
         let writes = commands
-        await withRetries("record job outcome", jobID: job.id) { try await self.redis.transaction(writes) }
-        if status == .finished || status == .failed {
+        let redis = self.redis
+        await withRetries("record job outcome", jobID: job.id) {
+            let results = try await redis.transactionResults(writes)
+            for (index, result) in results.enumerated() {
+                guard case .error(let message) = result else { continue }
+                if sha != nil, index == results.count - 1 {
+                    try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: redis)
+                } else {
+                    self.logger.error(
+                        "Job outcome write failed", metadata: ["rq.job_id": "\(job.id)", "error": "\(message)"])
+                }
+            }
+        }
+        if releases, sha == nil {
             await withRetries("release dependents", jobID: job.id) {
-                try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: self.redis)
+                try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: redis)
             }
         }
     }
