@@ -121,3 +121,27 @@ actor SeenFailures {
     private(set) var all: [String] = []
     func add(_ entry: String) { all.append(entry) }
 }
+
+@Suite struct WorkerRetryTests {
+    @Test func retriesRunUntilExhaustedThenTheJobFails() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        let job = try await queue.enqueue(
+            "examples.fail", args: ["again"], options: EnqueueOptions(retry: Retry(max: 2, intervals: [0])))
+        #expect(try await Job.fetch(id: job.id, redis: redis).retriesLeft == 2)
+        let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true, burst: true)
+        try await worker.task.value
+        let final = try await Job.fetch(id: job.id, redis: redis)
+        #expect(final.status == .failed)
+        #expect(final.retriesLeft == 0)
+        #expect(await worker.pool.failedJobCount == 3, "three attempts")
+        #expect(try await job.results().count == 1, "retried attempts write no result, as in RQ")
+        #expect(try await queue.failedJobRegistry.contains(job.id))
+        // The hash still reads in full after the partial end writes.
+        #expect(final.functionName == "examples.fail" && final.args == ["again"])
+    }
+
+    @Test func exponentialBackoffIntervals() {
+        #expect(Retry.exponential(max: 5, base: 2, factor: 3, cap: 60).intervals == [2, 6, 18, 54, 60])
+    }
+}

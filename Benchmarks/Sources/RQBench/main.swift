@@ -65,6 +65,15 @@ func commandsProcessed() async throws -> Int {
     return Int(line.dropFirst("total_commands_processed:".count)) ?? 0
 }
 
+/// Microseconds redis-server spent executing commands so far (sum of INFO commandstats usec).
+func serverMicroseconds() async throws -> Int {
+    let info = try await redis.send("INFO", "commandstats").string ?? ""
+    return info.components(separatedBy: "\r\n").reduce(0) { total, line in
+        guard let range = line.range(of: ",usec=") else { return total }
+        return total + (Int(line[range.upperBound...].prefix(while: \.isNumber)) ?? 0)
+    }
+}
+
 func fresh(_ name: String) async throws -> Queue {
     try await redis.send("FLUSHDB")
     return Queue(name, redis: redis)
@@ -95,6 +104,7 @@ report("enqueue-64-tasks", jobs: concurrentJobs, seconds: seconds)
 let manyJobs = quick ? 10_000 : 100_000
 queue = try await fresh("default")
 let requests = (0..<manyJobs).map { _ in EnqueueRequest("examples.noop") }
+let serverBefore = try await serverMicroseconds()
 seconds = try await time {
     var start = 0
     while start < manyJobs {
@@ -102,7 +112,10 @@ seconds = try await time {
         start += 1000
     }
 }
-report("enqueue-many", jobs: manyJobs, seconds: seconds)
+let serverSpent = try await serverMicroseconds() - serverBefore
+report(
+    "enqueue-many", jobs: manyJobs, seconds: seconds,
+    "server_us_per_job=\(String(format: "%.1f", Double(serverSpent) / Double(manyJobs)))")
 
 // MARK: Worker throughput
 

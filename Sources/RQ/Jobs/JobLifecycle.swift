@@ -82,7 +82,7 @@ enum JobLifecycle {
         if ttl == 0 {
             commands.append(RedisCommand("DEL", RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)))
         } else {
-            commands.append(RedisCommand("HSET", arguments: [RQKeys.job(id)] + job.fieldMapping(includeMeta: false)))
+            commands.append(endFields(job))
             let result = JobResult(
                 kind: .successful, returnValue: returnValue, excString: nil, workerName: execution.workerName,
                 executionID: execution.id, startedAt: execution.startedAt, endedAt: endedAt)
@@ -111,7 +111,7 @@ enum JobLifecycle {
         job.lastHeartbeat = endedAt
         let ttl = job.failureTTL ?? defaultFailureTTL
         var commands = workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt)
-        commands.append(RedisCommand("HSET", arguments: [RQKeys.job(id)] + job.fieldMapping(includeMeta: false)))
+        commands.append(endFields(job))
         commands += expire([RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)], ttl)
         let score: any RedisArgument = ttl < 0 ? "+inf" : RQTimestamp.epochSeconds(endedAt) + ttl
         commands.append(RedisCommand("ZADD", RQKeys.failed(job.origin), score, id))
@@ -143,13 +143,11 @@ enum JobLifecycle {
             job.status = .queued
             job.enqueuedAt = endedAt
             let atFront = job.otherFields["enqueue_at_front_on_retry"] == Array("1".utf8)
-            commands.append(
-                RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping(includeMeta: false)))
+            commands.append(retryFields(job))
             commands.append(RedisCommand(atFront ? "LPUSH" : "RPUSH", RQKeys.queue(job.origin), job.id))
         } else {
             job.status = .scheduled
-            commands.append(
-                RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping(includeMeta: false)))
+            commands.append(retryFields(job))
             commands.append(
                 RedisCommand("ZADD", RQKeys.scheduled(job.origin), RQTimestamp.epochSeconds(endedAt) + interval, job.id)
             )
@@ -171,6 +169,26 @@ enum JobLifecycle {
     static func releaseDependents(of jobID: String, status: JobStatus, redis: Redis) async throws {
         try await redis.evaluate(
             RQScripts.releaseDependents, arguments: [jobID, status.rawValue, RQTimestamp.format(Date())])
+    }
+
+    /// The fields a job's end changes. Python re-saves the whole mapping (except `meta`); only these differ, so
+    /// only these are sent — `data` is not re-encoded and re-compressed for every job.
+    private static func endFields(_ job: Job) -> RedisCommand {
+        RedisCommand(
+            "HSET", RQKeys.job(job.id), "status", job.status.rawValue, "started_at",
+            job.startedAt.map(RQTimestamp.format) ?? "", "ended_at", job.endedAt.map(RQTimestamp.format) ?? "",
+            "last_heartbeat", job.lastHeartbeat.map(RQTimestamp.format) ?? "", "worker_name", job.workerName ?? "")
+    }
+
+    private static func retryFields(_ job: Job) -> RedisCommand {
+        var arguments: [any RedisArgument] = [
+            RQKeys.job(job.id), "status", job.status.rawValue, "started_at",
+            job.startedAt.map(RQTimestamp.format) ?? "",
+            "ended_at", job.endedAt.map(RQTimestamp.format) ?? "", "worker_name", job.workerName ?? "",
+            "retries_left", job.retriesLeft ?? 0,
+        ]
+        if let enqueuedAt = job.enqueuedAt { arguments += ["enqueued_at", RQTimestamp.format(enqueuedAt)] }
+        return RedisCommand("HSET", arguments: arguments)
     }
 
     private static func expire(_ keys: [String], _ ttl: Int) -> [RedisCommand] {
