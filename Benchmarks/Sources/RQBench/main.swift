@@ -19,6 +19,9 @@ await JobRunner(functions: functions).runHorseIfRequested()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
+/// `--only SECTION` (enqueue, workers, spawn, latency, memory) runs one section, for profiling.
+let only: String? = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+func runs(_ section: String) -> Bool { only == nil || only == section }
 let quietLogger: Logger = {
     var logger = Logger(label: "rq.bench")
     logger.logLevel = .critical
@@ -81,41 +84,44 @@ func fresh(_ name: String) async throws -> Queue {
 
 // MARK: Enqueue
 
-let serialJobs = quick ? 2_000 : 20_000
-var queue = try await fresh("default")
-var seconds = try await time {
-    for _ in 0..<serialJobs { try await queue.enqueue("examples.noop") }
-}
-report("enqueue", jobs: serialJobs, seconds: seconds)
+let requests = (0..<(quick ? 10_000 : 100_000)).map { _ in EnqueueRequest("examples.noop") }
+if runs("enqueue") {
+    let serialJobs = quick ? 2_000 : 20_000
+    var queue = try await fresh("default")
+    var seconds = try await time {
+        for _ in 0..<serialJobs { try await queue.enqueue("examples.noop") }
+    }
+    report("enqueue", jobs: serialJobs, seconds: seconds)
 
-let concurrentJobs = quick ? 10_000 : 100_000
-queue = try await fresh("default")
-seconds = try await time {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for task in 0..<64 {
-            let share = concurrentJobs / 64 + (task < concurrentJobs % 64 ? 1 : 0)
-            group.addTask { for _ in 0..<share { try await queue.enqueue("examples.noop") } }
+    let concurrentJobs = quick ? 10_000 : 100_000
+    queue = try await fresh("default")
+    seconds = try await time {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<64 {
+                let share = concurrentJobs / 64 + (task < concurrentJobs % 64 ? 1 : 0)
+                let target = queue
+            group.addTask { for _ in 0..<share { try await target.enqueue("examples.noop") } }
+            }
+            try await group.waitForAll()
         }
-        try await group.waitForAll()
     }
-}
-report("enqueue-64-tasks", jobs: concurrentJobs, seconds: seconds)
+    report("enqueue-64-tasks", jobs: concurrentJobs, seconds: seconds)
 
-let manyJobs = quick ? 10_000 : 100_000
-queue = try await fresh("default")
-let requests = (0..<manyJobs).map { _ in EnqueueRequest("examples.noop") }
-let serverBefore = try await serverMicroseconds()
-seconds = try await time {
-    var start = 0
-    while start < manyJobs {
-        try await queue.enqueueMany(Array(requests[start..<min(start + 1000, manyJobs)]))
-        start += 1000
+    let manyJobs = requests.count
+    queue = try await fresh("default")
+    let serverBefore = try await serverMicroseconds()
+    seconds = try await time {
+        var start = 0
+        while start < manyJobs {
+            try await queue.enqueueMany(Array(requests[start..<min(start + 1000, manyJobs)]))
+            start += 1000
+        }
     }
+    let serverSpent = try await serverMicroseconds() - serverBefore
+    report(
+        "enqueue-many", jobs: manyJobs, seconds: seconds,
+        "server_us_per_job=\(String(format: "%.1f", Double(serverSpent) / Double(manyJobs)))")
 }
-let serverSpent = try await serverMicroseconds() - serverBefore
-report(
-    "enqueue-many", jobs: manyJobs, seconds: seconds,
-    "server_us_per_job=\(String(format: "%.1f", Double(serverSpent) / Double(manyJobs)))")
 
 // MARK: Worker throughput
 
@@ -147,11 +153,14 @@ func drain(_ mode: String, jobs: Int, execution: WorkerPoolConfiguration.Executi
 }
 
 let runner = JobRunner.executablePath
-for concurrency in [1, 2, 4] {
-    try await drain(
-        "horse-c\(concurrency)", jobs: quick ? 200 : 2_000, execution: .horse(runner: runner), concurrency: concurrency)
+if runs("workers") {
+    for concurrency in [1, 2, 4] {
+        try await drain(
+            "horse-c\(concurrency)", jobs: quick ? 200 : 2_000, execution: .horse(runner: runner),
+            concurrency: concurrency)
+    }
+    try await drain("in-process-c10", jobs: quick ? 5_000 : 50_000, execution: .inProcess(functions), concurrency: 10)
 }
-try await drain("in-process-c10", jobs: quick ? 5_000 : 50_000, execution: .inProcess(functions), concurrency: 10)
 
 // MARK: The floor: bare spawns of the runner
 
@@ -171,8 +180,10 @@ func spawnRate(parallel: Int, count: Int) async throws -> Double {
     }
 }
 let spawns = quick ? 200 : 1_000
-report("bare-spawn-serial", jobs: spawns, seconds: try await spawnRate(parallel: 1, count: spawns))
-report("bare-spawn-2", jobs: spawns, seconds: try await spawnRate(parallel: 2, count: spawns))
+if runs("spawn") {
+    report("bare-spawn-serial", jobs: spawns, seconds: try await spawnRate(parallel: 1, count: spawns))
+    report("bare-spawn-2", jobs: spawns, seconds: try await spawnRate(parallel: 2, count: spawns))
+}
 
 // MARK: Latency: enqueue to start on an idle worker
 
@@ -200,8 +211,10 @@ func latency(_ mode: String, execution: WorkerPoolConfiguration.Execution) async
         "swift-rq latency-\(mode) samples=\(samples) p50_ms=\(String(format: "%.3f", p50)) p99_ms=\(String(format: "%.3f", p99))"
     )
 }
-try await latency("horse", execution: .horse(runner: runner))
-try await latency("in-process", execution: .inProcess(functions))
+if runs("latency") {
+    try await latency("horse", execution: .horse(runner: runner))
+    try await latency("in-process", execution: .inProcess(functions))
+}
 
 // MARK: Memory
 
@@ -223,14 +236,16 @@ func children(of pid: Int32) -> [Int32] {
     }
 }
 
-let idle = try SpawnedProcessForBench.spawn(runner, ["worker", url])
-try await Task.sleep(for: .seconds(2))
-let horses = children(of: idle.pid)
-let horseRSS = horses.map(rssKilobytes).max() ?? 0
-print(
-    "swift-rq memory idle_worker_rss_kb=\(rssKilobytes(idle.pid)) warm_horse_rss_kb=\(horseRSS) warm_horses=\(horses.count)"
-)
-idle.signal(SIGKILL)
-_ = await idle.waitForExit()
+if runs("memory") {
+    let idle = try SpawnedProcessForBench.spawn(runner, ["worker", url])
+    try await Task.sleep(for: .seconds(2))
+    let horses = children(of: idle.pid)
+    let horseRSS = horses.map(rssKilobytes).max() ?? 0
+    print(
+        "swift-rq memory idle_worker_rss_kb=\(rssKilobytes(idle.pid)) warm_horse_rss_kb=\(horseRSS) warm_horses=\(horses.count)"
+    )
+    idle.signal(SIGKILL)
+    _ = await idle.waitForExit()
+}
 
 if let ownServer { await ownServer.stop() }

@@ -170,28 +170,29 @@ extension RQScripts {
 }
 
 extension RQScripts {
-    /// A worker's dequeue and job start in one round trip (reference §2.4 steps 4–6).
+    /// A worker's dequeue and job start in one round trip (reference §2.4 steps 4–6), for up to N jobs.
     ///
-    /// KEYS: the queue list keys, in priority order. ARGV: 1 mode (`pop`: take the first id from the queues, through
+    /// KEYS: the queue list keys, in priority order. ARGV: 1 mode (`pop`: take ids from the queues in order, through
     /// the intermediate list when ARGV[2] is '1'; `fetch`: the id in ARGV[3], already moved by a blocking pop),
-    /// 2 single-queue flag, 3 id, 4 worker key, 5 worker name, 6 execution id, 7 hash timestamp, 8 float epoch,
-    /// 9 integer epoch, 10 job monitoring interval (seconds).
-    /// Returns false when the queues are empty, else `{queue_key, id, hgetall}`; an empty hash means the job is
-    /// gone and nothing was written.
+    /// 2 single-queue flag, 3 id, 4 worker key, 5 worker name, 6 unused, 7 hash timestamp, 8 float epoch,
+    /// 9 integer epoch, 10 job monitoring interval (seconds), 11 N, 12… one execution id per job.
+    /// Returns false when the queues are empty, else a list of `{queue_key, id, hgetall, execution_id}`; an empty
+    /// hash means the job is gone and nothing was written for it.
     static let dequeueAndStart = RedisScript(
         name: "dequeue_and_start",
         source: """
+            local currentExecution
             local function start(queueKey, id)
               local jobKey = 'rq:job:' .. id
               local hash = redis.call('HGETALL', jobKey)
-              if #hash == 0 then return { queueKey, id, hash } end
+              if #hash == 0 then return { queueKey, id, hash, currentExecution } end
               local fields = redis.call('HMGET', jobKey, 'timeout', 'origin')
               local timeout = tonumber(fields[1] or '') or 180
               local origin = fields[2] or string.sub(queueKey, 10)
               local interval = tonumber(ARGV[10])
               local ttl = interval + 60
               if timeout > 0 then ttl = math.min(timeout, interval) + 60 end
-              local e, now = ARGV[6], tonumber(ARGV[9])
+              local e, now = currentExecution, tonumber(ARGV[9])
               local executionKey = 'rq:execution:' .. id .. ':' .. e
               redis.call('HSET', executionKey, 'id', e, 'created_at', ARGV[8], 'last_heartbeat', ARGV[8], 'worker_name', ARGV[5])
               redis.call('EXPIRE', executionKey, ttl)
@@ -203,28 +204,36 @@ extension RQScripts {
               redis.call('HSET', jobKey, 'status', 'started', 'started_at', ARGV[7], 'worker_name', ARGV[5], 'last_heartbeat', ARGV[7])
               if ARGV[2] == '1' then redis.call('LREM', queueKey .. ':intermediate', 1, id) end
               redis.call('PERSIST', jobKey)
-              return { queueKey, id, hash }
+              return { queueKey, id, hash, currentExecution }
             end
             if ARGV[1] == 'fetch' then
-              local id = ARGV[3]
-              local hash = redis.call('HGETALL', 'rq:job:' .. id)
-              if #hash == 0 and ARGV[2] == '1' then redis.call('LREM', KEYS[1] .. ':intermediate', 1, id) end
-              if #hash == 0 then return { KEYS[1], id, hash } end
-              return start(KEYS[1], id)
+              currentExecution = ARGV[12]
+              local result = start(KEYS[1], ARGV[3])
+              if #result[3] == 0 and ARGV[2] == '1' then redis.call('LREM', KEYS[1] .. ':intermediate', 1, ARGV[3]) end
+              return { result }
             end
-            for _, key in ipairs(KEYS) do
-              local id
-              if ARGV[2] == '1' then
-                id = redis.call('LMOVE', key, key .. ':intermediate', 'LEFT', 'RIGHT')
-              else
-                id = redis.call('LPOP', key)
+            local results = {}
+            for n = 1, tonumber(ARGV[11]) do
+              local found = false
+              for _, key in ipairs(KEYS) do
+                local id
+                if ARGV[2] == '1' then
+                  id = redis.call('LMOVE', key, key .. ':intermediate', 'LEFT', 'RIGHT')
+                else
+                  id = redis.call('LPOP', key)
+                end
+                if id then
+                  currentExecution = ARGV[11 + n]
+                  local result = start(key, id)
+                  if #result[3] == 0 and ARGV[2] == '1' then redis.call('LREM', key .. ':intermediate', 1, id) end
+                  results[#results + 1] = result
+                  found = true
+                  break
+                end
               end
-              if id then
-                local result = start(key, id)
-                if #result[3] == 0 and ARGV[2] == '1' then redis.call('LREM', key .. ':intermediate', 1, id) end
-                return result
-              end
+              if not found then break end
             end
-            return false
+            if #results == 0 then return false end
+            return results
             """)
 }

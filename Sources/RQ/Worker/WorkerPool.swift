@@ -203,7 +203,8 @@ public actor WorkerPool: Service {
                 if Task.isCancelled { break }
                 guard case .running = state else { break }
                 if let maxJobs = configuration.maxJobs, processed >= maxJobs { break }
-                if active >= configuration.concurrency {
+                // Refill when at least half the slots are free, so that one dequeue round trip starts several jobs.
+                if active > 0, active > configuration.concurrency - max(1, configuration.concurrency / 2) {
                     _ = try await jobs.next()
                     active -= 1
                     continue
@@ -214,29 +215,32 @@ public actor WorkerPool: Service {
                     continue
                 }
                 await maintainIfDue()
-                guard let dequeued = try await dequeue() else {
+                var limit = configuration.concurrency - active
+                if let maxJobs = configuration.maxJobs { limit = min(limit, maxJobs - processed) }
+                let batch = try await dequeue(upTo: limit)
+                if batch.isEmpty {
                     if configuration.burst {
                         if active == 0 { break }
                         _ = try await jobs.next()
                         active -= 1
                         continue
                     }
-                    if let maxIdle = configuration.maxIdleTime, active == 0,
-                        ContinuousClock.now - lastActivity > maxIdle
-                    {
+                    if let maxIdle = configuration.maxIdleTime, active == 0, ContinuousClock.now - lastActivity > maxIdle {
                         break
                     }
                     continue
                 }
                 lastActivity = .now
-                let queue = dequeued.queue
-                guard let job = await loadJob(dequeued) else { continue }
-                processed += 1
-                active += 1
-                let execution = JobExecution(
-                    job: job, workerName: name, hasWorkerHash: true, startedAt: dequeued.startedAt,
-                    id: dequeued.executionID)
-                jobs.addTask { await self.perform(execution, queue: queue) }
+                for dequeued in batch {
+                    guard let job = await loadJob(dequeued) else { continue }
+                    processed += 1
+                    active += 1
+                    let execution = JobExecution(
+                        job: job, workerName: name, hasWorkerHash: true, startedAt: dequeued.startedAt,
+                        id: dequeued.executionID)
+                    let queue = dequeued.queue
+                    jobs.addTask { await self.perform(execution, queue: queue) }
+                }
             }
             // Warm shutdown, burst end, max jobs: let the running jobs finish.
             try await jobs.waitForAll()
@@ -266,12 +270,12 @@ public actor WorkerPool: Service {
     /// Takes the next job and marks it started: first without blocking, in one script; if the queues are empty,
     /// blocking for at most the poll interval (`BLMOVE` through the intermediate list for one queue, `BLPOP` for
     /// several, as RQ does), then the same script fetches and starts the job.
-    private func dequeue() async throws -> Dequeued? {
+    private func dequeue(upTo limit: Int) async throws -> [Dequeued] {
         let queues = queueOrder
         defer { rotateQueues() }
         let single = queues.count == 1
-        if let found = try await dequeueAndStart(queues: queues, single: single, fetching: nil) { return found }
-        if configuration.burst { return nil }
+        let found = try await dequeueAndStart(queues: queues, single: single, fetching: nil, limit: limit)
+        if !found.isEmpty || configuration.burst { return found }
         let seconds = configuration.dequeuePollInterval.inSeconds
         let id: String
         let queueKey: String
@@ -280,7 +284,7 @@ public actor WorkerPool: Service {
                 RedisCommand(
                     "BLMOVE", RQKeys.queue(queues[0]), RQKeys.intermediate(queues[0]), "LEFT", "RIGHT", seconds),
                 blockingFor: configuration.dequeuePollInterval)
-            guard let popped = blocked.string else { return nil }
+            guard let popped = blocked.string else { return [] }
             id = popped
             queueKey = RQKeys.queue(queues[0])
         } else {
@@ -288,30 +292,34 @@ public actor WorkerPool: Service {
                 RedisCommand("BLPOP", arguments: queues.map(RQKeys.queue) + [seconds]),
                 blockingFor: configuration.dequeuePollInterval)
             guard let parts = blocked.array, parts.count == 2, let key = parts[0].string, let popped = parts[1].string
-            else { return nil }
+            else { return [] }
             id = popped
             queueKey = key
         }
         let queue = String(queueKey.dropFirst(RQKeys.queuePrefix.count))
-        return try await dequeueAndStart(queues: [queue], single: single, fetching: id)
+        return try await dequeueAndStart(queues: [queue], single: single, fetching: id, limit: 1)
     }
 
-    private func dequeueAndStart(queues: [String], single: Bool, fetching id: String?) async throws -> Dequeued? {
-        let executionID = RandomID.hex32()
+    private func dequeueAndStart(queues: [String], single: Bool, fetching id: String?, limit: Int) async throws
+        -> [Dequeued]
+    {
         let now = Date()
         let interval = max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up)))
+        let executionIDs = (0..<limit).map { _ in RandomID.hex32() }
         let reply = try await redis.evaluate(
             RQScripts.dequeueAndStart, keys: queues.map(RQKeys.queue),
             arguments: [
-                id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, executionID,
-                RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now), interval,
-            ])
-        guard let parts = reply.array, parts.count == 3, let key = parts[0].string, let found = parts[1].string else {
-            return nil
+                id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, "",
+                RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now), interval, limit,
+            ] + executionIDs)
+        return (reply.array ?? []).compactMap { entry in
+            guard let parts = entry.array, parts.count == 4, let key = parts[0].string, let found = parts[1].string,
+                let executionID = parts[3].string
+            else { return nil }
+            return Dequeued(
+                queue: String(key.dropFirst(RQKeys.queuePrefix.count)), id: found, fields: parts[2],
+                executionID: executionID, startedAt: now)
         }
-        return Dequeued(
-            queue: String(key.dropFirst(RQKeys.queuePrefix.count)), id: found, fields: parts[2],
-            executionID: executionID, startedAt: now)
     }
 
     private func rotateQueues() {
