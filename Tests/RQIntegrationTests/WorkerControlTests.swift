@@ -79,11 +79,17 @@ import Testing
         let before = try await queue.enqueue(ExampleFunctions.add, 1, 1)
         #expect(try await before.result(timeout: .seconds(10)) == 2)
 
-        // "Rebuild": version 2 answers every job with "v2" (a horse reads its job on stdin, reports on fd 3).
-        try await Task.sleep(for: .milliseconds(20))
-        try "#!/bin/sh\ncat > /dev/null\nprintf '{\"ok\": true, \"value\": \"v2\"}' >&3\n".write(
-            toFile: runner, atomically: true, encoding: .utf8)
-        chmod(runner, 0o755)
+        // "Rebuild" from another process, as a compiler would: version 2 answers every job with "v2" (a horse
+        // reads its job on stdin and reports on fd 3).
+        let version2 = "#!/bin/sh\ncat > /dev/null\nprintf '{\"ok\": true, \"value\": \"v2\"}' >&3\n"
+        let build = try CommandProcess(
+            "/bin/sh",
+            [
+                "-c",
+                "printf '%s' \"$0\" > '\(runner).new' && chmod 755 '\(runner).new' && mv '\(runner).new' '\(runner)'",
+                version2,
+            ])
+        #expect(await build.waitForExit(timeout: .seconds(10)) == 0, "\(build.log)")
         let after = try await queue.enqueue("examples.add", args: [1, 1])
         #expect(try await after.result(timeout: .seconds(10)) == "v2")
         try await worker.stop()

@@ -59,7 +59,9 @@ import Synchronization
             result = posix_spawn(&child, path, &actions, &attributes, argv, Glibc.environ)
         }
         guard result == 0 else {
-            throw SpawnError(description: "could not start \(path): \(String(cString: strerror(result)))")
+            throw SpawnError(
+                description: "could not start \(path): \(String(cString: strerror(result)))",
+                isTextFileBusy: result == ETXTBSY)
         }
         pid = child
         startReaper()
@@ -122,6 +124,13 @@ import Synchronization
 /// A process could not be started.
 @_spi(Processes) public struct SpawnError: Error, CustomStringConvertible {
     public let description: String
+    /// The executable is open for writing somewhere (being rebuilt): trying again shortly usually works.
+    public var isTextFileBusy = false
+
+    public init(description: String, isTextFileBusy: Bool = false) {
+        self.description = description
+        self.isTextFileBusy = isTextFileBusy
+    }
 }
 
 /// Both ends of a pipe, close-on-exec so that no other child inherits them.

@@ -225,7 +225,9 @@ public actor WorkerPool: Service {
                         active -= 1
                         continue
                     }
-                    if let maxIdle = configuration.maxIdleTime, active == 0, ContinuousClock.now - lastActivity > maxIdle {
+                    if let maxIdle = configuration.maxIdleTime, active == 0,
+                        ContinuousClock.now - lastActivity > maxIdle
+                    {
                         break
                     }
                     continue
@@ -390,7 +392,7 @@ public actor WorkerPool: Service {
         case .horse(let runner):
             let horse: Horse
             do {
-                horse = try takeHorse(runner: runner)
+                horse = try await takeHorse(runner: runner)
             } catch {
                 handle = RunningJob(execution: execution, horse: nil)
                 outcome = .failure("could not start the job runner \(runner): \(error)\n")
@@ -410,7 +412,7 @@ public actor WorkerPool: Service {
         await Task { await self.record(outcome, handle: handle) }.value
     }
 
-    private func takeHorse(runner: String) throws -> Horse {
+    private func takeHorse(runner: String) async throws -> Horse {
         let current = FileIdentity(path: runner)
         if let index = warmHorses.firstIndex(where: { $0.binary == current && $0.process.isRunning }) {
             let horse = warmHorses.remove(at: index)
@@ -424,11 +426,17 @@ public actor WorkerPool: Service {
         for old in warmHorses { old.discard() }
         warmHorses.removeAll()
         scheduleRefill()
-        do {
-            return try Horse(runner: runner, workerName: name)
-        } catch {
-            throw WorkerPoolError(.runnerUnavailable, "\(error)")
+        // A runner being rebuilt in place is briefly open for writing (ETXTBSY): wait for the build to finish.
+        for attempt in 1...40 {
+            do {
+                return try Horse(runner: runner, workerName: name)
+            } catch let error where error.isTextFileBusy && attempt < 40 {
+                try? await Task.sleep(for: .milliseconds(50))
+            } catch {
+                throw WorkerPoolError(.runnerUnavailable, "\(error)")
+            }
         }
+        throw WorkerPoolError(.runnerUnavailable, "\(runner) stayed busy (being written) for 2 seconds")
     }
 
     private func scheduleRefill() {
