@@ -70,25 +70,16 @@ enum JobLifecycle {
     static func success(
         _ execution: JobExecution, returnValue: JSONValue, endedAt: Date, defaultResultTTL: Int = defaultResultTTL
     ) -> [RedisCommand] {
-        var job = execution.job
+        let job = ended(execution, status: .finished, at: endedAt)
         let id = job.id
-        job.status = .finished
-        job.endedAt = endedAt
-        job.startedAt = execution.startedAt
-        job.workerName = execution.workerName
-        job.lastHeartbeat = endedAt
         let ttl = job.resultTTL ?? defaultResultTTL
         var commands = workerCompletion(execution, counter: "successful_job_count", endedAt: endedAt)
         if ttl == 0 {
             commands.append(RedisCommand("DEL", RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)))
         } else {
             commands.append(endFields(job))
-            let result = JobResult(
-                kind: .successful, returnValue: returnValue, excString: nil, workerName: execution.workerName,
-                executionID: execution.id, startedAt: execution.startedAt, endedAt: endedAt)
             commands.append(
-                RedisCommand(
-                    "XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields))
+                resultEntry(execution, .successful, returnValue: returnValue, excString: nil, endedAt: endedAt))
             commands += expire(
                 [RQKeys.results(id), RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)], ttl)
             let score: any RedisArgument = ttl < 0 ? "+inf" : RQTimestamp.epochSeconds(endedAt) + ttl
@@ -102,24 +93,15 @@ enum JobLifecycle {
     static func failure(
         _ execution: JobExecution, excString: String, endedAt: Date, status: JobStatus = .failed
     ) -> [RedisCommand] {
-        var job = execution.job
+        let job = ended(execution, status: status, at: endedAt)
         let id = job.id
-        job.status = status
-        job.endedAt = endedAt
-        job.startedAt = execution.startedAt
-        job.workerName = execution.workerName
-        job.lastHeartbeat = endedAt
         let ttl = job.failureTTL ?? defaultFailureTTL
         var commands = workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt)
         commands.append(endFields(job))
         commands += expire([RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)], ttl)
         let score: any RedisArgument = ttl < 0 ? "+inf" : RQTimestamp.epochSeconds(endedAt) + ttl
         commands.append(RedisCommand("ZADD", RQKeys.failed(job.origin), score, id))
-        let result = JobResult(
-            kind: .failed, returnValue: nil, excString: excString, workerName: execution.workerName,
-            executionID: execution.id, startedAt: execution.startedAt, endedAt: endedAt)
-        commands.append(
-            RedisCommand("XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields))
+        commands.append(resultEntry(execution, .failed, returnValue: nil, excString: excString, endedAt: endedAt))
         // Python gives failed results a TTL only when the job set failure_ttl explicitly.
         if let failureTTL = job.failureTTL { commands += expire([RQKeys.results(id)], failureTTL) }
         commands += executionCleanup(execution)
@@ -169,6 +151,28 @@ enum JobLifecycle {
     static func releaseDependents(of jobID: String, status: JobStatus, redis: Redis) async throws {
         try await redis.evaluate(
             RQScripts.releaseDependents, arguments: [jobID, status.rawValue, RQTimestamp.format(Date())])
+    }
+
+    /// The job as it is once the execution ended with `status`.
+    private static func ended(_ execution: JobExecution, status: JobStatus, at endedAt: Date) -> Job {
+        var job = execution.job
+        job.status = status
+        job.endedAt = endedAt
+        job.startedAt = execution.startedAt
+        job.workerName = execution.workerName
+        job.lastHeartbeat = endedAt
+        return job
+    }
+
+    /// The `XADD` of the execution's entry in the job's result stream (capped at about 10 entries, as RQ).
+    private static func resultEntry(
+        _ execution: JobExecution, _ kind: JobResult.Kind, returnValue: JSONValue?, excString: String?, endedAt: Date
+    ) -> RedisCommand {
+        let result = JobResult(
+            kind: kind, returnValue: returnValue, excString: excString, workerName: execution.workerName,
+            executionID: execution.id, startedAt: execution.startedAt, endedAt: endedAt)
+        return RedisCommand(
+            "XADD", arguments: [RQKeys.results(execution.job.id), "MAXLEN", "~", 10, "*"] + result.streamFields)
     }
 
     /// The fields a job's end changes. Python re-saves the whole mapping (except `meta`); only these differ, so

@@ -27,6 +27,9 @@ import Synchronization
             posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
         }
         for (child, parent) in descriptors { posix_spawn_file_actions_adddup2(&actions, parent, child) }
+        // Descriptors other threads opened without close-on-exec (Foundation pipes, hiredis sockets) must not leak
+        // into the child: a leaked pipe end keeps another process's reader from ever seeing end-of-file.
+        rq_spawn_close_from(&actions, max(3, (descriptors.keys.max() ?? 2) + 1))
 
         // Threads of this process may block or ignore signals; the child must start with a clean slate, or it
         // would, for example, ignore the SIGTERM meant to stop it.
