@@ -22,7 +22,7 @@ struct ConnectionOptions: ParsableArguments {
     var url: String?
 
     @Option(
-        name: [.short, .long], help: "A JSON settings file (see CONTRIBUTING.md); command-line options win over it.")
+        name: [.short, .long], help: "A JSON settings file (see the README); command-line options win over it.")
     var config: String?
 
     /// The settings file, if one was given.
