@@ -1,13 +1,16 @@
 #ifndef SWIFT_RQ_SHIMS_H
 #define SWIFT_RQ_SHIMS_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <fcntl.h>
 #include <spawn.h>
 #include <unistd.h>
 
-/// pipe2(2) with O_CLOEXEC: glibc declares it only under _GNU_SOURCE, which Swift's Glibc module does not set.
+// glibc declares these two only under _GNU_SOURCE / __USE_MISC. Defining _GNU_SOURCE here would change system
+// header definitions (fd_set, …) relative to the other C modules, which clang rejects; so the prototypes are
+// declared directly (they match glibc's).
+extern int pipe2(int pipefd[2], int flags);
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+
+/// pipe2(2) with O_CLOEXEC.
 static inline int rq_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 /// Closes every descriptor from `lowest` up in the spawned child (glibc 2.34+): a child must not inherit pipes or
