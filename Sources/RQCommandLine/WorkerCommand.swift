@@ -62,7 +62,7 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "Write the process id to this file.")
     var pid: String?
 
-    @Flag(name: [.short, .long], help: "Run a scheduler too (not available yet in swift-rq).")
+    @Flag(name: [.short, .long], help: "Also run a scheduler that enqueues due scheduled jobs.")
     var withScheduler = false
 
     func validate() throws {
@@ -76,10 +76,6 @@ struct WorkerOptions: ParsableArguments {
             throw ValidationError("--dequeue-strategy must be default, round_robin or random, not '\(dequeueStrategy)'")
         }
         if verbose && quiet { throw ValidationError("Flags --verbose and --quiet are mutually exclusive.") }
-        if withScheduler {
-            throw ValidationError(
-                "--with-scheduler is not available yet; run a Python `rq worker --with-scheduler` for scheduled jobs")
-        }
     }
 
     /// Builds the worker configuration from the options, the settings file and RQ's defaults.
@@ -89,6 +85,7 @@ struct WorkerOptions: ParsableArguments {
         var configuration = WorkerPoolConfiguration(queues: queueNames, execution: try execution(file: file))
         configuration.name = name ?? file?.string("name")
         configuration.burst = burst || file?.bool("burst") == true
+        configuration.withScheduler = withScheduler || file?.bool("with_scheduler") == true
         configuration.concurrency = concurrency ?? file?.int("concurrency") ?? 1
         guard configuration.concurrency >= 1 else { throw ValidationError("concurrency must be at least 1") }
         configuration.defaultResultTTL = resultsTTL ?? file?.int("results_ttl") ?? 500

@@ -237,3 +237,53 @@ extension RQScripts {
             return results
             """)
 }
+
+extension RQScripts {
+    /// Acquire or refresh a scheduler lock (`rq:scheduler-lock:{queue}`), as RQ's scheduler does.
+    /// KEYS[1] lock key; ARGV: 1 scheduler name, 2 TTL. Returns 1 if this scheduler holds the lock.
+    static let acquireSchedulerLock = RedisScript(
+        name: "acquire_scheduler_lock",
+        source: """
+            if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+              redis.call('EXPIRE', KEYS[1], ARGV[2])
+              return 1
+            end
+            return 0
+            """)
+
+    /// Release a scheduler lock only if this scheduler holds it. KEYS[1] lock key; ARGV[1] scheduler name.
+    static let releaseSchedulerLock = RedisScript(
+        name: "release_scheduler_lock",
+        source: """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+            return 0
+            """)
+
+    /// Move a queue's due scheduled jobs to the queue in one atomic step (reference §2.3 step 3).
+    /// ARGV: 1 queue, 2 now (integer epoch), 3 enqueued_at timestamp. Returns how many were queued.
+    static let enqueueDueJobs = RedisScript(
+        name: "enqueue_due_jobs",
+        source: """
+            local queue, now, stamp = ARGV[1], ARGV[2], ARGV[3]
+            local scheduledKey = 'rq:scheduled:' .. queue
+            local ids = redis.call('ZRANGEBYSCORE', scheduledKey, 0, now, 'LIMIT', 0, 1000)
+            local moved = 0
+            for _, id in ipairs(ids) do
+              local jobKey = 'rq:job:' .. id
+              redis.call('ZREM', scheduledKey, id)
+              if redis.call('EXISTS', jobKey) == 1 then
+                redis.call('HSET', jobKey, 'status', 'queued', 'enqueued_at', stamp)
+                local front = redis.call('HMGET', jobKey, 'enqueue_at_front', 'enqueue_at_front_on_retry')
+                if front[1] == '1' or front[2] == '1' then
+                  redis.call('LPUSH', 'rq:queue:' .. queue, id)
+                else
+                  redis.call('RPUSH', 'rq:queue:' .. queue, id)
+                end
+                moved = moved + 1
+              end
+            end
+            if moved > 0 then redis.call('SADD', 'rq:queues', 'rq:queue:' .. queue) end
+            return moved
+            """)
+}

@@ -185,6 +185,10 @@ public actor WorkerPool: Service {
         try await withThrowingTaskGroup(of: Void.self) { services in
             services.addTask { await self.listenForCommands() }
             services.addTask { try await self.monitorHeartbeats() }
+            if configuration.withScheduler {
+                let scheduler = JobScheduler(redis: redis, queues: configuration.queues, logger: logger)
+                services.addTask { await scheduler.run() }
+            }
             defer { services.cancelAll() }
             try await withTaskCancellationHandler {
                 try await self.dequeueLoop()

@@ -70,6 +70,9 @@ public struct WorkerPoolConfiguration: Sendable {
     public var exceptionHandlers: [ExceptionHandler] = []
     /// Skip the default handler that moves failed jobs to the failed registry.
     public var disableDefaultExceptionHandler: Bool = false
+    /// Also run a scheduler that moves due scheduled jobs of these queues to them (RQ's `--with-scheduler`).
+    /// Defaults to false.
+    public var withScheduler: Bool = false
     /// How long a dequeue blocks before the worker checks in (heartbeat, shutdown). Defaults to 2 seconds.
     public var dequeuePollInterval: Duration = .seconds(2)
 

@@ -1,0 +1,85 @@
+import ExampleFunctions
+import Foundation
+import RQ
+import RQTesting
+import Testing
+
+@Suite struct SchedulerTests {
+    @Test func pythonEnqueueInRunsOnASwiftWorkerWithAScheduler() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let name = uniqueName()
+        let worker = RunningWorker.start(queues: [name], redis: redis, inProcess: true) { $0.withScheduler = true }
+        let scheduled = try await Python.run(
+            """
+            import time
+            from datetime import timedelta
+            q = Queue('\(name)', connection=r, serializer=JSONSerializer)
+            job = q.enqueue_in(timedelta(seconds=2), 'examples.add', 20, 22)
+            print(json.dumps({'id': job.id, 'at': time.time() + 2}))
+            """, url: server.url)
+        let job = try await Job.fetch(id: scheduled["id"]!.stringValue!, redis: redis)
+        #expect(job.status == .scheduled)
+        #expect(try await job.result(as: Int.self, timeout: .seconds(10)) == 42)
+        let ranAt = try #require(try await job.latestResult()?.executionStartedAt).timeIntervalSince1970
+        let due = scheduled["at"]!.doubleValue!
+        // RQ schedules in whole seconds; the scheduler polls every second.
+        #expect(ranAt < due + 1.0, "ran \(ranAt - due) s after its time")
+        try await worker.stop()
+    }
+
+    @Test func swiftEnqueueInRunsOnAPythonWorkerWithItsScheduler() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        let job = try await queue.enqueue(in: .seconds(1), "examples.add", args: [1, 2])
+        #expect(try await queue.scheduledJobRegistry.contains(job.id))
+        let python = try CommandProcess(
+            "/usr/bin/env",
+            [
+                "PYTHONPATH=\(Python.modulePath)", "python3", "-m", "rq.cli", "worker", "-S", "json",
+                "--with-scheduler",
+                "-u", server.url, queue.name,
+            ])
+        defer { python.signal(SIGTERM) }
+        #expect(try await job.result(timeout: .seconds(15)) == 3, "\(python.log)")
+        #expect(try await !queue.scheduledJobRegistry.contains(job.id))
+    }
+
+    @Test func retriesWithIntervalsGoThroughTheScheduler() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        let job = try await queue.enqueue(
+            "examples.fail", args: ["again"], options: EnqueueOptions(retry: Retry(max: 2, intervals: [0, 1])))
+        let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true) {
+            $0.withScheduler = true
+        }
+        #expect(try await eventually(timeout: .seconds(15)) { try await job.currentStatus() == .failed })
+        try await worker.stop()
+        let final = try await Job.fetch(id: job.id, redis: redis)
+        #expect(final.retriesLeft == 0)
+        #expect(await worker.pool.failedJobCount == 3)
+        #expect(try await queue.failedJobRegistry.contains(job.id))
+    }
+
+    @Test func schedulersTakeTurnsThroughTheLockAndNoJobRunsTwice() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        var jobs: [Job] = []
+        for index in 0..<200 {
+            jobs.append(
+                try await queue.enqueue(in: .seconds(Double(index % 3)), "examples.add", args: [.int(index), 0]))
+        }
+        let first = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true) { $0.withScheduler = true }
+        let second = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true) {
+            $0.withScheduler = true
+        }
+        #expect(try await eventually(timeout: .seconds(20)) { try await queue.finishedJobRegistry.count() == 200 })
+        try await first.stop()
+        try await second.stop()
+        let counts = try await redis.pipeline(jobs.map { RedisCommand("XLEN", "rq:results:\($0.id)") })
+        #expect(counts.allSatisfy { $0 == .integer(1) }, "every job ran exactly once")
+        #expect(try await redis.send("EXISTS", "rq:scheduler-lock:\(queue.name)").int == 0, "locks released on exit")
+    }
+}
