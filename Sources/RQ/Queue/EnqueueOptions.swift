@@ -24,11 +24,14 @@ public struct EnqueueOptions: Sendable {
     public var description: String?
     /// Retry a failed job, RQ's `Retry(max, interval)`.
     public var retry: Retry?
+    /// Enqueue only if no job with ``jobID`` exists (atomic); otherwise throw ``RQError/Code/duplicateJob``.
+    /// Needs a `jobID`; not allowed with dependencies (RQ's `unique=True`).
+    public var unique: Bool = false
 
     public init(
         timeout: JobTimeout? = nil, resultTTL: Int? = nil, ttl: Int? = nil, failureTTL: Int? = nil,
         dependsOn: JobDependency? = nil, jobID: String? = nil, atFront: Bool = false, meta: JSONObject = [:],
-        description: String? = nil, retry: Retry? = nil
+        description: String? = nil, retry: Retry? = nil, unique: Bool = false
     ) {
         self.timeout = timeout
         self.resultTTL = resultTTL
@@ -40,6 +43,7 @@ public struct EnqueueOptions: Sendable {
         self.meta = meta
         self.description = description
         self.retry = retry
+        self.unique = unique
     }
 
     /// Checks the values RQ would reject.
@@ -70,6 +74,12 @@ public struct EnqueueOptions: Sendable {
             guard retry.intervals.allSatisfy({ $0 >= 0 }) else {
                 throw RQError(.invalidArgument, "Retry intervals must not be negative: \(retry.intervals)")
             }
+        }
+        if unique, jobID == nil {
+            throw RQError(.invalidArgument, "a unique enqueue needs a job id")
+        }
+        if unique, dependsOn != nil {
+            throw RQError(.invalidArgument, "a unique enqueue cannot have dependencies")
         }
         if let dependsOn, dependsOn.jobIDs.contains(where: \.isEmpty) {
             throw RQError(.invalidArgument, "depends_on contains an empty job id")

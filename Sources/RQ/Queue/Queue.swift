@@ -106,14 +106,25 @@ public actor Queue {
             at: Date().addingTimeInterval(delay.inSeconds), functionName, args: args, kwargs: kwargs, options: options)
     }
 
-    /// Enqueues many jobs; those without dependencies go in one `MULTI`/`EXEC` round trip.
+    /// Enqueues many jobs; those without dependencies go in one `MULTI`/`EXEC` round trip. With a `groupID` the
+    /// jobs form an RQ group (`rq:group:{id}`), readable with ``JobGroup``.
     ///
     /// - Returns: the jobs, in the order given.
     @discardableResult
-    public nonisolated func enqueueMany(_ requests: [EnqueueRequest]) async throws -> [Job] {
+    public nonisolated func enqueueMany(_ requests: [EnqueueRequest], groupID: String? = nil) async throws -> [Job] {
         let now = Date()
         var jobs = try requests.map { try makeJob($0, now: now) }
+        if let groupID {
+            guard !groupID.isEmpty, !groupID.contains(":") else {
+                throw RQError(.invalidArgument, "invalid group id '\(groupID)'")
+            }
+            for index in jobs.indices { jobs[index].groupID = groupID }
+        }
         var commands: [RedisCommand] = [RedisCommand("SADD", RQKeys.queues, key)]
+        if let groupID, !jobs.isEmpty {
+            commands.append(RedisCommand("SADD", arguments: [RQKeys.group(groupID)] + jobs.map(\.id)))
+            commands.append(RedisCommand("SADD", RQKeys.groups, groupID))
+        }
         var withDependencies: [Int] = []
         for (index, request) in requests.enumerated() {
             if request.options.dependsOn != nil {
@@ -158,6 +169,15 @@ public actor Queue {
     nonisolated func store(_ job: Job, options: EnqueueOptions) async throws -> Job {
         var job = job
         let now = Date()
+        if options.unique {
+            job.enqueuedAt = now
+            let arguments: [any RedisArgument] =
+                [job.id, name, options.atFront ? "1" : "0", job.ttl.map(String.init) ?? ""] + job.fieldMapping()
+            guard try await redis.evaluate(RQScripts.enqueueUnique, arguments: arguments).int == 1 else {
+                throw RQError(.duplicateJob, "a job with id \(job.id) already exists", jobID: job.id)
+            }
+            return job
+        }
         if let dependency = options.dependsOn, !dependency.jobIDs.isEmpty {
             var arguments: [any RedisArgument] = [
                 job.id, name, RQTimestamp.epochSeconds(now), options.atFront ? "1" : "0", RQTimestamp.format(now),

@@ -287,3 +287,27 @@ extension RQScripts {
             return moved
             """)
 }
+
+extension RQScripts {
+    /// A unique enqueue (RQ 2.8's `unique=True`): write and queue the job only if no job has its id.
+    /// ARGV: 1 id, 2 queue, 3 at_front (0/1), 4 ttl or "", 5… field/value pairs. Returns 1 if queued, 0 if the id
+    /// exists.
+    static let enqueueUnique = RedisScript(
+        name: "enqueue_unique",
+        source: """
+            local id, queue, atFront, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+            local jobKey = 'rq:job:' .. id
+            if redis.call('EXISTS', jobKey) == 1 then return 0 end
+            local fields = {}
+            for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+            redis.call('HSET', jobKey, unpack(fields))
+            if ttl ~= '' then redis.call('EXPIRE', jobKey, ttl) end
+            redis.call('SADD', 'rq:queues', 'rq:queue:' .. queue)
+            if atFront == '1' then
+              redis.call('LPUSH', 'rq:queue:' .. queue, id)
+            else
+              redis.call('RPUSH', 'rq:queue:' .. queue, id)
+            end
+            return 1
+            """)
+}

@@ -1,0 +1,41 @@
+/// A group of jobs enqueued together (RQ's `Group`): `rq:group:{name}` and its entry in `rq:groups`.
+///
+/// ```swift
+/// let jobs = try await queue.enqueueMany(requests, groupID: "import-2026-11")
+/// let group = JobGroup(name: "import-2026-11", redis: redis)
+/// let remaining = try await group.jobs()
+/// ```
+public struct JobGroup: Sendable {
+    /// The group name.
+    public let name: String
+    public let redis: Redis
+
+    public init(name: String, redis: Redis) {
+        self.name = name
+        self.redis = redis
+    }
+
+    /// The names of every group.
+    public static func allNames(redis: Redis) async throws -> [String] {
+        try await redis.send("SMEMBERS", RQKeys.groups).strings.sorted()
+    }
+
+    /// The ids of the group's jobs (including ones whose hash has expired until maintenance prunes them).
+    public func jobIDs() async throws -> [String] {
+        try await redis.send("SMEMBERS", RQKeys.group(name)).strings.sorted()
+    }
+
+    /// The group's jobs that still exist.
+    public func jobs() async throws -> [Job] {
+        try await Job.fetchMany(ids: jobIDs(), redis: redis).compactMap { $0 }
+    }
+
+    /// Removes ids whose job hash is gone, and the group itself once empty, as RQ's maintenance does.
+    public func cleanup() async throws {
+        let ids = try await jobIDs()
+        let exists = try await redis.pipeline(ids.map { RedisCommand("EXISTS", RQKeys.job($0)) })
+        let gone = zip(ids, exists).filter { $0.1.int == 0 }.map(\.0)
+        if !gone.isEmpty { try await redis.send(RedisCommand("SREM", arguments: [RQKeys.group(name)] + gone)) }
+        if gone.count == ids.count { try await redis.send("SREM", RQKeys.groups, name) }
+    }
+}
