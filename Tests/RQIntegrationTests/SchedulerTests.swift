@@ -82,4 +82,34 @@ import Testing
         #expect(counts.allSatisfy { $0 == .integer(1) }, "every job ran exactly once")
         #expect(try await redis.send("EXISTS", "rq:scheduler-lock:\(queue.name)").int == 0, "locks released on exit")
     }
+
+    @Test func twoSwiftAndOnePythonSchedulerRun500ScheduledJobsEachOnce() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        let python = try CommandProcess(
+            "/usr/bin/env",
+            [
+                "PYTHONPATH=\(Python.modulePath)", "python3", "-m", "rq.cli", "worker", "-S", "json",
+                "--with-scheduler",
+                "-u", server.url, queue.name,
+            ])
+        defer { python.signal(SIGTERM) }
+        let first = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true) { $0.withScheduler = true }
+        let second = RunningWorker.start(queues: [queue.name], redis: redis) { $0.withScheduler = true }
+        var requests: [Job] = []
+        for index in 0..<500 {
+            requests.append(
+                try await queue.enqueue(in: .seconds(Double(1 + index % 3)), "examples.add", args: [.int(index), 0]))
+        }
+        #expect(
+            try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+                try await queue.finishedJobRegistry.count() == 500
+            }, "\(python.log.suffix(2000))")
+        try await first.stop()
+        try await second.stop()
+        let counts = try await redis.pipeline(requests.map { RedisCommand("XLEN", "rq:results:\($0.id)") })
+        #expect(counts.allSatisfy { $0 == .integer(1) }, "every job ran exactly once")
+        #expect(try await queue.scheduledJobRegistry.count() == 0)
+    }
 }
