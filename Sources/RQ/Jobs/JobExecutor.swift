@@ -10,7 +10,6 @@ struct JobExecutor: Sendable {
     let redis: Redis
     let functions: JobFunctionRegistry
     var workerName = "sync"
-    var hasWorkerHash = false
 
     /// What running the function gave.
     enum Outcome: Sendable {
@@ -22,10 +21,10 @@ struct JobExecutor: Sendable {
     ///
     /// - Returns: the job as it is afterwards (its last known state if `result_ttl` 0 deleted it).
     func runSynchronously(_ job: Job) async throws -> Job {
-        let execution = JobExecution(job: job, workerName: workerName, hasWorkerHash: hasWorkerHash)
+        let execution = JobExecution(job: job, workerName: workerName, hasWorkerHash: false)
         let timeout = job.timeout ?? .default
         let heartbeatTTL = timeout.seconds < 0 ? 420 : timeout.seconds + 60
-        try await redis.transaction(JobLifecycle.start(execution, heartbeatTTL: heartbeatTTL, intermediateQueue: nil))
+        try await redis.transaction(JobLifecycle.start(execution, heartbeatTTL: heartbeatTTL))
         let outcome = await perform(job, executionID: execution.id, enforceTimeout: true)
         let endedAt = Date()
         var final = job

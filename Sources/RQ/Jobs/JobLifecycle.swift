@@ -28,15 +28,17 @@ enum JobLifecycle {
     static let defaultResultTTL = 500
     static let defaultFailureTTL = 31_536_000
 
-    /// Marks the job started: execution records, started-registry entry, job fields, worker state.
+    /// Marks a job started by the `sync` pseudo-worker of a synchronous queue: execution records, started-registry
+    /// entry, job fields. (A worker's start happens inside `RQScripts.dequeueAndStart`, which makes the same writes
+    /// plus the worker hash's; keep the two in step.)
     ///
     /// - Parameter heartbeatTTL: seconds until the started-registry entry expires unless refreshed.
-    static func start(_ execution: JobExecution, heartbeatTTL: Int, intermediateQueue: String?) -> [RedisCommand] {
+    static func start(_ execution: JobExecution, heartbeatTTL: Int) -> [RedisCommand] {
         let job = execution.job
         let now = execution.startedAt
         let nowEpoch = RQTimestamp.epochSeconds(now)
         let stamp = RQTimestamp.format(now)
-        var commands = [
+        return [
             RedisCommand(
                 "HSET", RQKeys.execution(job.id, execution.id), "id", execution.id, "created_at",
                 RQTimestamp.epochString(now), "last_heartbeat", RQTimestamp.epochString(now), "worker_name",
@@ -45,24 +47,11 @@ enum JobLifecycle {
             RedisCommand("ZADD", RQKeys.executions(job.id), nowEpoch + heartbeatTTL + 60, execution.id),
             RedisCommand("EXPIRE", RQKeys.executions(job.id), heartbeatTTL + 60),
             RedisCommand("ZADD", RQKeys.started(job.origin), nowEpoch + heartbeatTTL, execution.wipMember),
-        ]
-        if let workerKey = execution.workerKey {
-            commands += [
-                RedisCommand(
-                    "HSET", workerKey, "state", "busy", "current_job", job.id, "current_job_working_time", "0",
-                    "last_heartbeat", stamp),
-                RedisCommand("EXPIRE", workerKey, heartbeatTTL),
-            ]
-        }
-        commands.append(
             RedisCommand(
                 "HSET", RQKeys.job(job.id), "status", "started", "started_at", stamp, "worker_name",
-                execution.workerName, "last_heartbeat", stamp))
-        if let intermediateQueue {
-            commands.append(RedisCommand("LREM", RQKeys.intermediate(intermediateQueue), 1, job.id))
-        }
-        commands.append(RedisCommand("PERSIST", RQKeys.job(job.id)))
-        return commands
+                execution.workerName, "last_heartbeat", stamp),
+            RedisCommand("PERSIST", RQKeys.job(job.id)),
+        ]
     }
 
     /// Records success: status finished, result entry, finished registry and TTLs (result_ttl 0 deletes the job,

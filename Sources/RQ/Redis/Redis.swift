@@ -66,16 +66,7 @@ public actor Redis {
     ///   Redis) or if a command inside the transaction failed.
     @discardableResult
     public nonisolated func transaction(_ commands: [RedisCommand]) async throws -> [RedisValue] {
-        let replies = try await shared.execute([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
-        for (index, reply) in replies.enumerated() {
-            if case .error(let message) = reply {
-                let name = index == 0 ? "MULTI" : index <= commands.count ? commands[index - 1].name : "EXEC"
-                throw RedisError(.server, "transaction failed at \(name): \(message)")
-            }
-        }
-        guard let results = replies.last?.array else {
-            throw RedisError(.server, "transaction was aborted")
-        }
+        let results = try await transactionResults(commands)
         for (index, result) in results.enumerated() {
             if case .error(let message) = result {
                 throw RedisError(.server, "transaction command \(commands[index].name) failed: \(message)")
@@ -99,9 +90,9 @@ public actor Redis {
     /// rather than thrown (the other commands did run).
     public nonisolated func transactionResults(_ commands: [RedisCommand]) async throws -> [RedisValue] {
         let replies = try await shared.execute([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
-        for (index, reply) in replies.dropLast().enumerated() {
+        for (index, reply) in replies.enumerated() {
             if case .error(let message) = reply {
-                let name = index == 0 ? "MULTI" : commands[index - 1].name
+                let name = index == 0 ? "MULTI" : index <= commands.count ? commands[index - 1].name : "EXEC"
                 throw RedisError(.server, "transaction failed at \(name): \(message)")
             }
         }
@@ -116,16 +107,8 @@ public actor Redis {
         -> RedisValue
     {
         for attempt in 0..<2 {
-            let sha: String
-            if let known = scriptHashes[script.source], attempt == 0 {
-                sha = known
-            } else {
-                guard let loaded = try await send("SCRIPT", "LOAD", script.source).string else {
-                    throw RedisError(.protocolError, "SCRIPT LOAD returned no hash")
-                }
-                scriptHashes[script.source] = loaded
-                sha = loaded
-            }
+            if attempt > 0 { scriptHashes[script.source] = nil }  // NOSCRIPT: the server lost it; load it again.
+            let sha = try await scriptHash(script)
             let reply = try await shared.execute([
                 RedisCommand("EVALSHA", arguments: [sha, keys.count] + keys + arguments)
             ])[0]

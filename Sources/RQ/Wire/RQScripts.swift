@@ -170,7 +170,8 @@ extension RQScripts {
 }
 
 extension RQScripts {
-    /// A worker's dequeue and job start in one round trip (reference §2.4 steps 4–6), for up to N jobs.
+    /// A worker's dequeue and job start in one round trip (reference §2.4 steps 4–6), for up to N jobs. Its start
+    /// writes are `JobLifecycle.start`'s plus the worker hash's; keep the two in step.
     ///
     /// KEYS: the queue list keys, in priority order. ARGV: 1 mode (`pop`: take ids from the queues in order, through
     /// the intermediate list when ARGV[2] is '1'; `fetch`: the id in ARGV[3], already moved by a blocking pop),

@@ -490,7 +490,7 @@ public actor WorkerPool: Service {
     private func runInProcess(_ functions: JobFunctionRegistry, handle: RunningJob, timeout: JobTimeout) async
         -> JobExecutor.Outcome
     {
-        let executor = JobExecutor(redis: redis, functions: functions, workerName: name, hasWorkerHash: true)
+        let executor = JobExecutor(redis: redis, functions: functions, workerName: name)
         let job = handle.execution.job
         let executionID = handle.execution.id
         let work = Task { await executor.perform(job, executionID: executionID, enforceTimeout: true) }
