@@ -12,13 +12,13 @@ final class Horse: Sendable {
     private let reportRead: Int32
 
     /// Starts `runner --rq-horse`; it waits for its assignment on standard input.
-    init(runner: String, workerName: String) throws(SpawnError) {
+    init(runner: String, environment: [String: String]) throws(SpawnError) {
         let assignment = try Pipe2()
         let report = try Pipe2()
         do {
             process = try SpawnedProcess(
                 path: runner, arguments: [JobRunner.horseArgument],
-                environment: Self.environment(workerName: workerName),
+                environment: environment,
                 descriptors: [0: assignment.read, 1: 1, 2: 2, HorseProtocol.reportDescriptor: report.write],
                 newProcessGroup: true)
         } catch {
@@ -32,11 +32,13 @@ final class Horse: Sendable {
         binary = FileIdentity(path: runner)
     }
 
-    /// The worker's environment, plus `RQ_WORKER_NAME`; a crashing job's Swift backtrace is off unless
-    /// `SWIFT_BACKTRACE` is set (the failure is recorded with its signal either way).
+    /// The worker's environment, plus `RQ_WORKER_NAME` and `RQ_WORKER_PID` (a horse exits when its worker is gone);
+    /// a crashing job's Swift backtrace is off unless `SWIFT_BACKTRACE` is set (the failure is recorded with its
+    /// signal either way). Built once per worker, not per spawn.
     static func environment(workerName: String) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["RQ_WORKER_NAME"] = workerName
+        environment["RQ_WORKER_PID"] = String(getpid())
         if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
         return environment
     }

@@ -163,12 +163,14 @@ public struct JobRunner: Sendable {
     }
 
     /// A horse whose worker died (killed with SIGKILL, say) must not run on unsupervised: the job is failed as
-    /// abandoned by maintenance, and a second run could follow. Exits as soon as the horse is reparented.
-    /// (`PR_SET_PDEATHSIG` would fire when the spawning *thread* exits, which pooled threads do.)
+    /// abandoned by maintenance, and a second run could follow. Exits as soon as the horse's parent is no longer the
+    /// worker that started it. The worker passes its pid (`RQ_WORKER_PID`), so a worker that died before the horse
+    /// first looked is noticed too. (`PR_SET_PDEATHSIG` would fire when the spawning *thread* exits, which pooled
+    /// threads do.)
     private static func exitWhenOrphaned() {
-        let parent = getppid()
+        let worker = ProcessInfo.processInfo.environment["RQ_WORKER_PID"].flatMap { pid_t($0) } ?? getppid()
         Thread.detachNewThread {
-            while getppid() == parent { usleep(200_000) }
+            while getppid() == worker { usleep(200_000) }
             _exit(70)
         }
     }

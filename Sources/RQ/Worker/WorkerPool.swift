@@ -28,6 +28,7 @@ public actor WorkerPool: Service {
     nonisolated let logger: Logger
     nonisolated let workerKey: String
     nonisolated let deathPenalty: any DeathPenalty
+    nonisolated let horseEnvironment: [String: String]
 
     private enum State {
         case initial
@@ -59,6 +60,7 @@ public actor WorkerPool: Service {
         logger[metadataKey: "rq.worker"] = "\(name)"
         self.logger = logger
         self.queueOrder = configuration.queues
+        self.horseEnvironment = Horse.environment(workerName: name)
         switch configuration.execution.mode {
         case .horse: self.deathPenalty = configuration.deathPenalty ?? KillHorseDeathPenalty()
         case .inProcess: self.deathPenalty = configuration.deathPenalty ?? CancellationDeathPenalty()
@@ -433,7 +435,7 @@ public actor WorkerPool: Service {
         // A runner being rebuilt in place is briefly open for writing (ETXTBSY): wait for the build to finish.
         for attempt in 1...40 {
             do {
-                return try Horse(runner: runner, workerName: name)
+                return try Horse(runner: runner, environment: horseEnvironment)
             } catch let error where error.isTextFileBusy && attempt < 40 {
                 try? await Task.sleep(for: .milliseconds(50))
             } catch {
@@ -454,7 +456,7 @@ public actor WorkerPool: Service {
         while warmHorses.count + running.count < configuration.concurrency + 1,
             warmHorses.count < configuration.concurrency
         {
-            guard let horse = try? Horse(runner: runner, workerName: name) else { return }
+            guard let horse = try? Horse(runner: runner, environment: horseEnvironment) else { return }
             warmHorses.append(horse)
         }
     }
