@@ -133,6 +133,12 @@ public struct RedisConfiguration: Sendable, Hashable {
         if let user = query["username"] { username = user }
     }
 
+    /// `AUTH` with the ACL user and password, if a password is set.
+    var authenticationCommands: [RedisCommand] {
+        guard let password else { return [] }
+        return [username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password)]
+    }
+
     private static func percentDecoded(_ text: String) -> String? {
         guard text.contains("%") else { return text }
         var bytes: [UInt8] = []

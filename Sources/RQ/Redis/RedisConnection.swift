@@ -247,14 +247,7 @@ final class RedisConnection: Sendable {
         }
 
         private func handshake(_ context: HiredisContext) throws(RedisError) {
-            var commands: [RedisCommand] = []
-            if let password = configuration.password {
-                if let username = configuration.username {
-                    commands.append(RedisCommand("AUTH", username, password))
-                } else {
-                    commands.append(RedisCommand("AUTH", password))
-                }
-            }
+            var commands = configuration.authenticationCommands
             if configuration.database != 0 { commands.append(RedisCommand("SELECT", configuration.database)) }
             if let name = configuration.clientName { commands.append(RedisCommand("CLIENT", "SETNAME", name)) }
             for command in commands { try context.append(command.encoded) }

@@ -36,12 +36,7 @@ final class RedisSubscriber: Sendable {
             do {
                 let context = try HiredisContext.connect(
                     to: configuration.endpoint, timeout: configuration.connectTimeout)
-                var setup: [RedisCommand] = []
-                if let password = configuration.password {
-                    setup.append(
-                        configuration.username.map { RedisCommand("AUTH", $0, password) }
-                            ?? RedisCommand("AUTH", password))
-                }
+                var setup = configuration.authenticationCommands
                 setup.append(RedisCommand("SUBSCRIBE", channel))
                 for command in setup { try context.append(command.encoded) }
                 // A subscriber waits indefinitely; stop() interrupts the read by shutting the socket down.
