@@ -36,9 +36,7 @@ let rqPath = builtExecutable("rq")
         _ = failing
         // A Python worker on the low queue (now empty), then suspension, then a Swift worker that must not take the
         // queued jobs either.
-        let python = try CommandProcess(
-            "/usr/bin/env",
-            ["python3", "-m", "rq.cli", "worker", "-S", "json", "-u", server.url, "-n", "python-worker", low])
+        let python = try Python.startWorker(queues: [low], url: server.url, extra: ["-n", "python-worker"])
         #expect(
             try await eventually { try await redis.send("EXISTS", "rq:worker:python-worker").int == 1 }, "\(python.log)"
         )

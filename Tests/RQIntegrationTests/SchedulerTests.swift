@@ -35,13 +35,7 @@ import Testing
         let queue = Queue(uniqueName(), redis: redis)
         let job = try await queue.enqueue(in: .seconds(1), "examples.add", args: [1, 2])
         #expect(try await queue.scheduledJobRegistry.contains(job.id))
-        let python = try CommandProcess(
-            "/usr/bin/env",
-            [
-                "PYTHONPATH=\(Python.modulePath)", "python3", "-m", "rq.cli", "worker", "-S", "json",
-                "--with-scheduler",
-                "-u", server.url, queue.name,
-            ])
+        let python = try Python.startWorker(queues: [queue.name], url: server.url, extra: ["--with-scheduler"])
         defer { python.signal(SIGTERM) }
         #expect(try await job.result(timeout: .seconds(15)) == 3, "\(python.log)")
         #expect(try await !queue.scheduledJobRegistry.contains(job.id))
@@ -88,13 +82,7 @@ import Testing
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()
         let queue = Queue(uniqueName(), redis: redis)
-        let python = try CommandProcess(
-            "/usr/bin/env",
-            [
-                "PYTHONPATH=\(Python.modulePath)", "python3", "-m", "rq.cli", "worker", "-S", "json",
-                "--with-scheduler",
-                "-u", server.url, queue.name,
-            ])
+        let python = try Python.startWorker(queues: [queue.name], url: server.url, extra: ["--with-scheduler"])
         defer { python.signal(SIGTERM) }
         let first = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true) { $0.withScheduler = true }
         let second = RunningWorker.start(queues: [queue.name], redis: redis) { $0.withScheduler = true }

@@ -57,6 +57,13 @@ enum Python {
         return try JSONValue(parsing: output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// Starts a long-running `rq worker -S json` (Python) on the queues, with the example twins importable.
+    static func startWorker(queues: [String], url: String, extra: [String] = []) throws -> CommandProcess {
+        try CommandProcess(
+            "/usr/bin/env",
+            ["PYTHONPATH=\(modulePath)", "python3", "-m", "rq.cli", "worker", "-S", "json", "-u", url] + extra + queues)
+    }
+
     /// Runs `rq worker -S json --burst` on the queues, with the Python example twins importable.
     static func burstWorker(queues: [String], url: String, extra: [String] = []) async throws {
         _ = try await execute(
