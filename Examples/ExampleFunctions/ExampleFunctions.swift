@@ -16,6 +16,9 @@ public enum ExampleFunctions {
     /// `examples.count_words_at_url(url)` → the number of words at a `file://` (or other) URL.
     public static let countWordsAtURL = JobFunction<Int, String>("examples.count_words_at_url")
 
+    /// The Redis list where `examples.record_outcome` appends, one JSON entry per callback call.
+    public static func outcomeLogKey(jobID: String) -> String { "examples:callbacks:\(jobID)" }
+
     /// The error `examples.fail` throws.
     public struct ExampleFailure: Error, CustomStringConvertible {
         public let description: String
@@ -52,6 +55,21 @@ public enum ExampleFunctions {
             }
             return steps
         }
+        // Callbacks: `examples.record_outcome` appends how the job ended to a list (see `outcomeLogKey`);
+        // `examples.failing_callback` throws; `examples.slow_callback` sleeps for a minute.
+        functions.registerCallback("examples.record_outcome") { job, outcome in
+            let entry: JSONValue
+            switch outcome {
+            case .finished(let value): entry = ["kind": "finished", "value": value]
+            case .failed(let text): entry = ["kind": "failed", "error": .string(text)]
+            case .stopped: entry = ["kind": "stopped"]
+            }
+            try await job.redis.send("RPUSH", outcomeLogKey(jobID: job.id), entry.serialized())
+        }
+        functions.registerCallback("examples.failing_callback") { _, _ in
+            throw ExampleFailure(description: "the callback failed on purpose")
+        }
+        functions.registerCallback("examples.slow_callback") { _, _ in try await Task.sleep(for: .seconds(60)) }
         functions.register(countWordsAtURL) { address in
             guard let url = URL(string: address), url.scheme != nil else {
                 throw ExampleFailure(description: "not a URL: '\(address)'")

@@ -56,6 +56,12 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     public internal(set) var retriesLeft: Int?
     /// Seconds to wait before each retry.
     public internal(set) var retryIntervals: [Int]
+    /// Repeats left after a success (`Repeat(times:)`).
+    public internal(set) var repeatsLeft: Int?
+    /// Seconds to wait before each repeat.
+    public internal(set) var repeatIntervals: [Int]
+    /// The Swift callbacks to run when the job ends.
+    var callbacks: JobCallbacks
     /// Fields this library does not model (callbacks, webhooks, …), kept so a re-save does not drop them.
     var otherFields: [String: [UInt8]]
 
@@ -179,6 +185,17 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         case .array(let values)?: retryIntervals = values.compactMap(\.intValue)
         case .some: throw RQError.invalidJob(id, field: "retry_intervals", "is not a JSON list")
         }
+        repeatsLeft = try integer("repeats_left")
+        switch try json("repeat_intervals") {
+        case nil: repeatIntervals = []
+        case .array(let values)?: repeatIntervals = values.compactMap(\.intValue)
+        case .some: throw RQError.invalidJob(id, field: "repeat_intervals", "is not a JSON list")
+        }
+        do {
+            callbacks = try JobCallbacks(json: try json(JobCallbacks.field))
+        } catch {
+            throw RQError.invalidJob(id, field: JobCallbacks.field, error.message)
+        }
         description =
             text("description")
             ?? PythonRepr.callString(
@@ -212,6 +229,9 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         self.enqueueAtFront = options.dependsOn?.enqueueAtFront ?? false
         self.retriesLeft = options.retry?.max
         self.retryIntervals = options.retry?.intervals ?? []
+        self.repeatsLeft = options.repeat?.times
+        self.repeatIntervals = options.repeat?.intervals ?? []
+        self.callbacks = JobCallbacks(options: options)
         self.otherFields = options.retry?.enqueueAtFront == true ? ["enqueue_at_front_on_retry": Array("1".utf8)] : [:]
     }
 
@@ -259,6 +279,13 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
                 "retry_intervals", JSONValue.array(retryIntervals.map(JSONValue.int)).serialized(),
             ]
         }
+        if let repeatsLeft {
+            fields += [
+                "repeats_left", repeatsLeft,
+                "repeat_intervals", JSONValue.array(repeatIntervals.map(JSONValue.int)).serialized(),
+            ]
+        }
+        if !callbacks.isEmpty { fields += [JobCallbacks.field, callbacks.json.serialized()] }
         for (name, value) in otherFields.sorted(by: { $0.key < $1.key })
         where !name.hasSuffix("_callback_name") {
             fields += [name, value]

@@ -43,11 +43,52 @@ struct JobExecutor: Sendable {
         return (try? await Job.fetch(id: job.id, redis: redis)) ?? final
     }
 
-    /// Calls the job's function with its context set.
+    /// Calls the job's function with its context set, then its success or failure callback.
+    ///
+    /// As in RQ, a success callback that fails (or runs past its timeout) turns the outcome into a failure, and the
+    /// failure callback then runs; a failure callback's own failure is added to the failure text.
     ///
     /// - Parameter enforceTimeout: cancel the function at the job's timeout and report the timeout (the in-process
     ///   death penalty). A worker that enforces the timeout itself passes false.
     func perform(_ job: Job, executionID: String, enforceTimeout: Bool) async -> Outcome {
+        var outcome = await performFunction(job, executionID: executionID, enforceTimeout: enforceTimeout)
+        if case .success(let value) = outcome, let callback = job.callbacks.success,
+            let problem = await runCallback(callback, job: job, outcome: .finished(value))
+        {
+            outcome = .failure(problem)
+        }
+        if case .failure(let text) = outcome, let callback = job.callbacks.failure,
+            let problem = await runCallback(callback, job: job, outcome: .failed(text))
+        {
+            outcome = .failure(text + problem)
+        }
+        return outcome
+    }
+
+    /// Runs one callback under its timeout; returns the failure text if it threw, was missing or timed out.
+    func runCallback(_ callback: JobCallback, job: Job, outcome: JobCallbackOutcome) async -> String? {
+        let functions = self.functions
+        let work: @Sendable () async -> Outcome = {
+            do {
+                try await functions.callback(callback.name, job: job, outcome: outcome)
+                return .success(.null)
+            } catch let error as RQError where error.code == .unknownFunction {
+                return .failure("\(error.message)\n")
+            } catch {
+                return .failure("callback \(callback.name) failed: \(String(reflecting: type(of: error))): \(error)\n")
+            }
+        }
+        let timedOut = Outcome.failure(
+            "callback \(callback.name) exceeded its timeout (\(callback.timeout.seconds) seconds)\n")
+        let result =
+            callback.timeout.seconds > 0
+            ? await Self.race(work, deadline: .seconds(callback.timeout.seconds), onTimeout: timedOut) : await work()
+        if case .failure(let text) = result { return text }
+        return nil
+    }
+
+    /// Calls the job's function with its context set.
+    private func performFunction(_ job: Job, executionID: String, enforceTimeout: Bool) async -> Outcome {
         let context = JobContext(job: job, workerName: workerName, executionID: executionID)
         let call = JobCall(functionName: job.functionName, args: job.args, kwargs: job.kwargs)
         let functions = self.functions

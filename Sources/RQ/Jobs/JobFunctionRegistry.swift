@@ -52,8 +52,36 @@ public typealias JobHandler = @Sendable (JobCall) async throws -> JSONValue
 /// ```
 public struct JobFunctionRegistry: Sendable {
     private var handlers: [String: JobHandler] = [:]
+    private var callbacks: [String: JobCallbackHandler] = [:]
 
     public init() {}
+
+    /// Registers a callback that jobs can name in ``EnqueueOptions/onSuccess``, ``EnqueueOptions/onFailure`` or
+    /// ``EnqueueOptions/onStopped``. Callbacks and job functions have separate names.
+    ///
+    /// ```swift
+    /// functions.registerCallback("reports.notify") { job, outcome in
+    ///     if case .finished(let value) = outcome { print("\(job.id) made \(value)") }
+    /// }
+    /// ```
+    public mutating func registerCallback(_ name: String, _ handler: @escaping JobCallbackHandler) {
+        callbacks[name] = handler
+    }
+
+    /// The registered callback names, sorted.
+    public var callbackNames: [String] { callbacks.keys.sorted() }
+
+    /// Runs a callback.
+    ///
+    /// - Throws: ``RQError`` `unknownFunction` if no callback is registered under the name, or what it throws.
+    func callback(_ name: String, job: Job, outcome: JobCallbackOutcome) async throws {
+        guard let handler = callbacks[name] else {
+            throw RQError(
+                .unknownFunction,
+                "no callback is registered as '\(name)' (registered: \(callbackNames.joined(separator: ", ")))")
+        }
+        try await handler(job, outcome)
+    }
 
     /// Registers untyped code under a name; a later registration of the same name replaces it.
     public mutating func register(_ name: String, _ handler: @escaping JobHandler) {

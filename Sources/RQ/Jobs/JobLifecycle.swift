@@ -62,20 +62,47 @@ enum JobLifecycle {
         let job = ended(execution, status: .finished, at: endedAt)
         let id = job.id
         let ttl = job.resultTTL ?? defaultResultTTL
+        let repeating = (job.repeatsLeft ?? 0) > 0
         var commands = workerCompletion(execution, counter: "successful_job_count", endedAt: endedAt)
-        if ttl == 0 {
-            commands.append(RedisCommand("DEL", RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)))
-        } else {
+        if ttl != 0 {
             commands.append(endFields(job))
             commands.append(
                 resultEntry(execution, .successful, returnValue: returnValue, excString: nil, endedAt: endedAt))
-            commands += expire(
-                [RQKeys.results(id), RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)], ttl)
+            // A repeating job keeps its hash: only the result gets the TTL.
+            let keys =
+                repeating
+                ? [RQKeys.results(id)]
+                : [RQKeys.results(id), RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)]
+            commands += expire(keys, ttl)
             let score: any RedisArgument = ttl < 0 ? "+inf" : RQTimestamp.epochSeconds(endedAt) + ttl
             commands.append(RedisCommand("ZADD", RQKeys.finished(job.origin), score, id))
+        } else if !repeating {
+            commands.append(RedisCommand("DEL", RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)))
         }
+        if repeating { commands += repeatAgain(job, at: endedAt) }
         commands += executionCleanup(execution)
         return commands
+    }
+
+    /// Puts a successful job with repeats left back on its queue or in the scheduled registry, with one repeat
+    /// fewer (reference §2.5, RQ's `Repeat.schedule`).
+    private static func repeatAgain(_ job: Job, at now: Date) -> [RedisCommand] {
+        let left = job.repeatsLeft ?? 0
+        let interval = Repeat.interval(repeatsLeft: left, intervals: job.repeatIntervals)
+        let key = RQKeys.job(job.id)
+        if interval <= 0 {
+            return [
+                RedisCommand("SADD", RQKeys.queues, RQKeys.queue(job.origin)),
+                RedisCommand(
+                    "HSET", key, "repeats_left", left - 1, "status", JobStatus.queued.rawValue, "enqueued_at",
+                    RQTimestamp.format(now)),
+                RedisCommand("RPUSH", RQKeys.queue(job.origin), job.id),
+            ]
+        }
+        return [
+            RedisCommand("HSET", key, "repeats_left", left - 1, "status", JobStatus.scheduled.rawValue),
+            RedisCommand("ZADD", RQKeys.scheduled(job.origin), RQTimestamp.epochSeconds(now) + interval, job.id),
+        ]
     }
 
     /// Records failure (or a stop): status, exception text in the result stream, failed registry, TTLs.

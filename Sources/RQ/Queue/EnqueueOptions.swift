@@ -27,11 +27,20 @@ public struct EnqueueOptions: Sendable {
     /// Enqueue only if no job with ``jobID`` exists (atomic); otherwise throw ``RQError/Code/duplicateJob``.
     /// Needs a `jobID`; not allowed with dependencies (RQ's `unique=True`).
     public var unique: Bool = false
+    /// Run the job again after each success, RQ's `Repeat(times, interval)`.
+    public var `repeat`: Repeat?
+    /// Called after the job succeeds, before the success is recorded; if it fails, the job fails.
+    public var onSuccess: JobCallback?
+    /// Called after each failed attempt (including ones that will be retried), before the failure is recorded.
+    public var onFailure: JobCallback?
+    /// Called after the job was stopped by a `stop-job` command.
+    public var onStopped: JobCallback?
 
     public init(
         timeout: JobTimeout? = nil, resultTTL: Int? = nil, ttl: Int? = nil, failureTTL: Int? = nil,
         dependsOn: JobDependency? = nil, jobID: String? = nil, atFront: Bool = false, meta: JSONObject = [:],
-        description: String? = nil, retry: Retry? = nil, unique: Bool = false
+        description: String? = nil, retry: Retry? = nil, unique: Bool = false, repeat: Repeat? = nil,
+        onSuccess: JobCallback? = nil, onFailure: JobCallback? = nil, onStopped: JobCallback? = nil
     ) {
         self.timeout = timeout
         self.resultTTL = resultTTL
@@ -44,6 +53,10 @@ public struct EnqueueOptions: Sendable {
         self.description = description
         self.retry = retry
         self.unique = unique
+        self.repeat = `repeat`
+        self.onSuccess = onSuccess
+        self.onFailure = onFailure
+        self.onStopped = onStopped
     }
 
     /// Checks the values RQ would reject.
@@ -75,6 +88,15 @@ public struct EnqueueOptions: Sendable {
                 throw RQError(.invalidArgument, "Retry intervals must not be negative: \(retry.intervals)")
             }
         }
+        if let `repeat` {
+            guard `repeat`.times >= 1 else {
+                throw RQError(.invalidArgument, "Repeat times must be at least 1, not \(`repeat`.times)")
+            }
+            guard `repeat`.intervals.allSatisfy({ $0 >= 0 }) else {
+                throw RQError(.invalidArgument, "Repeat intervals must not be negative: \(`repeat`.intervals)")
+            }
+        }
+        try JobCallbacks(options: self).validate()
         if unique, jobID == nil {
             throw RQError(.invalidArgument, "a unique enqueue needs a job id")
         }
@@ -155,5 +177,30 @@ public struct Retry: Sendable, Hashable {
             next = Swift.min(next * factor, cap)
         }
         return Retry(max: max, intervals: intervals)
+    }
+}
+
+/// Run a successful job again, `times` more times — RQ's `Repeat(times, interval)`.
+///
+/// After each success the result is recorded as usual and the job goes back to its queue (interval 0) or to the
+/// scheduled registry (a scheduler moves it when due). The interval is picked exactly as Python RQ 2.12 picks it,
+/// counting from the end: `intervals[repeatsLeft - 1]`, or the last interval when the list is shorter — so a
+/// Swift and a Python worker repeat a job identically.
+public struct Repeat: Sendable, Hashable {
+    /// How many more runs after the first.
+    public var times: Int
+    /// Seconds before the repeats; `[0]` (at once) by default.
+    public var intervals: [Int]
+
+    public init(times: Int, intervals: [Int] = [0]) {
+        self.times = times
+        self.intervals = intervals.isEmpty ? [0] : intervals
+    }
+
+    /// The interval before the next run of a job with `repeatsLeft` repeats left (RQ's `Repeat.get_interval`).
+    static func interval(repeatsLeft: Int, intervals: [Int]) -> Int {
+        guard let last = intervals.last else { return 0 }
+        let index = repeatsLeft - 1
+        return index >= 0 && index < intervals.count ? intervals[index] : last
     }
 }

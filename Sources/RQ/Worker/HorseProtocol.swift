@@ -19,6 +19,17 @@ enum HorseProtocol {
         var meta: JSONObject
         var timeout: Int
         var redis: RedisConfiguration
+        var callbacks = JobCallbacks()
+        /// Set when the horse is to run only a callback: the job ended where its own horse could not run it (killed
+        /// at its timeout, crashed, stopped).
+        var callbackOnly: CallbackOnly?
+
+        struct CallbackOnly: Sendable {
+            var callback: JobCallback
+            /// `failure` (with the failure text) or `stopped`.
+            var stopped: Bool
+            var failureText: String
+        }
 
         func encoded() -> [UInt8] {
             var endpoint: JSONObject = [:]
@@ -37,7 +48,15 @@ enum HorseProtocol {
                 "kwargs": .object(kwargs), "meta": .object(meta), "timeout": .int(timeout),
                 "redis": .object(endpoint),
             ]
-            return document.serialized()
+            guard case .object(var object) = document else { return document.serialized() }
+            if !callbacks.isEmpty { object["callbacks"] = callbacks.json }
+            if let callbackOnly {
+                object["callback_only"] = [
+                    "name": .string(callbackOnly.callback.name), "timeout": .int(callbackOnly.callback.timeout.seconds),
+                    "stopped": .bool(callbackOnly.stopped), "exc": .string(callbackOnly.failureText),
+                ]
+            }
+            return JSONValue.object(object).serialized()
         }
 
         init(
@@ -77,6 +96,12 @@ enum HorseProtocol {
                 functionName: function, args: document["args"]?.arrayValue ?? [],
                 kwargs: document["kwargs"]?.objectValue ?? [:], meta: document["meta"]?.objectValue ?? [:],
                 timeout: document["timeout"]?.intValue ?? JobTimeout.default.seconds, redis: configuration)
+            callbacks = try JobCallbacks(json: document["callbacks"])
+            if let only = document["callback_only"], let name = only["name"]?.stringValue {
+                callbackOnly = CallbackOnly(
+                    callback: JobCallback(name, timeout: try JobTimeout(seconds: only["timeout"]?.intValue ?? 60)),
+                    stopped: only["stopped"]?.boolValue ?? false, failureText: only["exc"]?.stringValue ?? "")
+            }
         }
     }
 
@@ -152,6 +177,9 @@ public struct JobRunner: Sendable {
         let redis = Redis(configuration: assignment.redis)
         var options = EnqueueOptions()
         options.meta = assignment.meta
+        options.onSuccess = assignment.callbacks.success
+        options.onFailure = assignment.callbacks.failure
+        options.onStopped = assignment.callbacks.stopped
         let job = Job(
             id: assignment.jobID, redis: redis, origin: assignment.origin,
             payload: JobPayload(
@@ -159,6 +187,11 @@ public struct JobRunner: Sendable {
             description: nil, timeout: try? JobTimeout(seconds: assignment.timeout), options: options, status: .started,
             now: Date())
         let executor = JobExecutor(redis: redis, functions: functions, workerName: assignment.workerName)
+        if let only = assignment.callbackOnly {
+            let outcome: JobCallbackOutcome = only.stopped ? .stopped : .failed(only.failureText)
+            let problem = await executor.runCallback(only.callback, job: job, outcome: outcome)
+            return problem.map { .failure($0) } ?? .success(.null)
+        }
         return await executor.perform(job, executionID: assignment.executionID, enforceTimeout: true)
     }
 

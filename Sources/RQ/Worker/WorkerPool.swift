@@ -463,15 +463,18 @@ public actor WorkerPool: Service {
 
     private func runInHorse(_ horse: Horse, handle: RunningJob, timeout: JobTimeout) async -> JobExecutor.Outcome {
         let job = handle.execution.job
-        let assignment = HorseProtocol.Assignment(
+        var assignment = HorseProtocol.Assignment(
             jobID: job.id, executionID: handle.execution.id, workerName: name, origin: job.origin,
             functionName: job.functionName, args: job.args, kwargs: job.kwargs, meta: job.meta,
             timeout: timeout.seconds, redis: redis.configuration)
+        assignment.callbacks = job.callbacks
         let penalty = deathPenalty
+        // The horse runs the success or failure callback after the job: give it their time before stopping it.
+        let deadline = timeout.seconds + job.callbacks.longestRunInJob
         let watchdog: Task<Void, Never>? =
             timeout.seconds > 0
             ? Task {
-                try? await Task.sleep(for: .seconds(timeout.seconds))
+                try? await Task.sleep(for: .seconds(deadline))
                 guard !Task.isCancelled, !handle.hasEnded else { return }
                 handle.markStopping(.timeout)
                 await penalty.stop(handle)
@@ -479,14 +482,26 @@ public actor WorkerPool: Service {
         let (report, status) = await horse.run(assignment.encoded())
         handle.markEnded()
         watchdog?.cancel()
+        let reported = HorseProtocol.decodeReport(report)
+        let outcome: JobExecutor.Outcome
         switch handle.stopReason {
-        case .stopCommand?: return .failure(Self.stoppedText)
-        case .timeout? where HorseProtocol.decodeReport(report) == nil:
-            return .failure(JobExecutor.timeoutText(timeout))
-        default: break
+        case .stopCommand?:
+            await runLateCallback(job.callbacks.stopped, job: job, outcome: .stopped)
+            return .failure(Self.stoppedText)
+        case .coldShutdown? where reported == nil:
+            return .failure("Job was stopped by a cold shutdown of worker \(name).\n")
+        case .timeout? where reported == nil:
+            outcome = .failure(JobExecutor.timeoutText(timeout))
+        default:
+            if let reported { return reported }
+            outcome = .failure(
+                "Work-horse terminated unexpectedly; waitpid returned \(SpawnedProcess.describe(status)); ")
         }
-        if let outcome = HorseProtocol.decodeReport(report) { return outcome }
-        return .failure("Work-horse terminated unexpectedly; waitpid returned \(SpawnedProcess.describe(status)); ")
+        // The horse died before it could run the failure callback: run it in a horse of its own.
+        if case .failure(let text) = outcome {
+            await runLateCallback(job.callbacks.failure, job: job, outcome: .failed(text))
+        }
+        return outcome
     }
 
     private func runInProcess(_ functions: JobFunctionRegistry, handle: RunningJob, timeout: JobTimeout) async
@@ -500,9 +515,58 @@ public actor WorkerPool: Service {
         let outcome = await work.value
         handle.markEnded()
         switch handle.stopReason {
-        case .stopCommand?: return .failure(Self.stoppedText)
+        case .stopCommand?:
+            await runLateCallback(job.callbacks.stopped, job: job, outcome: .stopped)
+            return .failure(Self.stoppedText)
         case .coldShutdown?: return .failure("Job was stopped by a cold shutdown of worker \(name).\n")
         default: return outcome
+        }
+    }
+
+    /// Runs a failure or stopped callback outside the job's own run — in a fresh horse, or in process — under its
+    /// timeout. A failing callback is logged; the job's outcome stays as it is.
+    private func runLateCallback(_ callback: JobCallback?, job: Job, outcome: JobCallbackOutcome) async {
+        guard let callback else { return }
+        let problem: String?
+        switch configuration.execution.mode {
+        case .inProcess(let functions):
+            let executor = JobExecutor(redis: redis, functions: functions, workerName: name)
+            problem = await executor.runCallback(callback, job: job, outcome: outcome)
+        case .horse(let runner):
+            var assignment = HorseProtocol.Assignment(
+                jobID: job.id, executionID: "", workerName: name, origin: job.origin, functionName: job.functionName,
+                args: job.args, kwargs: job.kwargs, meta: job.meta, timeout: job.timeout?.seconds ?? -1,
+                redis: redis.configuration)
+            if case .failed(let text) = outcome {
+                assignment.callbackOnly = .init(callback: callback, stopped: false, failureText: text)
+            } else {
+                assignment.callbackOnly = .init(callback: callback, stopped: true, failureText: "")
+            }
+            do {
+                let horse = try await takeHorse(runner: runner)
+                let limit = callback.timeout.seconds > 0 ? callback.timeout.seconds + 1 : Int.max / 2
+                let guardian = Task {
+                    try? await Task.sleep(for: .seconds(limit))
+                    if !Task.isCancelled { horse.kill(SIGKILL) }
+                }
+                let (report, status) = await horse.run(assignment.encoded())
+                guardian.cancel()
+                switch HorseProtocol.decodeReport(report) {
+                case .success?: problem = nil
+                case .failure(let text)?: problem = text
+                case nil:
+                    problem =
+                        "callback \(callback.name) ended without a report; waitpid returned "
+                        + SpawnedProcess.describe(status)
+                }
+            } catch {
+                problem = "could not start a horse for callback \(callback.name): \(error)"
+            }
+        }
+        if let problem {
+            logger.error(
+                "\(job.origin): callback failed (\(job.id))",
+                metadata: ["rq.job_id": "\(job.id)", "rq.callback": "\(callback.name)", "error": "\(problem)"])
         }
     }
 
