@@ -157,3 +157,84 @@ private let record = JobCallback("examples.record_outcome")
         #expect(swift == python)
     }
 }
+
+@Suite struct RetryParityTests {
+    /// `Retry(max: 2, intervals: [0, 1])` on `examples.fail`: the first retry is immediate, the second waits 1 s in
+    /// the scheduled registry, the third attempt fails for good. Each stage is compared with a Python worker's writes.
+    @Test func retriesWriteWhatAPythonWorkerWrites() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+
+        func snapshot(_ job: Job) async throws -> [String] {
+            let id = job.id
+            let queue = job.origin
+            let fields = try await redis.send("HMGET", "rq:job:\(id)", "status", "retries_left", "retry_intervals")
+            let workerName = try await redis.send("HGET", "rq:job:\(id)", "worker_name").string ?? ""
+            let replies = try await redis.pipeline([
+                RedisCommand("ZSCORE", "rq:scheduled:\(queue)", id), RedisCommand("ZSCORE", "rq:failed:\(queue)", id),
+                RedisCommand("LLEN", "rq:queue:\(queue)"), RedisCommand("ZCARD", "rq:wip:\(queue)"),
+                RedisCommand("XLEN", "rq:results:\(id)"),
+                RedisCommand("HGET", "rq:worker:\(workerName)", "failed_job_count"),
+            ])
+            let results = try await job.results()
+            return (fields.array ?? []).map { $0.string ?? "-" } + [
+                "scheduled: \(replies[0].string != nil)", "failed registry: \(replies[1].string != nil)",
+                "queued: \(replies[2].int ?? -1)", "started: \(replies[3].int ?? -1)",
+                "results: \(replies[4].int ?? -1)",
+                "worker failures: \(replies[5].string ?? "-")",
+                "last result: \(results.first.map { "\($0.kind)" } ?? "none")",
+            ]
+        }
+
+        func stages(python: Bool) async throws -> (afterBurst: [String], final: [String], attempts: Int) {
+            let queue = Queue(uniqueName(), redis: redis)
+            let job = try await queue.enqueue(
+                ExampleFunctions.fail, "again", options: EnqueueOptions(retry: Retry(max: 2, intervals: [0, 1])))
+            // A burst worker without a scheduler makes attempts 1 and 2 and leaves the job scheduled.
+            if python {
+                try await Python.burstWorker(queues: [queue.name], url: server.url)
+            } else {
+                try await RunningWorker.start(queues: [queue.name], redis: redis, burst: true).task.value
+            }
+            let afterBurst = try await snapshot(job.job)
+            let firstWorker = try await redis.send("HGET", "rq:job:\(job.job.id)", "worker_name").string ?? ""
+            let firstWorkerFailures =
+                Int(
+                    try await redis.send("HGET", "rq:worker:\(firstWorker)", "failed_job_count").string ?? "") ?? 0
+            // A worker with a scheduler moves it back when due and makes attempt 3.
+            if python {
+                let worker = try Python.startWorker(queues: [queue.name], url: server.url, extra: ["--with-scheduler"])
+                let done = try await eventually(timeout: .seconds(20)) { try await job.currentStatus() == .failed }
+                #expect(done, "\(worker.log.suffix(2000))")
+                worker.signal(SIGTERM)
+                _ = await worker.waitForExit(timeout: .seconds(10))
+            } else {
+                let worker = RunningWorker.start(queues: [queue.name], redis: redis) { $0.withScheduler = true }
+                #expect(try await eventually(timeout: .seconds(20)) { try await job.currentStatus() == .failed })
+                try await worker.stop()
+            }
+            let final = try await snapshot(job.job)
+            let lastWorker = try await redis.send("HGET", "rq:job:\(job.job.id)", "worker_name").string ?? ""
+            let lastWorkerFailures =
+                Int(try await redis.send("HGET", "rq:worker:\(lastWorker)", "failed_job_count").string ?? "") ?? 0
+            return (afterBurst, final, firstWorkerFailures + lastWorkerFailures)
+        }
+
+        let swift = try await stages(python: false)
+        let python = try await stages(python: true)
+        #expect(
+            swift.afterBurst == [
+                "scheduled", "0", "[0, 1]", "scheduled: true", "failed registry: false", "queued: 0", "started: 0",
+                "results: 0", "worker failures: 2", "last result: none",
+            ])
+        #expect(swift.attempts == 3)
+        #expect(
+            swift.final.prefix(8) == [
+                "failed", "0", "[0, 1]", "scheduled: false", "failed registry: true", "queued: 0", "started: 0",
+                "results: 1",
+            ])
+        #expect(swift.afterBurst == python.afterBurst)
+        #expect(swift.final == python.final)
+        #expect(python.attempts == 3)
+    }
+}
