@@ -9,7 +9,7 @@ struct RQCommand: AsyncParsableCommand {
         abstract: "Run and inspect RQ workers and queues (Python RQ 2.12 compatible).",
         subcommands: [
             WorkerCommand.self, WorkerPoolCommand.self, InfoCommand.self, EnqueueCommand.self, RequeueCommand.self,
-            EmptyCommand.self, SuspendCommand.self, ResumeCommand.self,
+            EmptyCommand.self, SuspendCommand.self, ResumeCommand.self, CronCommand.self,
         ]
     )
 }

@@ -181,7 +181,14 @@ struct WorkerCommand: AsyncParsableCommand {
 
     /// First SIGINT/SIGTERM: warm shutdown. A second one: cold shutdown (running jobs are stopped and end failed).
     static func runHandlingSignals(_ pool: WorkerPool) async throws {
-        let work = Task { try await pool.run() }
+        try await runHandlingSignals({ try await pool.run() }, gracefulShutdown: { pool.triggerGracefulShutdown() })
+    }
+
+    /// Runs `body`; the first SIGINT/SIGTERM calls `gracefulShutdown`, a second one cancels `body`.
+    static func runHandlingSignals(
+        _ body: @escaping @Sendable () async throws -> Void, gracefulShutdown: @escaping @Sendable () -> Void
+    ) async throws {
+        let work = Task { try await body() }
         let received = SignalCounter()
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {
@@ -189,7 +196,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 if received.increment() == 1 {
-                    pool.triggerGracefulShutdown()
+                    gracefulShutdown()
                 } else {
                     work.cancel()
                 }

@@ -311,4 +311,33 @@ extension RQScripts {
             end
             return 1
             """)
+
+    /// Claims one cron tick and enqueues its job, atomically — so cron schedulers running side by side never
+    /// enqueue a tick twice. A tick is claimed if it is later than the last claimed tick of the cron job
+    /// (`rq:cron_job:{name}:last_tick`); then the job is enqueued (§2.1 writes) and recorded as RQ's cron does
+    /// (history capped to the newest 1000, `rq:cron_jobs` score = enqueue time). Returns 1 if enqueued, 0 if the
+    /// tick was already claimed.
+    static let enqueueCronTick = RedisScript(
+        name: "enqueue_cron_tick",
+        source: """
+            local name, tick, id, queue = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+            local enqueuedAt, ttl, historyTTL = ARGV[5], ARGV[6], ARGV[7]
+            local tickKey = 'rq:cron_job:' .. name .. ':last_tick'
+            local last = tonumber(redis.call('GET', tickKey) or '-1')
+            if last >= tick then return 0 end
+            redis.call('SET', tickKey, tick, 'EX', historyTTL)
+            local jobKey = 'rq:job:' .. id
+            local fields = {}
+            for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+            redis.call('HSET', jobKey, unpack(fields))
+            if ttl ~= '' then redis.call('EXPIRE', jobKey, ttl) end
+            redis.call('SADD', 'rq:queues', 'rq:queue:' .. queue)
+            redis.call('RPUSH', 'rq:queue:' .. queue, id)
+            local history = 'rq:cron_job:' .. name .. ':jobs'
+            redis.call('ZADD', history, enqueuedAt, id)
+            redis.call('ZREMRANGEBYRANK', history, 0, -1001)
+            redis.call('EXPIRE', history, historyTTL)
+            redis.call('ZADD', 'rq:cron_jobs', enqueuedAt, name)
+            return 1
+            """)
 }
