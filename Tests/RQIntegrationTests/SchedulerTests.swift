@@ -29,6 +29,31 @@ import Testing
         try await worker.stop()
     }
 
+    @Test func anExistingJobCanBeScheduledAndAUniqueScheduleRefusesAnExistingID() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        let job = try await queue.enqueue("examples.add", args: [4, 5])
+        let later = try await queue.schedule(job, at: Date().addingTimeInterval(1))
+        #expect(later.status == .scheduled)
+        #expect(try await queue.count() == 0, "taken off the queue so it runs once, when due")
+        #expect(try await queue.scheduledJobRegistry.jobIDs() == [job.id])
+        #expect(try await job.currentStatus() == .scheduled)
+
+        let id = uniqueName("once").replacingOccurrences(of: "-", with: "_")
+        let options = EnqueueOptions(jobID: id, unique: true)
+        try await queue.enqueue(in: .seconds(1), "examples.add", args: [1, 1], options: options)
+        await #expect(throws: RQError.self) {
+            try await queue.enqueue(in: .seconds(1), "examples.add", args: [2, 2], options: options)
+        }
+        let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true) {
+            $0.withScheduler = true
+        }
+        #expect(try await job.result(timeout: .seconds(10)) == 9)
+        #expect(try await Job.fetch(id: id, redis: redis).result(timeout: .seconds(10)) == 2)
+        try await worker.stop()
+        #expect(try await job.results().count == 1)
+    }
+
     @Test func swiftEnqueueInRunsOnAPythonWorkerWithItsScheduler() async throws {
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()

@@ -88,11 +88,39 @@ public actor Queue {
         var job = try makeJob(request, now: Date())
         job.status = .scheduled
         if options.atFront { job.enqueueAtFront = true }
+        if options.unique {
+            let arguments: [any RedisArgument] =
+                [job.id, name, "0", job.ttl.map(String.init) ?? "", RQTimestamp.epochSeconds(date)]
+                + job.fieldMapping()
+            guard try await redis.evaluate(RQScripts.enqueueUnique, arguments: arguments).int == 1 else {
+                throw RQError(.duplicateJob, "a job with id \(job.id) already exists", jobID: job.id)
+            }
+            return job
+        }
         try await redis.transaction(
             [
                 RedisCommand("SADD", RQKeys.queues, key),
                 RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping()),
             ] + expiry(job) + [RedisCommand("ZADD", RQKeys.scheduled(name), RQTimestamp.epochSeconds(date), job.id)])
+        return job
+    }
+
+    /// Schedules an existing job to be enqueued on this queue at `date` (RQ's `schedule_job`): the job is saved with
+    /// status `scheduled` and added to the scheduled registry. Unlike Python, it is also taken off the queue's list,
+    /// so a queued job rescheduled for later does not run twice.
+    ///
+    /// - Returns: the job as stored.
+    @discardableResult
+    public nonisolated func schedule(_ job: Job, at date: Date) async throws -> Job {
+        var job = job
+        job.status = .scheduled
+        job.origin = name
+        try await redis.transaction([
+            RedisCommand("SADD", RQKeys.queues, key),
+            RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping()),
+            RedisCommand("LREM", key, 0, job.id),
+            RedisCommand("ZADD", RQKeys.scheduled(name), RQTimestamp.epochSeconds(date), job.id),
+        ])
         return job
     }
 
@@ -172,7 +200,7 @@ public actor Queue {
         if options.unique {
             job.enqueuedAt = now
             let arguments: [any RedisArgument] =
-                [job.id, name, options.atFront ? "1" : "0", job.ttl.map(String.init) ?? ""] + job.fieldMapping()
+                [job.id, name, options.atFront ? "1" : "0", job.ttl.map(String.init) ?? "", ""] + job.fieldMapping()
             guard try await redis.evaluate(RQScripts.enqueueUnique, arguments: arguments).int == 1 else {
                 throw RQError(.duplicateJob, "a job with id \(job.id) already exists", jobID: job.id)
             }

@@ -296,15 +296,17 @@ extension RQScripts {
     static let enqueueUnique = RedisScript(
         name: "enqueue_unique",
         source: """
-            local id, queue, atFront, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+            local id, queue, atFront, ttl, scheduledAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
             local jobKey = 'rq:job:' .. id
             if redis.call('EXISTS', jobKey) == 1 then return 0 end
             local fields = {}
-            for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+            for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
             redis.call('HSET', jobKey, unpack(fields))
             if ttl ~= '' then redis.call('EXPIRE', jobKey, ttl) end
             redis.call('SADD', 'rq:queues', 'rq:queue:' .. queue)
-            if atFront == '1' then
+            if scheduledAt ~= '' then
+              redis.call('ZADD', 'rq:scheduled:' .. queue, scheduledAt, id)
+            elseif atFront == '1' then
               redis.call('LPUSH', 'rq:queue:' .. queue, id)
             else
               redis.call('RPUSH', 'rq:queue:' .. queue, id)
