@@ -112,6 +112,31 @@ private let record = JobCallback("examples.record_outcome")
     }
 }
 
+extension CallbackTests {
+    @Test func maintenanceRunsTheFailureCallbackOfAnAbandonedJobAndRetriesOneWithRetriesLeft() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        func abandon(_ job: Job) async throws {
+            try await redis.send("LREM", "rq:queue:\(queue.name)", 0, job.id)
+            try await redis.send("HSET", "rq:job:\(job.id)", "status", "started")
+            try await redis.send("ZADD", "rq:wip:\(queue.name)", 1, "\(job.id):0123456789abcdef0123456789abcdef")
+        }
+        let lost = try await queue.enqueue(ExampleFunctions.add, 1, 1, options: EnqueueOptions(onFailure: record))
+        let retried = try await queue.enqueue(
+            ExampleFunctions.add, 2, 2, options: EnqueueOptions(retry: Retry(max: 1), onFailure: record))
+        try await abandon(lost.job)
+        try await abandon(retried.job)
+        try await RunningWorker.start(queues: [queue.name], redis: redis, burst: true).task.value
+
+        #expect(try await lost.currentStatus() == .failed)
+        let outcome = try await recordedOutcomes(lost.job)
+        #expect(outcome.count == 1)
+        #expect(outcome.first?["error"]?.stringValue?.contains("AbandonedJobError") == true)
+        #expect(try await retried.result(timeout: .seconds(5)) == 4)
+        #expect(try await recordedOutcomes(retried.job).map { $0["kind"] } == ["failed"])
+    }
+}
+
 @Suite struct RepeatTests {
     @Test func aRepeatedJobRunsTimesPlusOneAndEndsFinished() async throws {
         let redis = try await SharedRedis.client()

@@ -16,17 +16,22 @@ package struct RegistryMaintenance: Sendable {
 
     /// Cleans the queue's registries; does nothing if another worker holds the mutex. `rq info` cleans without
     /// the mutex (`takeLock: false`), as Python's does.
-    package func clean(queue: String, takeLock: Bool = true) async {
+    ///
+    /// - Returns: the abandoned jobs it failed or retried, with the failure text, so a worker can run their failure
+    ///   callbacks.
+    @discardableResult
+    package func clean(queue: String, takeLock: Bool = true) async -> [(job: Job, failure: String)] {
+        var abandoned: [(job: Job, failure: String)] = []
         do {
             let lock = RQKeys.cleaningLock(queue)
             if takeLock {
-                guard try await redis.send("SET", lock, "1", "NX", "EX", 899).string == "OK" else { return }
+                guard try await redis.send("SET", lock, "1", "NX", "EX", 899).string == "OK" else { return [] }
             }
             defer { if takeLock { Task { [redis] in _ = try? await redis.send("DEL", lock) } } }
             let now = Date()
             let nowEpoch = RQTimestamp.epochSeconds(now)
             try await redis.send("ZREMRANGEBYSCORE", RQKeys.finished(queue), 0, nowEpoch)
-            try await failAbandonedJobs(queue: queue, now: now)
+            abandoned = try await failAbandonedJobs(queue: queue, now: now)
             try await redis.send("ZREMRANGEBYSCORE", RQKeys.started(queue), 0, nowEpoch)
             try await redis.send("ZREMRANGEBYSCORE", RQKeys.failed(queue), 0, nowEpoch)
             try await pruneDeadWorkers(queue: queue)
@@ -34,13 +39,16 @@ package struct RegistryMaintenance: Sendable {
         } catch {
             logger.warning("Registry maintenance failed", metadata: ["rq.queue": "\(queue)", "error": "\(error)"])
         }
+        return abandoned
     }
 
-    /// Started-registry entries whose heartbeat expired belong to workers that died: fail those jobs.
-    private func failAbandonedJobs(queue: String, now: Date) async throws {
+    /// Started-registry entries whose heartbeat expired belong to workers that died: retry those jobs if they have
+    /// retries left, else fail them, as RQ does.
+    private func failAbandonedJobs(queue: String, now: Date) async throws -> [(job: Job, failure: String)] {
         let expired = try await redis.send(
             "ZRANGEBYSCORE", RQKeys.started(queue), 0, RQTimestamp.epochSeconds(now)
         ).strings
+        var ended: [(job: Job, failure: String)] = []
         for member in expired {
             let jobID = JobRegistry.jobID(ofMember: member)
             let executionID = String(member.dropFirst(jobID.count + 1))
@@ -48,10 +56,17 @@ package struct RegistryMaintenance: Sendable {
             let text = "Moved to FailedJobRegistry, due to AbandonedJobError, at \(Self.pythonDate(now))"
             let execution = JobExecution(
                 job: job, workerName: "", hasWorkerHash: false, startedAt: job.startedAt ?? now, id: executionID)
-            try await redis.transaction(JobLifecycle.failure(execution, excString: text, endedAt: now))
-            try await JobLifecycle.releaseDependents(of: jobID, status: .failed, redis: redis)
-            logger.warning("Abandoned job failed", metadata: ["rq.job_id": "\(jobID)", "rq.queue": "\(queue)"])
+            if let retriesLeft = job.retriesLeft, retriesLeft > 0 {
+                try await redis.transaction(JobLifecycle.retry(execution, endedAt: now))
+                logger.warning("Abandoned job retried", metadata: ["rq.job_id": "\(jobID)", "rq.queue": "\(queue)"])
+            } else {
+                try await redis.transaction(JobLifecycle.failure(execution, excString: text, endedAt: now))
+                try await JobLifecycle.releaseDependents(of: jobID, status: .failed, redis: redis)
+                logger.warning("Abandoned job failed", metadata: ["rq.job_id": "\(jobID)", "rq.queue": "\(queue)"])
+            }
+            ended.append((job, text))
         }
+        return ended
     }
 
     private func pruneDeadWorkers(queue: String) async throws {

@@ -757,7 +757,11 @@ public actor WorkerPool: Service {
         if let last = lastMaintenance, ContinuousClock.now - last < configuration.maintenanceInterval { return }
         lastMaintenance = .now
         let maintenance = RegistryMaintenance(redis: redis, logger: logger)
-        for queue in configuration.queues { await maintenance.clean(queue: queue) }
+        for queue in configuration.queues {
+            for (job, failure) in await maintenance.clean(queue: queue) {
+                await runLateCallback(job.callbacks.failure, job: job, outcome: .failed(failure))
+            }
+        }
     }
 }
 
