@@ -488,8 +488,6 @@ public actor WorkerPool: Service {
         case .stopCommand?:
             await runLateCallback(job.callbacks.stopped, job: job, outcome: .stopped)
             return .failure(Self.stoppedText)
-        case .coldShutdown? where reported == nil:
-            return .failure("Job was stopped by a cold shutdown of worker \(name).\n")
         case .timeout? where reported == nil:
             outcome = .failure(JobExecutor.timeoutText(timeout))
         default:
@@ -497,8 +495,9 @@ public actor WorkerPool: Service {
             outcome = .failure(
                 "Work-horse terminated unexpectedly; waitpid returned \(SpawnedProcess.describe(status)); ")
         }
-        // The horse died before it could run the failure callback: run it in a horse of its own.
-        if case .failure(let text) = outcome {
+        // The horse died before it could run the failure callback: run it in a horse of its own (not while the
+        // worker is being shut down cold).
+        if case .failure(let text) = outcome, handle.stopReason != .coldShutdown {
             await runLateCallback(job.callbacks.failure, job: job, outcome: .failed(text))
         }
         return outcome
