@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 public import RQ
 
 /// The example job functions that the docs, tests and benchmarks use, with the names of their Python twins.

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import RQ
 
 /// `rq enqueue FUNCTION [ARGS…]`: enqueue a call from the shell, with RQ's argument syntax.

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import RQ
 
@@ -44,7 +45,7 @@ struct InfoCommand: AsyncParsableCommand {
                 var output = ""
                 if interval != nil && style.enabled { output += "\u{1B}[2J\u{1B}[H" }
                 output += try await render(names, redis: redis, style: style)
-                FileHandle.standardOutput.write(Data(output.utf8))
+                writeStandardOutput(output)
                 guard let interval else { break }
                 try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
             }
@@ -88,7 +89,7 @@ struct InfoCommand: AsyncParsableCommand {
             } else {
                 let chart = style.green("|" + String(repeating: "█", count: Int(ratio * Double(count))))
                 lines.append(
-                    "\(name.padding(toLength: max(12, name.count), withPad: " ", startingAt: 0)) \(chart) \(numbers)")
+                    "\(name.padded(to: 12)) \(chart) \(numbers)")
             }
             total += count
         }
@@ -121,7 +122,7 @@ struct InfoCommand: AsyncParsableCommand {
                 let text =
                     workers.isEmpty
                     ? "–" : workers.map { "\($0.name) (\(style.state($0.state)))" }.sorted().joined(separator: ", ")
-                lines.append("\((name + ":").padding(toLength: width, withPad: " ", startingAt: 0)) \(text)")
+                lines.append("\((name + ":").padded(to: width)) \(text)")
             }
         } else {
             for worker in all.values.sorted(by: { $0.name < $1.name }) {
@@ -145,9 +146,11 @@ struct InfoCommand: AsyncParsableCommand {
         var seconds = now.tv_sec
         var parts = tm()
         localtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d.%06d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec, Int(now.tv_nsec / 1000))
+        let date = [Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday)]
+        let time = [Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)]
+        let day = [String.zeroPadded(date[0], 4), String.zeroPadded(date[1], 2), String.zeroPadded(date[2], 2)]
+        let clock = time.map { String.zeroPadded($0, 2) }.joined(separator: ":")
+        return day.joined(separator: "-") + " " + clock + "." + String.zeroPadded(now.tv_nsec / 1000, 6)
     }
 }
 

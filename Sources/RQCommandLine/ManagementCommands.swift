@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import RQ
 
 /// `rq requeue`: put failed jobs back on their queue.
@@ -38,7 +39,7 @@ struct RequeueCommand: AsyncParsableCommand {
                 }
             }
             if !failures.isEmpty {
-                for failure in failures { FileHandle.standardError.write(Data("\(failure)\n".utf8)) }
+                for failure in failures { writeStandardError("\(failure)\n") }
                 fail("Unable to requeue \(failures.count) jobs from failed job registry")
             }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import RQ
 
 /// The root command: `rq <subcommand>`.
@@ -66,7 +67,7 @@ func reportingRedisErrors(_ body: () async throws -> Void) async throws {
 }
 
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+    writeStandardError("Error: \(message)\n")
     exit(1)
 }
 
@@ -97,7 +98,7 @@ struct SettingsFile {
             throw Error(description: "settings file \(path) must hold a JSON object")
         }
         var values: [String: JSONValue] = [:]
-        for (key, value) in object { values[key.lowercased().replacingOccurrences(of: "-", with: "_")] = value }
+        for (key, value) in object { values[key.lowercased().replacing("-", with: "_")] = value }
         return SettingsFile(values: values)
     }
 
@@ -122,7 +123,59 @@ struct SettingsFile {
 
     static func url(host: String?, port: String?, db: String?, password: String?) -> String? {
         guard host != nil || port != nil || db != nil || password != nil else { return nil }
-        let auth = password.map { ":\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)@" } ?? ""
+        let auth = password.map { ":\(percentEncoded($0))@" } ?? ""
         return "redis://\(auth)\(host ?? "127.0.0.1"):\(port ?? "6379")/\(db ?? "0")"
+    }
+}
+
+/// Writes text to standard error at once (unbuffered).
+func writeStandardError(_ text: String) { writeAll(2, text) }
+
+/// Writes text to standard output at once.
+func writeStandardOutput(_ text: String) {
+    writeAll(1, text)
+}
+
+private func writeAll(_ descriptor: Int32, _ text: String) {
+    let bytes = Array(text.utf8)
+    var offset = 0
+    bytes.withUnsafeBytes { buffer in
+        while offset < buffer.count {
+            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            offset += written
+        }
+    }
+}
+
+/// Percent-encodes everything but ASCII letters and digits, for a password inside a URL.
+func percentEncoded(_ text: String) -> String {
+    var result = ""
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            result.unicodeScalars.append(Unicode.Scalar(byte))
+        default:
+            let hex = Array("0123456789ABCDEF".utf8)
+            result += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+        }
+    }
+    return result
+}
+
+extension String {
+    /// The string padded with spaces on the right to `width` characters (never cut).
+    func padded(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+
+    /// A number with leading zeros to `width` digits.
+    static func zeroPadded(_ number: Int, _ width: Int) -> String {
+        let digits = "\(number)"
+        return String(repeating: "0", count: Swift.max(0, width - digits.count)) + digits
     }
 }

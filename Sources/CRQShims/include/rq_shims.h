@@ -18,4 +18,7 @@ static inline int rq_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 static inline int rq_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
 }
+
+/// Names the calling thread (at most 15 bytes are kept), for `top -H` and debuggers.
+int rq_set_thread_name(const char *name);
 #endif

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension Job {
     /// The newest result, or `nil` if none was written (yet).

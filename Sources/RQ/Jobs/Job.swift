@@ -1,4 +1,5 @@
-public import Foundation
+public import FoundationEssentials
+import Glibc
 
 /// A job: a handle on `rq:job:{id}` holding the fields last read from Redis.
 ///

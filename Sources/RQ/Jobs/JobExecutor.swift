@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Runs jobs in the current process: RQ's synchronous queues and, later, the in-process worker.

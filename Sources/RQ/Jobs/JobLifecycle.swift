@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One execution of a job by a worker (`rq:execution:{id}:{e}`).
 struct JobExecution: Sendable {

@@ -1,4 +1,5 @@
-public import Foundation
+public import FoundationEssentials
+import Glibc
 
 /// One entry of a job's result stream (`rq:results:{id}`): the outcome of one execution.
 public struct JobResult: Sendable, Hashable {

@@ -1,4 +1,5 @@
-public import Foundation
+public import FoundationEssentials
+import Glibc
 
 /// One of a queue's six job registries: sorted sets of job ids with an expiry or run-at score.
 public struct JobRegistry: Sendable {

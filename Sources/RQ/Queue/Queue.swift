@@ -1,4 +1,5 @@
-public import Foundation
+public import FoundationEssentials
+import Glibc
 
 /// A named RQ queue: `rq:queue:{name}` and its registries.
 ///

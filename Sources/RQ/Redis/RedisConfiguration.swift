@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Where and how to connect to Redis.
 public struct RedisConfiguration: Sendable, Hashable {
@@ -50,7 +51,7 @@ public struct RedisConfiguration: Sendable, Hashable {
         func bad(_ why: String) -> RedisError {
             RedisError(.invalidURL, "invalid Redis URL '\(url)': \(why)")
         }
-        guard let schemeEnd = url.range(of: "://") else {
+        guard let schemeEnd = url.firstRange(of: "://") else {
             throw bad("missing scheme; expected redis://host:port/db or unix:///path")
         }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 
@@ -26,9 +27,7 @@ final class RedisConnection: Sendable {
     init(configuration: RedisConfiguration, interruptible: Bool, logger: Logger) {
         core = Core(configuration: configuration, interruptible: interruptible, logger: logger)
         let core = self.core
-        let thread = Thread { core.run() }
-        thread.name = "rq-redis"
-        thread.start()
+        BlockingThread.start(name: "rq-redis") { core.run() }
     }
 
     deinit { core.close() }
@@ -75,7 +74,7 @@ final class RedisConnection: Sendable {
         let configuration: RedisConfiguration
         let interruptible: Bool
         let logger: Logger
-        private let condition = NSCondition()
+        private let condition = ThreadCondition()
         private var pending: [Request] = []
         private var inFlight: Set<UInt64> = []
         private var isClosed = false
@@ -234,7 +233,7 @@ final class RedisConnection: Sendable {
                 } catch {
                     if clock.now.advanced(by: delay) >= deadline || isClosedNow() { throw error }
                     logger.debug("redis connect retry", metadata: ["rq.redis": "\(configuration.endpoint)"])
-                    Thread.sleep(forTimeInterval: delay.inSeconds)
+                    BlockingThread.sleep(seconds: delay.inSeconds)
                     delay = min(delay * 2, .milliseconds(500))
                 }
             }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 
@@ -13,9 +14,9 @@ final class RedisSubscriber: Sendable {
 
     init(configuration: RedisConfiguration, channel: String, logger: Logger) {
         (messages, continuation) = AsyncStream.makeStream(of: [UInt8].self, bufferingPolicy: .bufferingNewest(64))
-        let thread = Thread { [self] in self.loop(configuration: configuration, channel: channel, logger: logger) }
-        thread.name = "rq-pubsub"
-        thread.start()
+        BlockingThread.start(name: "rq-pubsub") { [self] in
+            self.loop(configuration: configuration, channel: channel, logger: logger)
+        }
     }
 
     /// Unsubscribes and ends the stream.
@@ -58,7 +59,7 @@ final class RedisSubscriber: Sendable {
             } catch {
                 if isStopped { return }
                 logger.debug("pubsub reconnect", metadata: ["rq.channel": "\(channel)", "error": "\(error)"])
-                Thread.sleep(forTimeInterval: delay)
+                BlockingThread.sleep(seconds: delay)
                 delay = min(delay * 2, 2)
             }
         }

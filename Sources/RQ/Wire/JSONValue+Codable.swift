@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {

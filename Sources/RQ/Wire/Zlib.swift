@@ -1,5 +1,6 @@
 internal import CZlib
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// RFC 1950 zlib streams, as Python's `zlib.compress` writes them (the `data` field and `exc_string`).
 enum Zlib {
@@ -73,7 +74,7 @@ enum Zlib {
 /// Reusable deflate streams.
 final class DeflateStreams: @unchecked Sendable {
     static let shared = DeflateStreams()
-    private let lock = NSLock()
+    private let lock = ThreadCondition()
     private var idle: [UnsafeMutablePointer<z_stream>] = []
 
     func take() -> UnsafeMutablePointer<z_stream> {

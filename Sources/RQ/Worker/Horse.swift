@@ -1,4 +1,6 @@
-import Foundation
+import CRQShims
+import FoundationEssentials
+import Glibc
 
 /// A horse: a job-runner process started with `posix_spawn`, in a process group of its own, that runs one job.
 ///
@@ -49,15 +51,13 @@ final class Horse: Sendable {
     func run(_ assignment: [UInt8]) async -> (report: [UInt8], status: Int32) {
         let report: [UInt8] = await withCheckedContinuation { continuation in
             // Pipe I/O blocks: it runs on a thread of its own, never on the cooperative pool.
-            let thread = Thread { [assignmentWrite, reportRead] in
+            BlockingThread.start(name: "rq-horse-io") { [assignmentWrite, reportRead] in
                 _ = BlockingIO.writeAll(assignmentWrite, assignment)
                 close(assignmentWrite)
                 let bytes = BlockingIO.readToEnd(reportRead)
                 close(reportRead)
                 continuation.resume(returning: bytes)
             }
-            thread.name = "rq-horse-io"
-            thread.start()
         }
         return (report, await process.waitForExit())
     }

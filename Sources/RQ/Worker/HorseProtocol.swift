@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The messages between a worker and a horse: one JSON document each way.
 ///
@@ -202,7 +203,7 @@ public struct JobRunner: Sendable {
     /// threads do.)
     private static func exitWhenOrphaned() {
         let worker = ProcessInfo.processInfo.environment["RQ_WORKER_PID"].flatMap { pid_t($0) } ?? getppid()
-        Thread.detachNewThread {
+        BlockingThread.start(name: "rq-horse") {
             while getppid() == worker { usleep(200_000) }
             _exit(70)
         }
@@ -210,7 +211,7 @@ public struct JobRunner: Sendable {
 
     private static func readStandardInput() async -> [UInt8] {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: BlockingIO.readToEnd(0)) }
+            BlockingThread.start(name: "rq-horse") { continuation.resume(returning: BlockingIO.readToEnd(0)) }
         }
     }
 }

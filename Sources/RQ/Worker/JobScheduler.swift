@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// Moves scheduled jobs (`enqueue(at:)`, retries with an interval) to their queues when due — RQ's scheduler.

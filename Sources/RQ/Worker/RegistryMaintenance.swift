@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 package import Logging
 
 /// RQ's registry maintenance for one queue (reference §2.10), under the same `rq:clean_registries:{queue}` mutex
@@ -106,6 +107,6 @@ package struct RegistryMaintenance: Sendable {
 
     /// Python's `str(datetime)` for an aware UTC datetime: `2026-11-27 14:08:53.123456+00:00`.
     static func pythonDate(_ date: Date) -> String {
-        RQTimestamp.format(date).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "+00:00")
+        RQTimestamp.format(date).replacing("T", with: " ").replacing("Z", with: "+00:00")
     }
 }

@@ -1,5 +1,6 @@
 internal import CRQShims
-public import Foundation
+public import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// A child process started with `posix_spawn` — never `fork()`, which is unsafe in a multithreaded Swift
@@ -71,7 +72,7 @@ import Synchronization
     }
 
     private func startReaper() {
-        let reaper = Thread { [self] in
+        BlockingThread.start(name: "rq-reaper") { [self] in
             var raw: Int32 = 0
             while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
             let waiting = waiters.withLock { list in
@@ -81,8 +82,6 @@ import Synchronization
             }
             for waiter in waiting { waiter.resume(returning: raw) }
         }
-        reaper.name = "rq-reaper"
-        reaper.start()
     }
 
     /// Whether the process has not been reaped yet.
