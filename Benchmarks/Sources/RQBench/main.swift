@@ -14,8 +14,13 @@ var functions = JobFunctionRegistry()
 functions.register("examples.noop") { _ in .null }
 functions.register("bench.now") { _ in .double(Date().timeIntervalSince1970) }
 
-// This executable is also the runner its horses are started from.
-await JobRunner(functions: functions).runHorseIfRequested()
+/// Horses start from rq-bench-runner, built next to this executable: a runner linked like a user's.
+let runner = URL(fileURLWithPath: JobRunner.executablePath).deletingLastPathComponent()
+    .appendingPathComponent("rq-bench-runner").path
+guard FileManager.default.isExecutableFile(atPath: runner) else {
+    FileHandle.standardError.write(Data("rq-bench: \(runner) is missing; build the Benchmarks package\n".utf8))
+    exit(1)
+}
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
@@ -27,14 +32,6 @@ let quietLogger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
-
-if arguments.first == "worker", arguments.count >= 2 {
-    // An idle worker for the memory measurement: runs until killed.
-    var configuration = WorkerPoolConfiguration(queues: ["idle"], execution: .horse(runner: JobRunner.executablePath))
-    configuration.concurrency = 2
-    try await WorkerPool(configuration: configuration, redis: try Redis(url: arguments[1]), logger: quietLogger).run()
-    exit(0)
-}
 
 var ownServer: RedisServer?
 let url: String
@@ -152,7 +149,6 @@ func drain(_ mode: String, jobs: Int, execution: WorkerPoolConfiguration.Executi
             + "commands_per_job=\(String(format: "%.1f", Double(commands) / Double(jobs)))")
 }
 
-let runner = JobRunner.executablePath
 if runs("workers") {
     for concurrency in [1, 2, 4] {
         try await drain(

@@ -158,8 +158,7 @@ public struct JobRunner: Sendable {
         guard Self.isHorse else { return }
         // The worker's terminal Ctrl-C must not reach the job (RQ's horses ignore SIGINT); SIGTERM stays default.
         signal(SIGINT, SIG_IGN)
-        Self.exitWhenOrphaned()
-        let input = await Self.readStandardInput()
+        let input = await Self.readAssignmentThenWatchWorker()
         guard !input.isEmpty else { exit(0) }  // A warm horse that was not needed.
         let outcome: JobExecutor.Outcome
         do {
@@ -196,22 +195,21 @@ public struct JobRunner: Sendable {
         return await executor.perform(job, executionID: assignment.executionID, enforceTimeout: true)
     }
 
-    /// A horse whose worker died (killed with SIGKILL, say) must not run on unsupervised: the job is failed as
-    /// abandoned by maintenance, and a second run could follow. Exits as soon as the horse's parent is no longer the
-    /// worker that started it. The worker passes its pid (`RQ_WORKER_PID`), so a worker that died before the horse
-    /// first looked is noticed too. (`PR_SET_PDEATHSIG` would fire when the spawning *thread* exits, which pooled
-    /// threads do.)
-    private static func exitWhenOrphaned() {
+    /// Reads the assignment, then watches the worker. A horse whose worker died (killed with SIGKILL, say) must not
+    /// run on unsupervised: the job is failed as abandoned by maintenance, and a second run could follow. It exits as
+    /// soon as its parent is no longer the worker that started it (`RQ_WORKER_PID`, so a worker that died before the
+    /// horse first looked is noticed too). (`PR_SET_PDEATHSIG` would fire when the spawning *thread* exits, which
+    /// pooled threads do.)
+    private static func readAssignmentThenWatchWorker() async -> [UInt8] {
         let worker = ProcessInfo.processInfo.environment["RQ_WORKER_PID"].flatMap { pid_t($0) } ?? getppid()
-        BlockingThread.start(name: "rq-horse") {
-            while getppid() == worker { usleep(200_000) }
-            _exit(70)
-        }
-    }
-
-    private static func readStandardInput() async -> [UInt8] {
-        await withCheckedContinuation { continuation in
-            BlockingThread.start(name: "rq-horse") { continuation.resume(returning: BlockingIO.readToEnd(0)) }
+        return await withCheckedContinuation { continuation in
+            // One thread for both: a worker that dies while the horse waits closes the pipe, so the read ends
+            // (empty) and the horse exits.
+            BlockingThread.start(name: "rq-horse") {
+                continuation.resume(returning: BlockingIO.readToEnd(0))
+                while getppid() == worker { usleep(200_000) }
+                _exit(70)
+            }
         }
     }
 }
