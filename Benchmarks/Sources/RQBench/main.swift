@@ -24,7 +24,7 @@ guard FileManager.default.isExecutableFile(atPath: runner) else {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
-/// `--only SECTION` (enqueue, workers, spawn, latency, memory) runs one section, for profiling.
+/// `--only SECTION` (enqueue, workers = horses + in-process, spawn, latency, memory) runs one section, for profiling.
 let only: String? = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 func runs(_ section: String) -> Bool { only == nil || only == section }
 let quietLogger: Logger = {
@@ -149,12 +149,14 @@ func drain(_ mode: String, jobs: Int, execution: WorkerPoolConfiguration.Executi
             + "commands_per_job=\(String(format: "%.1f", Double(commands) / Double(jobs)))")
 }
 
-if runs("workers") {
+if runs("workers") || runs("horses") {
     for concurrency in [1, 2, 4] {
         try await drain(
             "horse-c\(concurrency)", jobs: quick ? 200 : 2_000, execution: .horse(runner: runner),
             concurrency: concurrency)
     }
+}
+if runs("workers") || runs("in-process") {
     try await drain("in-process-c10", jobs: quick ? 5_000 : 50_000, execution: .inProcess(functions), concurrency: 10)
 }
 
