@@ -24,10 +24,12 @@ echo "building the benchmark (release, static Swift stdlib)…" >&2
 bench=Benchmarks/.build/release/rq-bench
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no --loglevel warning >/dev/null &
+redis_dir=$(mktemp -d)  # an empty working directory: no dump.rdb from elsewhere is loaded
+redis-server --port "$port" --bind 127.0.0.1 --dir "$redis_dir" --save "" --appendonly no --daemonize no \
+    --loglevel warning >/dev/null &
 redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null || true' EXIT
-until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
+trap 'kill $redis_pid 2>/dev/null || true; rm -rf "$redis_dir"' EXIT
+until [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ]; do sleep 0.05; done
 
 out=$(mktemp)
 if [ "$quick" = "--quick" ]; then n_enq=2000; n_many=10000; n_fork=100; n_simple=1000; n_pool=300; n_sk=5000
