@@ -85,11 +85,14 @@ public final class RedisServer: Sendable {
 
     private func launch() async throws {
         let path = try Self.resolve(executable)
+        // An empty working directory of its own: a dump.rdb where the tests run must not be loaded.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rq-redis-\(port)").path
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let child = try SpawnedProcess(
             path: path,
             arguments: [
-                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--protected-mode", "no", "--loglevel", "warning",
+                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly",
+                "no", "--protected-mode", "no", "--loglevel", "warning",
             ] + extraArguments)
         LiveChildren.add(child)
         process.withLock { $0 = child }
@@ -102,7 +105,7 @@ public final class RedisServer: Sendable {
             }
             do {
                 if try await probe.send("PING").string == "PONG" { return }
-            } catch let error as RedisError where error.code == .server {
+            } catch let error as RedisError where error.code == .server && !error.message.contains("LOADING") {
                 return  // NOAUTH and the like: the server is up and asks for a password.
             } catch {}
             try await Task.sleep(for: .milliseconds(20))

@@ -46,7 +46,7 @@ import Testing
         #expect(python["ttl"] == 600)
         #expect(python["failure_ttl"] == 77)
         #expect(python["dependency_ids"] == [.string(parent.id)])
-        #expect((python["key_ttl"]?.intValue ?? 0) > 590)
+        #expect((500...600).contains(python["key_ttl"]?.intValue ?? 0), "the ttl (600 s) is on the key")
         #expect(python["parent_dependents"] == [.string(job.id)])
     }
 

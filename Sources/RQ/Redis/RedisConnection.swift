@@ -23,11 +23,10 @@ import Synchronization
 final class RedisConnection: Sendable {
     private let core: Core
 
-    /// Creates the connection and its thread; the socket is opened lazily by the first command.
+    /// Creates the connection; its thread starts with the first command, which also opens the socket (a horse
+    /// whose job never touches Redis starts no thread for it).
     init(configuration: RedisConfiguration, interruptible: Bool, logger: Logger) {
         core = Core(configuration: configuration, interruptible: interruptible, logger: logger)
-        let core = self.core
-        BlockingThread.start(name: "rq-redis") { core.run() }
     }
 
     deinit { core.close() }
@@ -78,6 +77,7 @@ final class RedisConnection: Sendable {
         private var pending: [Request] = []
         private var inFlight: Set<UInt64> = []
         private var isClosed = false
+        private var threadStarted = false
         private var requestCounter: UInt64 = 0
         private var socket: Int32 = -1
         private var interrupted = false
@@ -106,8 +106,11 @@ final class RedisConnection: Sendable {
                 return
             }
             pending.append(request)
+            let start = !threadStarted
+            threadStarted = true
             condition.signal()
             condition.unlock()
+            if start { BlockingThread.start(name: "rq-redis") { self.run() } }
         }
 
         /// Cancels a request: a queued one is dropped; one in flight on an interruptible (dedicated) connection is

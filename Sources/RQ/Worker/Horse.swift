@@ -45,10 +45,12 @@ final class Horse: Sendable {
         return environment
     }
 
-    /// Hands the horse its job and waits for the report and the exit.
+    /// Hands the horse its job and waits for its report.
     ///
-    /// - Returns: the report bytes (empty if the horse died first) and the raw `waitpid` status.
-    func run(_ assignment: [UInt8]) async -> (report: [UInt8], status: Int32) {
+    /// - Returns: the reported outcome, or nil with the raw `waitpid` status if the horse died without a complete
+    ///   report. A horse that reported exits on its own and is reaped in the background: the worker records the
+    ///   outcome without waiting for the process to be torn down.
+    func run(_ assignment: [UInt8]) async -> (outcome: JobExecutor.Outcome?, status: Int32?) {
         let report: [UInt8] = await withCheckedContinuation { continuation in
             // Pipe I/O blocks: it runs on a thread of its own, never on the cooperative pool.
             BlockingThread.start(name: "rq-horse-io") { [assignmentWrite, reportRead] in
@@ -59,7 +61,8 @@ final class Horse: Sendable {
                 continuation.resume(returning: bytes)
             }
         }
-        return (report, await process.waitForExit())
+        if let outcome = HorseProtocol.decodeReport(report) { return (outcome, nil) }
+        return (nil, await process.waitForExit())
     }
 
     /// Lets an unused warm horse go: it reads end-of-file instead of a job and exits.

@@ -21,6 +21,8 @@ enum HorseProtocol {
         var timeout: Int
         var redis: RedisConfiguration
         var callbacks = JobCallbacks()
+        /// The job's description, so the horse need not rebuild the call string.
+        var description: String?
         /// Set when the horse is to run only a callback: the job ended where its own horse could not run it (killed
         /// at its timeout, crashed, stopped).
         var callbackOnly: CallbackOnly?
@@ -51,6 +53,7 @@ enum HorseProtocol {
             ]
             guard case .object(var object) = document else { return document.serialized() }
             if !callbacks.isEmpty { object["callbacks"] = callbacks.json }
+            if let description { object["description"] = .string(description) }
             if let callbackOnly {
                 object["callback_only"] = [
                     "name": .string(callbackOnly.callback.name), "timeout": .int(callbackOnly.callback.timeout.seconds),
@@ -98,6 +101,7 @@ enum HorseProtocol {
                 kwargs: document["kwargs"]?.objectValue ?? [:], meta: document["meta"]?.objectValue ?? [:],
                 timeout: document["timeout"]?.intValue ?? JobTimeout.default.seconds, redis: configuration)
             callbacks = try JobCallbacks(json: document["callbacks"])
+            description = document["description"]?.stringValue
             if let only = document["callback_only"], let name = only["name"]?.stringValue {
                 callbackOnly = CallbackOnly(
                     callback: JobCallback(name, timeout: try JobTimeout(seconds: only["timeout"]?.intValue ?? 60)),
@@ -184,7 +188,8 @@ public struct JobRunner: Sendable {
             id: assignment.jobID, redis: redis, origin: assignment.origin,
             payload: JobPayload(
                 functionName: assignment.functionName, args: assignment.args, kwargs: assignment.kwargs),
-            description: nil, timeout: try? JobTimeout(seconds: assignment.timeout), options: options, status: .started,
+            description: assignment.description, timeout: try? JobTimeout(seconds: assignment.timeout),
+            options: options, status: .started,
             now: Date())
         let executor = JobExecutor(redis: redis, functions: functions, workerName: assignment.workerName)
         if let only = assignment.callbackOnly {
@@ -201,7 +206,7 @@ public struct JobRunner: Sendable {
     /// horse first looked is noticed too). (`PR_SET_PDEATHSIG` would fire when the spawning *thread* exits, which
     /// pooled threads do.)
     private static func readAssignmentThenWatchWorker() async -> [UInt8] {
-        let worker = ProcessInfo.processInfo.environment["RQ_WORKER_PID"].flatMap { pid_t($0) } ?? getppid()
+        let worker = getenv("RQ_WORKER_PID").flatMap { pid_t(String(cString: $0)) } ?? getppid()
         return await withCheckedContinuation { continuation in
             // One thread for both: a worker that dies while the horse waits closes the pipe, so the read ends
             // (empty) and the horse exits.

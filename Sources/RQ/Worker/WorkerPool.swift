@@ -469,6 +469,7 @@ public actor WorkerPool: Service {
             functionName: job.functionName, args: job.args, kwargs: job.kwargs, meta: job.meta,
             timeout: timeout.seconds, redis: redis.configuration)
         assignment.callbacks = job.callbacks
+        assignment.description = job.description
         let penalty = deathPenalty
         // The horse runs the success or failure callback after the job: give it their time before stopping it.
         let deadline = timeout.seconds + job.callbacks.longestRunInJob
@@ -480,10 +481,9 @@ public actor WorkerPool: Service {
                 handle.markStopping(.timeout)
                 await penalty.stop(handle)
             } : nil
-        let (report, status) = await horse.run(assignment.encoded())
+        let (reported, status) = await horse.run(assignment.encoded())
         handle.markEnded()
         watchdog?.cancel()
-        let reported = HorseProtocol.decodeReport(report)
         let outcome: JobExecutor.Outcome
         switch handle.stopReason {
         case .stopCommand?:
@@ -494,7 +494,7 @@ public actor WorkerPool: Service {
         default:
             if let reported { return reported }
             outcome = .failure(
-                "Work-horse terminated unexpectedly; waitpid returned \(SpawnedProcess.describe(status)); ")
+                "Work-horse terminated unexpectedly; waitpid returned \(SpawnedProcess.describe(status ?? 0)); ")
         }
         // The horse died before it could run the failure callback: run it in a horse of its own (not while the
         // worker is being shut down cold).
@@ -549,15 +549,15 @@ public actor WorkerPool: Service {
                     try? await Task.sleep(for: .seconds(limit))
                     if !Task.isCancelled { horse.kill(SIGKILL) }
                 }
-                let (report, status) = await horse.run(assignment.encoded())
+                let (reported, status) = await horse.run(assignment.encoded())
                 guardian.cancel()
-                switch HorseProtocol.decodeReport(report) {
+                switch reported {
                 case .success?: problem = nil
                 case .failure(let text)?: problem = text
                 case nil:
                     problem =
                         "callback \(callback.name) ended without a report; waitpid returned "
-                        + SpawnedProcess.describe(status)
+                        + SpawnedProcess.describe(status ?? 0)
                 }
             } catch {
                 problem = "could not start a horse for callback \(callback.name): \(error)"
