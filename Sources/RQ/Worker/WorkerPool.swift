@@ -454,8 +454,10 @@ public actor WorkerPool: Service {
     private func refillWarmHorses() {
         guard configuration.warmHorses, case .horse(let runner) = configuration.execution.mode, case .running = state
         else { return }
-        while warmHorses.count + running.count < configuration.concurrency + 1,
-            warmHorses.count < configuration.concurrency
+        // One spare beyond the concurrency: a horse takes longer to start than a no-op job takes to run, so with one
+        // horse per slot the next job would wait for the start-up of a horse spawned when the last one began.
+        while warmHorses.count + running.count < 2 * configuration.concurrency + 1,
+            warmHorses.count < configuration.concurrency + 1
         {
             guard let horse = try? Horse(runner: runner, environment: horseEnvironment) else { return }
             warmHorses.append(horse)

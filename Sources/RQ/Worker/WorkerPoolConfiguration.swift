@@ -62,7 +62,8 @@ public struct WorkerPoolConfiguration: Sendable {
     /// How jobs that run past their timeout are stopped. Defaults to ``KillHorseDeathPenalty`` for horses and
     /// ``CancellationDeathPenalty`` in process.
     public var deathPenalty: (any DeathPenalty)?
-    /// Keep horses spawned ahead of time. Defaults to true.
+    /// Keep horses spawned ahead of time — `concurrency + 1` of them, each a started runner waiting for its job
+    /// (about 9 MB each), so a job never waits for a process to start. Defaults to true.
     public var warmHorses: Bool = true
     /// The dequeue order. Defaults to ``DequeueStrategy/default``.
     public var dequeueStrategy: DequeueStrategy = .default
