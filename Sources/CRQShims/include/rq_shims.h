@@ -2,6 +2,7 @@
 #define SWIFT_RQ_SHIMS_H
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 // glibc declares these two only under _GNU_SOURCE / __USE_MISC. Defining _GNU_SOURCE here would change system

@@ -243,55 +243,57 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     /// - Parameter includeMeta: workers leave `meta` out of their success/failure saves so a job's own progress
     ///   updates are not overwritten.
     func fieldMapping(includeMeta: Bool = true) -> [any RedisArgument] {
-        var fields: [any RedisArgument] = [
-            "status", status.rawValue,
-            "created_at", RQTimestamp.format(createdAt),
-            "data", JobPayload(functionName: functionName, args: args, kwargs: kwargs).encoded(),
-        ]
+        var fields = ArgumentList()
+        writeFields(into: &fields, includeMeta: includeMeta)
+        return fields.arguments
+    }
+
+    /// The same mapping already encoded as RESP arguments: the enqueue hot path, without a boxed argument per field.
+    func encodedFields(includeMeta: Bool = true) -> EncodedArguments {
+        var fields = EncodedArguments()
+        fields.bytes.reserveCapacity(512)
+        writeFields(into: &fields, includeMeta: includeMeta)
+        return fields
+    }
+
+    private func writeFields<Sink: JobFieldSink>(into fields: inout Sink, includeMeta: Bool) {
+        fields.add("status", status.rawValue)
+        fields.add("created_at", RQTimestamp.format(createdAt))
+        fields.add("data", JobPayload(functionName: functionName, args: args, kwargs: kwargs).encoded())
         for name in ["success_callback_name", "failure_callback_name", "stopped_callback_name"] {
-            fields += [name, otherFields[name] ?? []]
+            fields.add(name, otherFields[name] ?? [])
         }
-        fields += [
-            "started_at", startedAt.map(RQTimestamp.format) ?? "",
-            "ended_at", endedAt.map(RQTimestamp.format) ?? "",
-            "last_heartbeat", lastHeartbeat.map(RQTimestamp.format) ?? "",
-            "worker_name", workerName ?? "",
-            "group_id", groupID ?? "",
-            "origin", origin,
-            "description", description,
-        ]
-        if let enqueuedAt { fields += ["enqueued_at", RQTimestamp.format(enqueuedAt)] }
-        if let timeout { fields += ["timeout", timeout.seconds] }
-        if let resultTTL { fields += ["result_ttl", resultTTL] }
-        if let failureTTL { fields += ["failure_ttl", failureTTL] }
+        fields.add("started_at", startedAt.map(RQTimestamp.format) ?? "")
+        fields.add("ended_at", endedAt.map(RQTimestamp.format) ?? "")
+        fields.add("last_heartbeat", lastHeartbeat.map(RQTimestamp.format) ?? "")
+        fields.add("worker_name", workerName ?? "")
+        fields.add("group_id", groupID ?? "")
+        fields.add("origin", origin)
+        fields.add("description", description)
+        if let enqueuedAt { fields.add("enqueued_at", RQTimestamp.format(enqueuedAt)) }
+        if let timeout { fields.add("timeout", timeout.seconds) }
+        if let resultTTL { fields.add("result_ttl", resultTTL) }
+        if let failureTTL { fields.add("failure_ttl", failureTTL) }
         if let first = dependencyIDs.first {
-            fields += [
-                "dependency_id", first,
-                "dependency_ids", JSONValue.array(dependencyIDs.map(JSONValue.string)).serialized(),
-            ]
+            fields.add("dependency_id", first)
+            fields.add("dependency_ids", JSONValue.array(dependencyIDs.map(JSONValue.string)).serialized())
         }
-        if allowDependencyFailures { fields += ["allow_dependency_failures", "1"] }
-        if enqueueAtFront { fields += ["enqueue_at_front", "1"] }
-        if includeMeta, !meta.isEmpty { fields += ["meta", JSONValue.object(meta).serialized()] }
-        if let ttl { fields += ["ttl", ttl] }
+        if allowDependencyFailures { fields.add("allow_dependency_failures", "1") }
+        if enqueueAtFront { fields.add("enqueue_at_front", "1") }
+        if includeMeta, !meta.isEmpty { fields.add("meta", JSONValue.object(meta).serialized()) }
+        if let ttl { fields.add("ttl", ttl) }
         if let retriesLeft {
-            fields += [
-                "retries_left", retriesLeft,
-                "retry_intervals", JSONValue.array(retryIntervals.map(JSONValue.int)).serialized(),
-            ]
+            fields.add("retries_left", retriesLeft)
+            fields.add("retry_intervals", JSONValue.array(retryIntervals.map(JSONValue.int)).serialized())
         }
         if let repeatsLeft {
-            fields += [
-                "repeats_left", repeatsLeft,
-                "repeat_intervals", JSONValue.array(repeatIntervals.map(JSONValue.int)).serialized(),
-            ]
+            fields.add("repeats_left", repeatsLeft)
+            fields.add("repeat_intervals", JSONValue.array(repeatIntervals.map(JSONValue.int)).serialized())
         }
-        if !callbacks.isEmpty { fields += [JobCallbacks.field, callbacks.json.serialized()] }
-        for (name, value) in otherFields.sorted(by: { $0.key < $1.key })
-        where !name.hasSuffix("_callback_name") {
-            fields += [name, value]
+        if !callbacks.isEmpty { fields.add(JobCallbacks.field, callbacks.json.serialized()) }
+        for (name, value) in otherFields.sorted(by: { $0.key < $1.key }) where !name.hasSuffix("_callback_name") {
+            fields.add(name, value)
         }
-        return fields
     }
 
     // MARK: Reading and changing

@@ -67,7 +67,7 @@ public actor Queue {
             try await redis.transaction(
                 [
                     RedisCommand("SADD", RQKeys.queues, key),
-                    RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping()),
+                    RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields()),
                 ]
                     + expiry(job))
         }
@@ -101,7 +101,7 @@ public actor Queue {
         try await redis.transaction(
             [
                 RedisCommand("SADD", RQKeys.queues, key),
-                RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping()),
+                RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields()),
             ] + expiry(job) + [RedisCommand("ZADD", RQKeys.scheduled(name), RQTimestamp.epochSeconds(date), job.id)])
         return job
     }
@@ -118,7 +118,7 @@ public actor Queue {
         job.origin = name
         try await redis.transaction([
             RedisCommand("SADD", RQKeys.queues, key),
-            RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping()),
+            RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields()),
             RedisCommand("LREM", key, 0, job.id),
             RedisCommand("ZADD", RQKeys.scheduled(name), RQTimestamp.epochSeconds(date), job.id),
         ])
@@ -226,7 +226,7 @@ public actor Queue {
     }
 
     nonisolated func enqueueCommands(_ job: Job, atFront: Bool) -> [RedisCommand] {
-        [RedisCommand("HSET", arguments: [RQKeys.job(job.id)] + job.fieldMapping())] + expiry(job)
+        [RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields())] + expiry(job)
             + [RedisCommand(atFront ? "LPUSH" : "RPUSH", key, job.id)]
     }
 

@@ -49,6 +49,27 @@ extension Substring: RedisArgument {
 
 extension Int: RedisArgument {
     public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: String(self).utf8) }
+    public func appendRESPBulk(to buffer: inout [UInt8]) {
+        // Digits straight into the buffer: no intermediate String or array per integer argument.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var value = self.magnitude
+            var index = scratch.count
+            repeat {
+                index -= 1
+                scratch[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            } while value > 0
+            if self < 0 {
+                index -= 1
+                scratch[index] = UInt8(ascii: "-")
+            }
+            RESP.appendLength(UInt8(ascii: "$"), scratch.count - index, to: &buffer)
+            buffer.append(contentsOf: scratch[index...])
+        }
+        buffer.append(13)
+        buffer.append(10)
+    }
 }
 
 extension Double: RedisArgument {
@@ -91,6 +112,56 @@ public struct RedisCommand: Sendable {
         RESP.appendLength(UInt8(ascii: "*"), arguments.count + 1, to: &buffer)
         RESP.appendBulk(name.utf8, to: &buffer)
         for argument in arguments { argument.appendRESPBulk(to: &buffer) }
+        self.encoded = buffer
+    }
+}
+
+/// Receives a job hash's fields one by one (see `Job.fieldMapping`).
+protocol JobFieldSink {
+    mutating func add(_ name: String, _ value: String)
+    mutating func add(_ name: String, _ value: [UInt8])
+    mutating func add(_ name: String, _ value: Int)
+}
+
+/// Fields as a list of arguments, to splice into a command or a script call.
+struct ArgumentList: JobFieldSink {
+    var arguments: [any RedisArgument] = []
+    mutating func add(_ name: String, _ value: String) { arguments += [name, value] }
+    mutating func add(_ name: String, _ value: [UInt8]) { arguments += [name, value] }
+    mutating func add(_ name: String, _ value: Int) { arguments += [name, value] }
+}
+
+/// Arguments already encoded as RESP bulk strings, appended to a command by ``RedisCommand/init(_:_:encoded:)``.
+struct EncodedArguments: JobFieldSink {
+    var bytes: [UInt8] = []
+    var count = 0
+    mutating func add(_ name: String, _ value: String) {
+        RESP.appendBulk(name.utf8, to: &bytes)
+        RESP.appendBulk(value.utf8, to: &bytes)
+        count += 2
+    }
+    mutating func add(_ name: String, _ value: [UInt8]) {
+        RESP.appendBulk(name.utf8, to: &bytes)
+        RESP.appendBulk(value, to: &bytes)
+        count += 2
+    }
+    mutating func add(_ name: String, _ value: Int) {
+        RESP.appendBulk(name.utf8, to: &bytes)
+        value.appendRESPBulk(to: &bytes)
+        count += 2
+    }
+}
+
+extension RedisCommand {
+    /// A command whose leading arguments are followed by pre-encoded ones.
+    init(_ name: String, _ leading: any RedisArgument..., encoded: EncodedArguments) {
+        self.name = name
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(32 + leading.count * 24 + encoded.bytes.count)
+        RESP.appendLength(UInt8(ascii: "*"), 1 + leading.count + encoded.count, to: &buffer)
+        RESP.appendBulk(name.utf8, to: &buffer)
+        for argument in leading { argument.appendRESPBulk(to: &buffer) }
+        buffer.append(contentsOf: encoded.bytes)
         self.encoded = buffer
     }
 }

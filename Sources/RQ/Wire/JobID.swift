@@ -1,3 +1,7 @@
+import CRQShims
+import Glibc
+import Synchronization
+
 /// Random ids in the shapes RQ uses, from the system generator (`getrandom`, no file descriptor per call).
 enum RandomID {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
@@ -35,10 +39,22 @@ enum RandomID {
     }
 
     private static func randomBytes() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next()
-        let low = generator.next()
-        return (0..<8).map { UInt8(truncatingIfNeeded: high >> ($0 * 8)) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: low >> ($0 * 8)) }
+        pool.withLock { pool in
+            if pool.offset + 16 > pool.bytes.count {
+                pool.bytes.withUnsafeMutableBytes { buffer in
+                    var filled = 0
+                    while filled < buffer.count {
+                        let count = getrandom(buffer.baseAddress! + filled, buffer.count - filled, 0)
+                        if count > 0 { filled += count } else if errno != EINTR { fatalError("getrandom failed") }
+                    }
+                }
+                pool.offset = 0
+            }
+            defer { pool.offset += 16 }
+            return Array(pool.bytes[pool.offset..<pool.offset + 16])
+        }
     }
+
+    /// Random bytes fetched from the kernel 4 KiB at a time: one `getrandom` call per 256 ids instead of two per id.
+    private static let pool = Mutex((bytes: [UInt8](repeating: 0, count: 4096), offset: 4096))
 }
