@@ -30,6 +30,12 @@ enum RESP {
         buffer.append(10)
     }
 
+    /// A string as a bulk string, copied from its contiguous UTF-8 storage in one go.
+    static func appendBulk(_ string: String, to buffer: inout [UInt8]) {
+        var string = string
+        string.withUTF8 { appendBulk($0, to: &buffer) }
+    }
+
     static func appendBulk(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {
         appendLength(UInt8(ascii: "$"), bytes.count, to: &buffer)
         buffer.append(contentsOf: bytes)
@@ -40,7 +46,7 @@ enum RESP {
 
 extension String: RedisArgument {
     public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
-    public func appendRESPBulk(to buffer: inout [UInt8]) { RESP.appendBulk(utf8, to: &buffer) }
+    public func appendRESPBulk(to buffer: inout [UInt8]) { RESP.appendBulk(self, to: &buffer) }
 }
 
 extension Substring: RedisArgument {
@@ -110,7 +116,7 @@ public struct RedisCommand: Sendable {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(32 + arguments.count * 24)
         RESP.appendLength(UInt8(ascii: "*"), arguments.count + 1, to: &buffer)
-        RESP.appendBulk(name.utf8, to: &buffer)
+        RESP.appendBulk(name, to: &buffer)
         for argument in arguments { argument.appendRESPBulk(to: &buffer) }
         self.encoded = buffer
     }
@@ -136,17 +142,17 @@ struct EncodedArguments: JobFieldSink {
     var bytes: [UInt8] = []
     var count = 0
     mutating func add(_ name: String, _ value: String) {
-        RESP.appendBulk(name.utf8, to: &bytes)
-        RESP.appendBulk(value.utf8, to: &bytes)
+        RESP.appendBulk(name, to: &bytes)
+        RESP.appendBulk(value, to: &bytes)
         count += 2
     }
     mutating func add(_ name: String, _ value: [UInt8]) {
-        RESP.appendBulk(name.utf8, to: &bytes)
+        RESP.appendBulk(name, to: &bytes)
         RESP.appendBulk(value, to: &bytes)
         count += 2
     }
     mutating func add(_ name: String, _ value: Int) {
-        RESP.appendBulk(name.utf8, to: &bytes)
+        RESP.appendBulk(name, to: &bytes)
         value.appendRESPBulk(to: &bytes)
         count += 2
     }
@@ -159,7 +165,7 @@ extension RedisCommand {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(32 + leading.count * 24 + encoded.bytes.count)
         RESP.appendLength(UInt8(ascii: "*"), 1 + leading.count + encoded.count, to: &buffer)
-        RESP.appendBulk(name.utf8, to: &buffer)
+        RESP.appendBulk(name, to: &buffer)
         for argument in leading { argument.appendRESPBulk(to: &buffer) }
         buffer.append(contentsOf: encoded.bytes)
         self.encoded = buffer
