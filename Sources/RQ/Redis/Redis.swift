@@ -78,11 +78,11 @@ public actor Redis {
     /// The SHA1 of a script loaded into the server (loaded now if this client has not loaded it yet), for use
     /// inside a transaction.
     public func scriptHash(_ script: RedisScript) async throws -> String {
-        if let known = scriptHashes[script.source] { return known }
+        if let known = scriptHashes[script.cacheKey] { return known }
         guard let loaded = try await send("SCRIPT", "LOAD", script.source).string else {
             throw RedisError(.protocolError, "SCRIPT LOAD returned no hash")
         }
-        scriptHashes[script.source] = loaded
+        scriptHashes[script.cacheKey] = loaded
         return loaded
     }
 
@@ -107,7 +107,7 @@ public actor Redis {
         -> RedisValue
     {
         for attempt in 0..<2 {
-            if attempt > 0 { scriptHashes[script.source] = nil }  // NOSCRIPT: the server lost it; load it again.
+            if attempt > 0 { scriptHashes[script.cacheKey] = nil }  // NOSCRIPT: the server lost it; load it again.
             let sha = try await scriptHash(script)
             let reply = try await shared.execute([
                 RedisCommand("EVALSHA", arguments: [sha, keys.count] + keys + arguments)
@@ -176,8 +176,12 @@ public struct RedisScript: Sendable, Hashable {
     /// The Lua source.
     public let source: String
 
+    /// Identifies the script in this process's hash cache without hashing the whole source on every call.
+    let cacheKey: String
+
     public init(name: String, source: String) {
         self.name = name
         self.source = source
+        self.cacheKey = "\(name)#\(source.utf8.count)#\(source.hashValue)"
     }
 }
