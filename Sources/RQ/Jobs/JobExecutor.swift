@@ -122,26 +122,46 @@ struct JobExecutor: Sendable {
         _ work: @escaping @Sendable () async -> Outcome, deadline: Duration, onTimeout: Outcome
     ) async -> Outcome {
         let once = Once()
-        let worker = Task { await work() }
+        let worker = CancellableTask()
         // Cancelling the caller (a stop-job command, a cold shutdown) cancels the work too.
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let timer = Task {
-                    try? await Task.sleep(for: deadline)
-                    if !Task.isCancelled, once.claim() {
+                let timer = Deadlines.shared.schedule(after: deadline) {
+                    if once.claim() {
                         worker.cancel()
                         continuation.resume(returning: onTimeout)
                     }
                 }
-                Task {
-                    let outcome = await worker.value
-                    timer.cancel()
-                    if once.claim() { continuation.resume(returning: outcome) }
-                }
+                worker.set(
+                    Task {
+                        let outcome = await work()
+                        Deadlines.shared.cancel(timer)
+                        if once.claim() { continuation.resume(returning: outcome) }
+                    })
             }
         } onCancel: {
             worker.cancel()
         }
+    }
+}
+
+/// A task that can be cancelled before it is even created (the cancellation then applies when it is set).
+final class CancellableTask: Sendable {
+    private let state = Mutex<(task: Task<Void, Never>?, cancelled: Bool)>((nil, false))
+
+    func set(_ task: Task<Void, Never>) {
+        let cancelled = state.withLock { state in
+            state.task = task
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
+    }
+
+    func cancel() {
+        state.withLock { state in
+            state.cancelled = true
+            return state.task
+        }?.cancel()
     }
 }
 

@@ -173,9 +173,9 @@ extension RQScripts {
     /// A worker's dequeue and job start in one round trip (reference §2.4 steps 4–6), for up to N jobs. Its start
     /// writes are `JobLifecycle.start`'s plus the worker hash's; keep the two in step.
     ///
-    /// KEYS: the queue list keys, in priority order. ARGV: 1 mode (`pop`: take ids from the queues in order, through
-    /// the intermediate list when ARGV[2] is '1'; `fetch`: the id in ARGV[3], already moved by a blocking pop),
-    /// 2 single-queue flag, 3 id, 4 worker key, 5 worker name, 6 unused, 7 hash timestamp, 8 float epoch,
+    /// KEYS: the queue list keys, in priority order. ARGV: 1 mode (`pop`: take ids from the queues in order — the
+    /// script is atomic, so no intermediate list is needed; `fetch`: the id in ARGV[3], already moved by a blocking
+    /// pop, into the intermediate list when ARGV[2] is '1'), 2 single-queue flag, 3 id, 4 worker key, 5 worker name, 6 unused, 7 hash timestamp, 8 float epoch,
     /// 9 integer epoch, 10 job monitoring interval (seconds), 11 N, 12… one execution id per job.
     /// Returns false when the queues are empty, else a list of `{queue_key, id, hgetall, execution_id}`; an empty
     /// hash means the job is gone and nothing was written for it.
@@ -183,13 +183,16 @@ extension RQScripts {
         name: "dequeue_and_start",
         source: """
             local currentExecution
+            local lastStarted, lastTTL
             local function start(queueKey, id)
               local jobKey = 'rq:job:' .. id
               local hash = redis.call('HGETALL', jobKey)
               if #hash == 0 then return { queueKey, id, hash, currentExecution } end
-              local fields = redis.call('HMGET', jobKey, 'timeout', 'origin')
-              local timeout = tonumber(fields[1] or '') or 180
-              local origin = fields[2] or string.sub(queueKey, 10)
+              local timeout, origin = 180, string.sub(queueKey, 10)
+              for i = 1, #hash, 2 do
+                if hash[i] == 'timeout' then timeout = tonumber(hash[i + 1]) or 180
+                elseif hash[i] == 'origin' and hash[i + 1] ~= '' then origin = hash[i + 1] end
+              end
               local interval = tonumber(ARGV[10])
               local ttl = interval + 60
               if timeout > 0 then ttl = math.min(timeout, interval) + 60 end
@@ -200,34 +203,35 @@ extension RQScripts {
               redis.call('ZADD', 'rq:executions:' .. id, now + ttl + 60, e)
               redis.call('EXPIRE', 'rq:executions:' .. id, ttl + 60)
               redis.call('ZADD', 'rq:wip:' .. origin, now + ttl, id .. ':' .. e)
-              redis.call('HSET', ARGV[4], 'state', 'busy', 'current_job', id, 'current_job_working_time', '0', 'last_heartbeat', ARGV[7])
-              redis.call('EXPIRE', ARGV[4], ttl)
               redis.call('HSET', jobKey, 'status', 'started', 'started_at', ARGV[7], 'worker_name', ARGV[5], 'last_heartbeat', ARGV[7])
-              if ARGV[2] == '1' then redis.call('LREM', queueKey .. ':intermediate', 1, id) end
               redis.call('PERSIST', jobKey)
+              if not lastTTL or ttl > lastTTL then lastTTL = ttl end
+              lastStarted = id
               return { queueKey, id, hash, currentExecution }
             end
+            -- The worker hash names the last job started; written once per call, however many jobs it starts.
+            local function markWorkerBusy()
+              if not lastStarted then return end
+              redis.call('HSET', ARGV[4], 'state', 'busy', 'current_job', lastStarted, 'current_job_working_time', '0', 'last_heartbeat', ARGV[7])
+              redis.call('EXPIRE', ARGV[4], lastTTL)
+            end
             if ARGV[1] == 'fetch' then
+              -- After a blocking BLMOVE the id sits in the intermediate list: take it out as the job starts.
               currentExecution = ARGV[12]
               local result = start(KEYS[1], ARGV[3])
-              if #result[3] == 0 and ARGV[2] == '1' then redis.call('LREM', KEYS[1] .. ':intermediate', 1, ARGV[3]) end
+              if ARGV[2] == '1' then redis.call('LREM', KEYS[1] .. ':intermediate', 1, ARGV[3]) end
+              markWorkerBusy()
               return { result }
             end
+            -- The script is atomic, so an id goes from the queue to started in one step: no intermediate list here.
             local results = {}
             for n = 1, tonumber(ARGV[11]) do
               local found = false
               for _, key in ipairs(KEYS) do
-                local id
-                if ARGV[2] == '1' then
-                  id = redis.call('LMOVE', key, key .. ':intermediate', 'LEFT', 'RIGHT')
-                else
-                  id = redis.call('LPOP', key)
-                end
+                local id = redis.call('LPOP', key)
                 if id then
                   currentExecution = ARGV[11 + n]
-                  local result = start(key, id)
-                  if #result[3] == 0 and ARGV[2] == '1' then redis.call('LREM', key .. ':intermediate', 1, id) end
-                  results[#results + 1] = result
+                  results[#results + 1] = start(key, id)
                   found = true
                   break
                 end
@@ -235,8 +239,10 @@ extension RQScripts {
               if not found then break end
             end
             if #results == 0 then return false end
+            markWorkerBusy()
             return results
             """)
+
 }
 
 extension RQScripts {
