@@ -39,6 +39,9 @@ public actor WorkerPool: Service {
     }
     private var state: State = .initial
     private var running: [String: RunningJob] = [:]
+    /// Outcomes being written (see `perform`), and who waits for them all.
+    private var pendingRecords = 0
+    private var recordWaiters: [CheckedContinuation<Void, Never>] = []
     private var warmHorses: [Horse] = []
     private var queueOrder: [String]
     private var subscriber: RedisSubscriber?
@@ -150,6 +153,7 @@ public actor WorkerPool: Service {
     }
 
     private func death() async {
+        await waitForRecords()
         state = .stopped
         subscriber?.stop()
         for horse in warmHorses { horse.discard() }
@@ -227,7 +231,14 @@ public actor WorkerPool: Service {
                 let batch = try await dequeue(upTo: limit)
                 if batch.isEmpty {
                     if configuration.burst {
-                        if active == 0 { break }
+                        if active == 0 {
+                            // A retry or repeat being written may queue the job again: look once more after it.
+                            if pendingRecords > 0 {
+                                await waitForRecords()
+                                continue
+                            }
+                            break
+                        }
                         _ = try await jobs.next()
                         active -= 1
                         continue
@@ -251,8 +262,9 @@ public actor WorkerPool: Service {
                     jobs.addTask { await self.perform(execution, queue: queue) }
                 }
             }
-            // Warm shutdown, burst end, max jobs: let the running jobs finish.
+            // Warm shutdown, burst end, max jobs: let the running jobs finish and their outcomes be written.
             try await jobs.waitForAll()
+            await waitForRecords()
         }
     }
 
@@ -415,8 +427,28 @@ public actor WorkerPool: Service {
             outcome = await runInProcess(functions, handle: handle, timeout: timeout)
         }
         running[job.id] = nil
-        // Record the outcome even when this task was cancelled (cold shutdown): a job must not be left "started".
-        await Task { await self.record(outcome, handle: handle) }.value
+        // The slot is free once the job has run; its outcome is written meanwhile, in an unstructured task so a cold
+        // shutdown (cancellation) still writes it — a job must not be left "started". The worker waits for every
+        // pending write before it takes a burst's "queue empty" for an answer and before it unregisters.
+        pendingRecords += 1
+        Task {
+            await self.record(outcome, handle: handle)
+            self.recordWritten()
+        }
+    }
+
+    private func recordWritten() {
+        pendingRecords -= 1
+        guard pendingRecords == 0 else { return }
+        let waiters = recordWaiters
+        recordWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once every outcome handed to `record` is written.
+    private func waitForRecords() async {
+        guard pendingRecords > 0 else { return }
+        await withCheckedContinuation { recordWaiters.append($0) }
     }
 
     private func takeHorse(runner: String) async throws -> Horse {
