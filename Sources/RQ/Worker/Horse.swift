@@ -1,6 +1,7 @@
 import CRQShims
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// A horse: a job-runner process started with `posix_spawn`, in a process group of its own, that runs one job.
 ///
@@ -11,7 +12,8 @@ final class Horse: Sendable {
     let process: SpawnedProcess
     let binary: FileIdentity?
     private let assignmentWrite: Int32
-    private let reportRead: Int32
+    /// The report, read by a thread started with the horse, and the run waiting for it.
+    private let report = Mutex<(bytes: [UInt8]?, waiter: CheckedContinuation<[UInt8], Never>?)>((nil, nil))
 
     /// Starts `runner --rq-horse`; it waits for its assignment on standard input.
     init(runner: String, environment: [String: String]) throws(SpawnError) {
@@ -30,8 +32,19 @@ final class Horse: Sendable {
         close(assignment.read)
         close(report.write)
         assignmentWrite = assignment.write
-        reportRead = report.read
         binary = FileIdentity(path: runner)
+        // The report reader starts with the horse, so no thread is created on a job's critical path. It waits for
+        // end-of-file: the horse closes its report channel once the report is written (or dies, or is let go).
+        let reportRead = report.read
+        BlockingThread.start(name: "rq-horse-io") { [self] in
+            let bytes = BlockingIO.readToEnd(reportRead)
+            close(reportRead)
+            let waiter = self.report.withLock { state in
+                state.bytes = bytes
+                return state.waiter
+            }
+            waiter?.resume(returning: bytes)
+        }
     }
 
     /// The worker's environment, plus `RQ_WORKER_NAME` and `RQ_WORKER_PID` (a horse exits when its worker is gone);
@@ -51,24 +64,51 @@ final class Horse: Sendable {
     ///   report. A horse that reported exits on its own and is reaped in the background: the worker records the
     ///   outcome without waiting for the process to be torn down.
     func run(_ assignment: [UInt8]) async -> (outcome: JobExecutor.Outcome?, status: Int32?) {
-        let report: [UInt8] = await withCheckedContinuation { continuation in
-            // Pipe I/O blocks: it runs on a thread of its own, never on the cooperative pool.
-            BlockingThread.start(name: "rq-horse-io") { [assignmentWrite, reportRead] in
-                _ = BlockingIO.writeAll(assignmentWrite, assignment)
-                close(assignmentWrite)
-                let bytes = BlockingIO.readToEnd(reportRead)
-                close(reportRead)
-                continuation.resume(returning: bytes)
+        sendAssignment(assignment)
+        let bytes: [UInt8] = await withCheckedContinuation { continuation in
+            let ready = report.withLock { state -> [UInt8]? in
+                if let bytes = state.bytes { return bytes }
+                state.waiter = continuation
+                return nil
             }
+            if let ready { continuation.resume(returning: ready) }
         }
-        if let outcome = HorseProtocol.decodeReport(report) { return (outcome, nil) }
+        if let outcome = HorseProtocol.decodeReport(bytes) { return (outcome, nil) }
         return (nil, await process.waitForExit())
     }
 
-    /// Lets an unused warm horse go: it reads end-of-file instead of a job and exits.
+    /// Writes the assignment and closes the horse's standard input. A pipe holds 64 KiB, so the write normally
+    /// completes at once without blocking; a larger assignment is finished by a thread of its own.
+    private func sendAssignment(_ assignment: [UInt8]) {
+        let descriptor = assignmentWrite
+        let flags = fcntl(descriptor, F_GETFL)
+        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
+        var written = 0
+        while written < assignment.count {
+            let count = assignment.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if count > 0 {
+                written += count
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        if written == assignment.count {
+            close(descriptor)
+            return
+        }
+        _ = fcntl(descriptor, F_SETFL, flags)
+        let rest = Array(assignment[written...])
+        BlockingThread.start(name: "rq-horse-in") {
+            _ = BlockingIO.writeAll(descriptor, rest)
+            close(descriptor)
+        }
+    }
+
+    /// Lets an unused warm horse go: it reads end-of-file instead of a job and exits (and its report reader with it).
     func discard() {
         close(assignmentWrite)
-        close(reportRead)
     }
 
     /// Signals the horse's whole process group (the horse and anything the job started).

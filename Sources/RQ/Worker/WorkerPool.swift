@@ -85,6 +85,10 @@ public actor WorkerPool: Service {
         guard configuration.concurrency >= 1, !configuration.queues.isEmpty else {
             throw WorkerPoolError(.invalidConfiguration, "concurrency must be at least 1 and queues not empty")
         }
+        // As CPython does at start-up, a worker ignores SIGPIPE: writing to a horse that died before reading its
+        // assignment, or to a Redis connection closed under it, must be an error, not the end of the worker. (Horses
+        // start with the default disposition again.)
+        signal(SIGPIPE, SIG_IGN)
         try await birth()
         state = .running
         do {
