@@ -155,14 +155,16 @@ public actor Queue {
             commands.append(RedisCommand("SADD", RQKeys.groups, groupID))
         }
         var withDependencies: [Int] = []
+        var plain: [Int] = []
         for (index, request) in requests.enumerated() {
             if request.options.dependsOn != nil {
                 withDependencies.append(index)
-                continue
+            } else {
+                jobs[index].enqueuedAt = now
+                plain.append(index)
             }
-            jobs[index].enqueuedAt = now
-            commands += enqueueCommands(jobs[index], atFront: request.options.atFront)
         }
+        commands += await encodeConcurrently(plain.map { (jobs[$0], requests[$0].options.atFront) })
         if commands.count > 1 { try await redis.transaction(commands) }
         for index in withDependencies {
             jobs[index] = try await store(jobs[index], options: requests[index].options)
@@ -223,6 +225,23 @@ public actor Queue {
         try await redis.transaction(
             [RedisCommand("SADD", RQKeys.queues, key)] + enqueueCommands(job, atFront: options.atFront))
         return job
+    }
+
+    /// The enqueue commands of many jobs, in order. Large batches are encoded in slices on several cores (JSON,
+    /// zlib and RESP per job), so a big `enqueueMany` does not wait on one core while the others idle.
+    nonisolated func encodeConcurrently(_ jobs: [(job: Job, atFront: Bool)]) async -> [RedisCommand] {
+        let slices = jobs.count >= 512 ? max(1, min(8, ProcessInfo.processInfo.activeProcessorCount)) : 1
+        guard slices > 1 else { return jobs.flatMap { enqueueCommands($0.job, atFront: $0.atFront) } }
+        let size = (jobs.count + slices - 1) / slices
+        return await withTaskGroup(of: (Int, [RedisCommand]).self) { group in
+            for slice in 0..<slices {
+                let part = jobs[min(slice * size, jobs.count)..<min((slice + 1) * size, jobs.count)]
+                group.addTask { (slice, part.flatMap { self.enqueueCommands($0.job, atFront: $0.atFront) }) }
+            }
+            var parts = [[RedisCommand]](repeating: [], count: slices)
+            for await (slice, commands) in group { parts[slice] = commands }
+            return parts.flatMap { $0 }
+        }
     }
 
     nonisolated func enqueueCommands(_ job: Job, atFront: Bool) -> [RedisCommand] {
