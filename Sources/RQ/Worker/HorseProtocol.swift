@@ -45,13 +45,12 @@ enum HorseProtocol {
             endpoint["db"] = .int(redis.database)
             if let username = redis.username { endpoint["username"] = .string(username) }
             if let password = redis.password { endpoint["password"] = .string(password) }
-            let document: JSONValue = [
+            var object: JSONObject = [
                 "job_id": .string(jobID), "execution_id": .string(executionID), "worker_name": .string(workerName),
                 "origin": .string(origin), "function": .string(functionName), "args": .array(args),
                 "kwargs": .object(kwargs), "meta": .object(meta), "timeout": .int(timeout),
                 "redis": .object(endpoint),
             ]
-            guard case .object(var object) = document else { return document.serialized() }
             if !callbacks.isEmpty { object["callbacks"] = callbacks.json }
             if let description { object["description"] = .string(description) }
             if let callbackOnly {
@@ -77,6 +76,16 @@ enum HorseProtocol {
             self.meta = meta
             self.timeout = timeout
             self.redis = redis
+        }
+
+        /// The assignment for a dequeued job: its call, its callbacks and its description.
+        init(job: Job, executionID: String, workerName: String, timeout: Int, redis: RedisConfiguration) {
+            self.init(
+                jobID: job.id, executionID: executionID, workerName: workerName, origin: job.origin,
+                functionName: job.functionName, args: job.args, kwargs: job.kwargs, meta: job.meta, timeout: timeout,
+                redis: redis)
+            callbacks = job.callbacks
+            description = job.description
         }
 
         init(decoding bytes: [UInt8]) throws {

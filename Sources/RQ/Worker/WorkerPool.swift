@@ -502,12 +502,9 @@ public actor WorkerPool: Service {
 
     private func runInHorse(_ horse: Horse, handle: RunningJob, timeout: JobTimeout) async -> JobExecutor.Outcome {
         let job = handle.execution.job
-        var assignment = HorseProtocol.Assignment(
-            jobID: job.id, executionID: handle.execution.id, workerName: name, origin: job.origin,
-            functionName: job.functionName, args: job.args, kwargs: job.kwargs, meta: job.meta,
-            timeout: timeout.seconds, redis: redis.configuration)
-        assignment.callbacks = job.callbacks
-        assignment.description = job.description
+        let assignment = HorseProtocol.Assignment(
+            job: job, executionID: handle.execution.id, workerName: name, timeout: timeout.seconds,
+            redis: redis.configuration)
         let penalty = deathPenalty
         // The horse runs the success or failure callback after the job: give it their time before stopping it.
         let deadline = timeout.seconds + job.callbacks.longestRunInJob
@@ -572,8 +569,7 @@ public actor WorkerPool: Service {
             problem = await executor.runCallback(callback, job: job, outcome: outcome)
         case .horse(let runner):
             var assignment = HorseProtocol.Assignment(
-                jobID: job.id, executionID: "", workerName: name, origin: job.origin, functionName: job.functionName,
-                args: job.args, kwargs: job.kwargs, meta: job.meta, timeout: job.timeout?.seconds ?? -1,
+                job: job, executionID: "", workerName: name, timeout: job.timeout?.seconds ?? -1,
                 redis: redis.configuration)
             if case .failed(let text) = outcome {
                 assignment.callbackOnly = .init(callback: callback, stopped: false, failureText: text)
