@@ -297,28 +297,38 @@ extension RQScripts {
 
 extension RQScripts {
     /// A unique enqueue (RQ 2.8's `unique=True`): write and queue the job only if no job has its id.
-    /// ARGV: 1 id, 2 queue, 3 at_front (0/1), 4 ttl or "", 5… field/value pairs. Returns 1 if queued, 0 if the id
-    /// exists.
+    /// ARGV: 1 id, 2 queue, 3 at_front (0/1), 4 ttl or "", 5 scheduled time (epoch) or "" to queue at once,
+    /// 6… field/value pairs. Returns 1 if stored, 0 if the id exists.
     static let enqueueUnique = RedisScript(
         name: "enqueue_unique",
-        source: """
+        source: storeJob + """
             local id, queue, atFront, ttl, scheduledAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-            local jobKey = 'rq:job:' .. id
-            if redis.call('EXISTS', jobKey) == 1 then return 0 end
-            local fields = {}
-            for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
-            redis.call('HSET', jobKey, unpack(fields))
-            if ttl ~= '' then redis.call('EXPIRE', jobKey, ttl) end
-            redis.call('SADD', 'rq:queues', 'rq:queue:' .. queue)
-            if scheduledAt ~= '' then
-              redis.call('ZADD', 'rq:scheduled:' .. queue, scheduledAt, id)
-            elseif atFront == '1' then
-              redis.call('LPUSH', 'rq:queue:' .. queue, id)
-            else
-              redis.call('RPUSH', 'rq:queue:' .. queue, id)
-            end
+            if redis.call('EXISTS', 'rq:job:' .. id) == 1 then return 0 end
+            storeJob(id, queue, ttl, 6, atFront, scheduledAt)
             return 1
             """)
+
+    /// A Lua function the enqueue scripts share: write a job hash from the field/value pairs in `ARGV[first…]`,
+    /// give it the ttl (if not ""), and put the job on its queue (§2.1) — or in the scheduled registry at
+    /// `scheduledAt` (if not "").
+    private static let storeJob = """
+        local function storeJob(id, queue, ttl, first, atFront, scheduledAt)
+          local jobKey = 'rq:job:' .. id
+          local fields = {}
+          for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
+          redis.call('HSET', jobKey, unpack(fields))
+          if ttl ~= '' then redis.call('EXPIRE', jobKey, ttl) end
+          redis.call('SADD', 'rq:queues', 'rq:queue:' .. queue)
+          if scheduledAt ~= '' then
+            redis.call('ZADD', 'rq:scheduled:' .. queue, scheduledAt, id)
+          elseif atFront == '1' then
+            redis.call('LPUSH', 'rq:queue:' .. queue, id)
+          else
+            redis.call('RPUSH', 'rq:queue:' .. queue, id)
+          end
+        end
+
+        """
 
     /// Claims one cron tick and enqueues its job, atomically — so cron schedulers running side by side never
     /// enqueue a tick twice. A tick is claimed if it is later than the last claimed tick of the cron job
@@ -327,20 +337,14 @@ extension RQScripts {
     /// tick was already claimed.
     static let enqueueCronTick = RedisScript(
         name: "enqueue_cron_tick",
-        source: """
+        source: storeJob + """
             local name, tick, id, queue = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
             local enqueuedAt, ttl, historyTTL = ARGV[5], ARGV[6], ARGV[7]
             local tickKey = 'rq:cron_job:' .. name .. ':last_tick'
             local last = tonumber(redis.call('GET', tickKey) or '-1')
             if last >= tick then return 0 end
             redis.call('SET', tickKey, tick, 'EX', historyTTL)
-            local jobKey = 'rq:job:' .. id
-            local fields = {}
-            for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
-            redis.call('HSET', jobKey, unpack(fields))
-            if ttl ~= '' then redis.call('EXPIRE', jobKey, ttl) end
-            redis.call('SADD', 'rq:queues', 'rq:queue:' .. queue)
-            redis.call('RPUSH', 'rq:queue:' .. queue, id)
+            storeJob(id, queue, ttl, 8, '0', '')
             local history = 'rq:cron_job:' .. name .. ':jobs'
             redis.call('ZADD', history, enqueuedAt, id)
             redis.call('ZREMRANGEBYRANK', history, 0, -1001)
