@@ -36,9 +36,7 @@ struct CronCommand: AsyncParsableCommand {
     func run() async throws {
         let jobs = try Self.loadJobs(path: configPath)
         var logger = Logger(label: "rq.cron")
-        guard let level = Logger.Level(rawValue: loggingLevel.lowercased())
-        else { throw ValidationError("unknown logging level '\(loggingLevel)'") }
-        logger.logLevel = level
+        logger.logLevel = try parseLoggingLevel(loggingLevel)
         let redis = try connection.makeRedis()
         try await reportingRedisErrors {
             let scheduler: CronScheduler

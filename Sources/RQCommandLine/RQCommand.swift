@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import Glibc
+import Logging
 import RQ
 
 /// The root command: `rq <subcommand>`.
@@ -129,25 +130,21 @@ struct SettingsFile {
 }
 
 /// Writes text to standard error at once (unbuffered).
-func writeStandardError(_ text: String) { writeAll(2, text) }
+func writeStandardError(_ text: String) { _ = BlockingIO.writeAll(2, Array(text.utf8)) }
 
 /// Writes text to standard output at once.
-func writeStandardOutput(_ text: String) {
-    writeAll(1, text)
-}
+func writeStandardOutput(_ text: String) { _ = BlockingIO.writeAll(1, Array(text.utf8)) }
 
-private func writeAll(_ descriptor: Int32, _ text: String) {
-    let bytes = Array(text.utf8)
-    var offset = 0
-    bytes.withUnsafeBytes { buffer in
-        while offset < buffer.count {
-            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += written
-        }
+/// Python's logging level names (`DEBUG`, `INFO`, `WARNING`/`WARN`, `ERROR`, `CRITICAL`, any case) as swift-log
+/// levels, for `--logging-level` and the settings file.
+func parseLoggingLevel(_ name: String) throws -> Logger.Level {
+    switch name.uppercased() {
+    case "INFO": return .info
+    case "DEBUG": return .debug
+    case "WARNING", "WARN": return .warning
+    case "ERROR": return .error
+    case "CRITICAL": return .critical
+    default: throw ValidationError("unknown logging level '\(name)'")
     }
 }
 

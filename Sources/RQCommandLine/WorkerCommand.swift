@@ -125,15 +125,7 @@ struct WorkerOptions: ParsableArguments {
     func logger() throws -> Logger {
         var logger = Logger(label: "rq.worker")
         let fileLevel = try connection.settings()?.string("logging_level")
-        let level = loggingLevel ?? fileLevel
-        switch level?.uppercased() {
-        case nil, "INFO": logger.logLevel = .info
-        case "DEBUG": logger.logLevel = .debug
-        case "WARNING", "WARN": logger.logLevel = .warning
-        case "ERROR": logger.logLevel = .error
-        case "CRITICAL": logger.logLevel = .critical
-        case let other?: throw ValidationError("unknown logging level '\(other)'")
-        }
+        logger.logLevel = try parseLoggingLevel(loggingLevel ?? fileLevel ?? "INFO")
         if verbose { logger.logLevel = .debug }
         if quiet { logger.logLevel = .warning }
         return logger

@@ -151,8 +151,8 @@ struct Pipe2 {
 }
 
 /// Blocking file-descriptor I/O, for dedicated threads only.
-enum BlockingIO {
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+package enum BlockingIO {
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBufferPointer { buffer in
@@ -167,7 +167,7 @@ enum BlockingIO {
         return true
     }
 
-    static func readToEnd(_ fd: Int32, limit: Int = 256 << 20) -> [UInt8] {
+    package static func readToEnd(_ fd: Int32, limit: Int = 256 << 20) -> [UInt8] {
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while output.count < limit {
