@@ -97,13 +97,22 @@ enum JobLifecycle {
                 RedisCommand(
                     "HSET", key, "repeats_left", left - 1, "status", JobStatus.queued.rawValue, "enqueued_at",
                     RQTimestamp.format(now)),
-                RedisCommand("RPUSH", RQKeys.queue(job.origin), job.id),
+                returnToQueue(job, after: interval, now: now),
             ]
         }
         return [
             RedisCommand("HSET", key, "repeats_left", left - 1, "status", JobStatus.scheduled.rawValue),
-            RedisCommand("ZADD", RQKeys.scheduled(job.origin), RQTimestamp.epochSeconds(now) + interval, job.id),
+            returnToQueue(job, after: interval, now: now),
         ]
+    }
+
+    /// A job going back for another run: pushed on its queue at once (interval 0), else added to the scheduled
+    /// registry for a scheduler to move when due.
+    private static func returnToQueue(_ job: Job, after interval: Int, atFront: Bool = false, now: Date)
+        -> RedisCommand
+    {
+        guard interval > 0 else { return RedisCommand(atFront ? "LPUSH" : "RPUSH", RQKeys.queue(job.origin), job.id) }
+        return RedisCommand("ZADD", RQKeys.scheduled(job.origin), RQTimestamp.epochSeconds(now) + interval, job.id)
     }
 
     /// Records failure (or a stop): status, exception text in the result stream, failed registry, TTLs.
@@ -141,16 +150,12 @@ enum JobLifecycle {
         if interval <= 0 {
             job.status = .queued
             job.enqueuedAt = endedAt
-            let atFront = job.otherFields["enqueue_at_front_on_retry"] == Array("1".utf8)
-            commands.append(retryFields(job))
-            commands.append(RedisCommand(atFront ? "LPUSH" : "RPUSH", RQKeys.queue(job.origin), job.id))
         } else {
             job.status = .scheduled
-            commands.append(retryFields(job))
-            commands.append(
-                RedisCommand("ZADD", RQKeys.scheduled(job.origin), RQTimestamp.epochSeconds(endedAt) + interval, job.id)
-            )
         }
+        let atFront = job.otherFields["enqueue_at_front_on_retry"] == Array("1".utf8)
+        commands.append(retryFields(job))
+        commands.append(returnToQueue(job, after: interval, atFront: atFront, now: endedAt))
         return commands + executionCleanup(execution)
     }
 
