@@ -39,7 +39,7 @@ struct InfoCommand: AsyncParsableCommand {
             let names = queues.isEmpty ? try await Queue.allNames(redis: redis) : queues
             // Python's rq info cleans registries and prunes dead workers first; so does this one.
             let maintenance = RegistryMaintenance(redis: redis, logger: Logger(label: "rq.info"))
-            for name in names { await maintenance.clean(queue: name, takeLock: false) }
+            await maintenance.cleanWithoutLock(queues: names)
             let style = TerminalStyle(enabled: isatty(STDOUT_FILENO) == 1)
             while true {
                 var output = ""
