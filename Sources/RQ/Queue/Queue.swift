@@ -135,8 +135,8 @@ public actor Queue {
             at: Date().addingTimeInterval(delay.inSeconds), functionName, args: args, kwargs: kwargs, options: options)
     }
 
-    /// Enqueues many jobs; those without dependencies go in one `MULTI`/`EXEC` round trip. With a `groupID` the
-    /// jobs form an RQ group (`rq:group:{id}`), readable with ``JobGroup``.
+    /// Enqueues many jobs; those without dependencies go in one `MULTI`/`EXEC` round trip, so a worker sees all of
+    /// them or none. With a `groupID` the jobs form an RQ group (`rq:group:{id}`), readable with ``JobGroup``.
     ///
     /// - Returns: the jobs, in the order given.
     @discardableResult
@@ -164,7 +164,14 @@ public actor Queue {
                 plain.append(index)
             }
         }
-        commands += await encodeConcurrently(plain.map { (jobs[$0], requests[$0].options.atFront) })
+        commands += await encodeConcurrently(plain.map { jobs[$0] }) { job in
+            [RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields())] + self.expiry(job)
+        }
+        // One LPUSH of the front ids and one RPUSH of the rest leave the list exactly as pushing each in turn would.
+        let front = plain.filter { requests[$0].options.atFront }.map { jobs[$0].id }
+        let back = plain.filter { !requests[$0].options.atFront }.map { jobs[$0].id }
+        if !front.isEmpty { commands.append(RedisCommand("LPUSH", arguments: [key] + front)) }
+        if !back.isEmpty { commands.append(RedisCommand("RPUSH", arguments: [key] + back)) }
         if commands.count > 1 { try await redis.transaction(commands) }
         for index in withDependencies {
             jobs[index] = try await store(jobs[index], options: requests[index].options)
@@ -227,16 +234,18 @@ public actor Queue {
         return job
     }
 
-    /// The enqueue commands of many jobs, in order. Large batches are encoded in slices on several cores (JSON,
-    /// zlib and RESP per job), so a big `enqueueMany` does not wait on one core while the others idle.
-    nonisolated func encodeConcurrently(_ jobs: [(job: Job, atFront: Bool)]) async -> [RedisCommand] {
+    /// The commands `encode` makes for each job, in order. Large batches are encoded in slices on several cores
+    /// (JSON, zlib and RESP per job), so a big `enqueueMany` does not wait on one core while the others idle.
+    nonisolated func encodeConcurrently(
+        _ jobs: [Job], _ encode: @escaping @Sendable (Job) -> [RedisCommand]
+    ) async -> [RedisCommand] {
         let slices = jobs.count >= 512 ? max(1, min(8, ProcessInfo.processInfo.activeProcessorCount)) : 1
-        guard slices > 1 else { return jobs.flatMap { enqueueCommands($0.job, atFront: $0.atFront) } }
+        guard slices > 1 else { return jobs.flatMap(encode) }
         let size = (jobs.count + slices - 1) / slices
         return await withTaskGroup(of: (Int, [RedisCommand]).self) { group in
             for slice in 0..<slices {
                 let part = jobs[min(slice * size, jobs.count)..<min((slice + 1) * size, jobs.count)]
-                group.addTask { (slice, part.flatMap { self.enqueueCommands($0.job, atFront: $0.atFront) }) }
+                group.addTask { (slice, part.flatMap(encode)) }
             }
             var parts = [[RedisCommand]](repeating: [], count: slices)
             for await (slice, commands) in group { parts[slice] = commands }
