@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import Testing
 
@@ -40,6 +41,45 @@ import Testing
         let compressed = Zlib.compress(Array(repeating: 65, count: 1000))
         #expect(throws: Zlib.Failure.self) { try Zlib.decompress(Array(compressed.dropLast(3))) }
         #expect(try Zlib.decompress(compressed).count == 1000)
+    }
+
+    /// Short inputs go through deflate streams with a small hash table; they must still give the bytes zlib's
+    /// `compress2` (Python's `zlib.compress`) gives, on realistic payloads and on repetitive ones.
+    @Test func shortInputsCompressLikeZlibsDefault() {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(bound))
+        }
+        let words = ["examples.", "send_email", "user", "@example.com", "id", "42", "\"", ", ", "null", "[", "]", "{}"]
+        var inputs: [[UInt8]] = (0..<3000).map { _ in
+            var text = ""
+            while text.utf8.count < 1 + next(127) { text += next(3) == 0 ? String(next(100_000)) : words[next(12)] }
+            return Array(text.utf8.prefix(DeflateStreams.smallInputLimit - 1))
+        }
+        inputs += (0..<DeflateStreams.smallInputLimit).map { [UInt8](repeating: UInt8(ascii: "a"), count: $0) }
+        inputs += (0..<DeflateStreams.smallInputLimit).map { count in
+            (0..<count).map { UInt8(truncatingIfNeeded: $0 % 7) }
+        }
+        for input in inputs {
+            var reference = [UInt8](repeating: 0, count: Int(compressBound(uLong(input.count))))
+            var length = uLongf(reference.count)
+            #expect(compress2(&reference, &length, input, uLong(input.count), Z_DEFAULT_COMPRESSION) == Z_OK)
+            #expect(Zlib.compress(input) == Array(reference.prefix(Int(length))), "input \(input)")
+        }
+    }
+
+    /// The hash timestamp's date and time of day agree with libc's `gmtime_r` from 1900 to 2200.
+    @Test func timestampDatesAgreeWithGmtime() {
+        for seconds in stride(from: -2_208_988_800, through: 7_258_118_400, by: 86_400 * 37 + 3_607) {
+            var time = time_t(seconds)
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            let expected = String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.000000Z", parts.tm_year + 1900, parts.tm_mon + 1,
+                parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+            #expect(RQTimestamp.format(Date(timeIntervalSince1970: Double(seconds))) == expected)
+        }
     }
 
     @Test func timestampsInBothFormats() throws {

@@ -7,24 +7,26 @@ enum Zlib {
     /// Compresses at zlib's default level, which is what Python's `zlib.compress` uses: the output is byte-identical.
     ///
     /// Deflate state is about 270 KB; allocating it per call (as `compress2` does) costs an mmap, page faults and a
-    /// munmap each time, so streams are kept in a small pool and reset, which yields the same bytes.
+    /// munmap each time, so streams are kept in a small pool and reset, which yields the same bytes. Inputs shorter
+    /// than ``DeflateStreams/smallInputLimit`` (most job payloads) use streams with a small hash table, whose reset
+    /// is cheap and whose output for such inputs is the same.
     static func compress(_ input: [UInt8]) -> [UInt8] {
-        let stream = DeflateStreams.shared.take()
-        defer { DeflateStreams.shared.put(stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(input.count))) + 16)
-        var copy = input
-        let status = copy.withUnsafeMutableBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { destination in
-                stream.pointee.next_in = source.baseAddress
+        let pool = input.count < DeflateStreams.smallInputLimit ? DeflateStreams.small : DeflateStreams.shared
+        let stream = pool.take()
+        defer { pool.put(stream) }
+        let capacity = Int(deflateBound(stream, uLong(input.count))) + 16
+        return input.withUnsafeBufferPointer { source in
+            [UInt8](unsafeUninitializedCapacity: capacity) { destination, written in
+                // deflate reads `next_in` only; the pointer is mutable in zlib's C signature.
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
                 stream.pointee.avail_in = uInt(source.count)
                 stream.pointee.next_out = destination.baseAddress
                 stream.pointee.avail_out = uInt(destination.count)
-                return deflate(stream, Z_FINISH)
+                let status = deflate(stream, Z_FINISH)
+                precondition(status == Z_STREAM_END, "zlib deflate failed with \(status)")
+                written = Int(stream.pointee.total_out)
             }
         }
-        precondition(status == Z_STREAM_END, "zlib deflate failed with \(status)")
-        output.removeSubrange(Int(stream.pointee.total_out)...)
-        return output
     }
 
     /// Why a zlib stream could not be inflated.
@@ -73,9 +75,21 @@ enum Zlib {
 
 /// Reusable deflate streams.
 final class DeflateStreams: @unchecked Sendable {
-    static let shared = DeflateStreams()
+    /// Streams with zlib's default memory level, for any input.
+    static let shared = DeflateStreams(small: false)
+    /// Streams with a small hash table and block buffer (`memLevel` 2), for inputs under ``smallInputLimit``.
+    static let small = DeflateStreams(small: true)
+    /// Below this many input bytes a block never fills the small streams' 256-symbol buffer and their chains never
+    /// get long enough to be cut short, so they give the bytes default streams give.
+    static let smallInputLimit = 128
+
+    private let isSmall: Bool
     private let lock = ThreadCondition()
     private var idle: [UnsafeMutablePointer<z_stream>] = []
+
+    private init(small: Bool) {
+        isSmall = small
+    }
 
     func take() -> UnsafeMutablePointer<z_stream> {
         lock.lock()
@@ -84,7 +98,8 @@ final class DeflateStreams: @unchecked Sendable {
         if let reused { return reused }
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        precondition(rq_deflate_init(stream) == Z_OK, "zlib deflateInit failed")
+        let status = isSmall ? rq_deflate_init_small(stream) : rq_deflate_init(stream)
+        precondition(status == Z_OK, "zlib deflateInit failed")
         return stream
     }
 
