@@ -15,9 +15,9 @@ enum RQTimestamp {
             seconds += 1
             micros -= 1_000_000
         }
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
         // Written digit by digit: this runs several times per job.
         return String(unsafeUninitializedCapacity: 27) { buffer in
             var index = 0
@@ -36,22 +36,36 @@ enum RQTimestamp {
                 buffer[index] = UInt8(ascii: character)
                 index += 1
             }
-            put(Int(parts.tm_year) + 1900, 4)
+            put(year, 4)
             mark("-")
-            put(Int(parts.tm_mon) + 1, 2)
+            put(month, 2)
             mark("-")
-            put(Int(parts.tm_mday), 2)
+            put(day, 2)
             mark("T")
-            put(Int(parts.tm_hour), 2)
+            put(secondOfDay / 3600, 2)
             mark(":")
-            put(Int(parts.tm_min), 2)
+            put(secondOfDay / 60 % 60, 2)
             mark(":")
-            put(Int(parts.tm_sec), 2)
+            put(secondOfDay % 60, 2)
             mark(".")
             put(micros, 6)
             mark("Z")
             return index
         }
+    }
+
+    /// The proleptic Gregorian date of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days`): plain
+    /// arithmetic, where glibc's `gmtime_r` takes a process-wide lock on every call.
+    static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468  // days since 0000-03-01
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153  // March is 0
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Parses the hash format; nil for empty or malformed text.
