@@ -21,9 +21,17 @@ extension RedisArgument {
 enum RESP {
     static func appendLength(_ prefix: UInt8, _ length: Int, to buffer: inout [UInt8]) {
         buffer.append(prefix)
-        if length < 10 {
+        switch length {
+        case 0..<10:
             buffer.append(UInt8(48 + length))
-        } else {
+        case 10..<100:
+            buffer.append(UInt8(48 + length / 10))
+            buffer.append(UInt8(48 + length % 10))
+        case 100..<1000:
+            buffer.append(UInt8(48 + length / 100))
+            buffer.append(UInt8(48 + length / 10 % 10))
+            buffer.append(UInt8(48 + length % 10))
+        default:
             buffer.append(contentsOf: String(length).utf8)
         }
         buffer.append(13)
@@ -141,6 +149,7 @@ struct ArgumentList: JobFieldSink {
 struct EncodedArguments: JobFieldSink {
     var bytes: [UInt8] = []
     var count = 0
+
     mutating func add(_ name: String, _ value: String) {
         RESP.appendBulk(name, to: &bytes)
         RESP.appendBulk(value, to: &bytes)
