@@ -65,13 +65,18 @@ func commandsProcessed() async throws -> Int {
     return Int(line.dropFirst("total_commands_processed:".count)) ?? 0
 }
 
-/// Microseconds redis-server spent executing commands so far (sum of INFO commandstats usec).
+/// Microseconds of CPU redis-server has used so far (user + system, from INFO cpu): command execution, parsing and
+/// networking together. (Summing INFO commandstats would count the commands inside a MULTI twice: EXEC's time
+/// includes theirs.)
 func serverMicroseconds() async throws -> Int {
-    let info = try await redis.send("INFO", "commandstats").string ?? ""
-    return info.components(separatedBy: "\r\n").reduce(0) { total, line in
-        guard let range = line.range(of: ",usec=") else { return total }
-        return total + (Int(line[range.upperBound...].prefix(while: \.isNumber)) ?? 0)
+    let info = try await redis.send("INFO", "cpu").string ?? ""
+    let seconds = info.components(separatedBy: "\r\n").reduce(0.0) { total, line in
+        guard line.hasPrefix("used_cpu_user:") || line.hasPrefix("used_cpu_sys:"),
+            let value = line.split(separator: ":").last.flatMap({ Double($0) })
+        else { return total }
+        return total + value
     }
+    return Int(seconds * 1_000_000)
 }
 
 func fresh(_ name: String) async throws -> Queue {
@@ -82,32 +87,34 @@ func fresh(_ name: String) async throws -> Queue {
 // MARK: Enqueue
 
 let requests = (0..<(quick ? 10_000 : 100_000)).map { _ in EnqueueRequest("examples.noop") }
-if runs("enqueue") {
-    let serialJobs = quick ? 2_000 : 20_000
-    var queue = try await fresh("default")
-    var seconds = try await time {
-        for _ in 0..<serialJobs { try await queue.enqueue("examples.noop") }
-    }
-    report("enqueue", jobs: serialJobs, seconds: seconds)
-
-    let concurrentJobs = quick ? 10_000 : 100_000
-    queue = try await fresh("default")
-    seconds = try await time {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for task in 0..<64 {
-                let share = concurrentJobs / 64 + (task < concurrentJobs % 64 ? 1 : 0)
-                let target = queue
-            group.addTask { for _ in 0..<share { try await target.enqueue("examples.noop") } }
-            }
-            try await group.waitForAll()
+if runs("enqueue") || runs("enqueue-many") {
+    if only != "enqueue-many" {
+        let serialJobs = quick ? 2_000 : 20_000
+        var queue = try await fresh("default")
+        var seconds = try await time {
+            for _ in 0..<serialJobs { try await queue.enqueue("examples.noop") }
         }
+        report("enqueue", jobs: serialJobs, seconds: seconds)
+
+        let concurrentJobs = quick ? 10_000 : 100_000
+        queue = try await fresh("default")
+        seconds = try await time {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<64 {
+                    let share = concurrentJobs / 64 + (task < concurrentJobs % 64 ? 1 : 0)
+                    let target = queue
+                    group.addTask { for _ in 0..<share { try await target.enqueue("examples.noop") } }
+                }
+                try await group.waitForAll()
+            }
+        }
+        report("enqueue-64-tasks", jobs: concurrentJobs, seconds: seconds)
     }
-    report("enqueue-64-tasks", jobs: concurrentJobs, seconds: seconds)
 
     let manyJobs = requests.count
-    queue = try await fresh("default")
+    let queue = try await fresh("default")
     let serverBefore = try await serverMicroseconds()
-    seconds = try await time {
+    let seconds = try await time {
         var start = 0
         while start < manyJobs {
             try await queue.enqueueMany(Array(requests[start..<min(start + 1000, manyJobs)]))
