@@ -65,6 +65,11 @@ public final class RedisServer: Sendable {
     /// Whether the server process is running.
     public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
+    /// Sends a signal to the server process, e.g. `SIGSTOP` and `SIGCONT` to make it stop and resume answering.
+    public func signal(_ signal: Int32) {
+        process.withLock { $0?.signal(signal) }
+    }
+
     /// Stops the server: SIGTERM, then waits for it to exit. Safe to call twice.
     public func stop() async {
         let running = process.withLock { current -> SpawnedProcess? in

@@ -78,6 +78,29 @@ import Testing
         await server.stop()
     }
 
+    @Test func aServerThatStopsAnsweringTimesOutAndTheClientRecovers() async throws {
+        let server = try await RedisServer.start()
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.commandTimeout = .milliseconds(500)
+        let redis = Redis(configuration: configuration)
+        #expect(try await redis.send("PING").string == "PONG")
+        server.signal(SIGSTOP)
+        // The connection is idle, so this command is written straight from the calling task: it must still be
+        // held to the command timeout.
+        let start = ContinuousClock.now
+        do {
+            try await redis.send("PING")
+            Issue.record("PING answered by a stopped server")
+        } catch let error as RedisError {
+            #expect(error.code == .timeout, "\(error)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+        server.signal(SIGCONT)
+        #expect(try await redis.send("PING").string == "PONG")
+        #expect(try await redis.pipeline([RedisCommand("SET", "k", "v"), RedisCommand("GET", "k")])[1].string == "v")
+        await server.stop()
+    }
+
     @Test func authenticatesWithPasswordAndACLUser() async throws {
         let server = try await RedisServer.start(arguments: ["--requirepass", "s3cret"])
         let withPassword = try Redis(url: "redis://:s3cret@127.0.0.1:\(server.port)/2")

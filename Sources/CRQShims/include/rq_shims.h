@@ -14,6 +14,9 @@ extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *
 /// pipe2(2) with O_CLOEXEC.
 static inline int rq_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+/// pipe2(2) with O_CLOEXEC and O_NONBLOCK on both ends.
+static inline int rq_pipe_nonblocking_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC | O_NONBLOCK); }
+
 /// Closes every descriptor from `lowest` up in the spawned child (glibc 2.34+): a child must not inherit pipes or
 /// sockets that other threads of this process opened without close-on-exec.
 static inline int rq_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {

@@ -64,6 +64,42 @@ final class HiredisContext {
         return Self.convert(reply)
     }
 
+    /// Puts the socket in non-blocking mode; from then on the connection thread reads and callers write it
+    /// directly, and hiredis only parses (``feed(_:)``, ``nextReply()``).
+    func makeNonBlocking() throws(RedisError) {
+        let descriptor = fileDescriptor
+        let flags = fcntl(descriptor, F_GETFL)
+        guard flags >= 0, fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) == 0 else {
+            throw RedisError(.connectionFailed, "cannot make the socket to \(endpoint) non-blocking")
+        }
+    }
+
+    /// Hands the first `count` bytes of `buffer`, read from the socket, to hiredis' reply parser.
+    func feed(_ buffer: [UInt8], count: Int) throws(RedisError) {
+        let status = buffer.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                redisReaderFeed(context.pointee.reader, chars.baseAddress, min(count, chars.count))
+            }
+        }
+        if status != rq_ok() { throw readerError() }
+    }
+
+    /// The next complete reply among the bytes fed so far, or nil if none is complete yet.
+    func nextReply() throws(RedisError) -> RedisValue? {
+        var raw: UnsafeMutableRawPointer?
+        guard redisReaderGetReply(context.pointee.reader, &raw) == rq_ok() else { throw readerError() }
+        guard let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return Self.convert(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    private func readerError() -> RedisError {
+        let reason = withUnsafeBytes(of: context.pointee.reader.pointee.errstr) { bytes in
+            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return RedisError(.protocolError, "Redis at \(endpoint) sent a malformed reply: \(reason)")
+    }
+
     private func contextError() -> RedisError {
         let err = rq_context_err(context)
         let reason = String(cString: rq_context_errstr(context))
@@ -107,7 +143,7 @@ final class HiredisContext {
 
     private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> [UInt8] {
         guard let pointer, length > 0 else { return [] }
-        return UnsafeRawBufferPointer(start: pointer, count: length).map { $0 }
+        return [UInt8](UnsafeRawBufferPointer(start: pointer, count: length))
     }
 }
 

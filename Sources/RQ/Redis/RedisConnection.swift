@@ -1,3 +1,4 @@
+import CRQShims
 import FoundationEssentials
 import Glibc
 import Logging
@@ -11,15 +12,19 @@ import Synchronization
     static func record() { counter.add(1, ordering: .relaxed) }
 }
 
-/// One connection to Redis, served by a thread of its own.
+/// One connection to Redis, with a thread of its own that reads the replies.
 ///
-/// Callers never touch the socket: `execute` appends a batch of encoded commands to a queue and suspends. The
-/// connection's thread takes *every* batch waiting at that moment, hands them to hiredis as one buffer (one write),
-/// and reads the replies in order. So commands from many tasks are pipelined automatically, and hiredis' blocking
-/// calls only ever block this thread, never the Swift cooperative pool.
+/// `execute` never blocks: it queues a batch of encoded commands and suspends. When nothing else is in flight the
+/// caller writes its batch to the socket itself (a non-blocking `send`), so a lone request costs no thread handoff
+/// on the way out; while earlier replies are awaited, new batches are appended to one buffer that the connection's
+/// thread writes as soon as it wakes for those replies — commands from many tasks are pipelined automatically. The
+/// thread waits in `poll` on the socket and a wake-up pipe, feeds what it reads to hiredis' reply parser, and
+/// resumes each caller with its replies in order. Connecting (hiredis' blocking connect and the AUTH/SELECT
+/// handshake) happens on that thread too: no blocking call ever runs on the Swift cooperative pool.
 ///
-/// A broken connection fails the commands in flight with ``RedisError/Code/connectionLost``; the next batch
-/// reconnects, retrying with exponential backoff until the connect timeout.
+/// A broken connection fails the commands in flight with ``RedisError/Code/connectionLost``, one that does not
+/// answer in time with ``RedisError/Code/timeout``; the next batch reconnects, retrying with exponential backoff
+/// until the connect timeout.
 final class RedisConnection: Sendable {
     private let core: Core
 
@@ -57,7 +62,8 @@ final class RedisConnection: Sendable {
         }
     }
 
-    /// Stops the thread after the batches already queued; later calls fail with ``RedisError/Code/closed``.
+    /// Stops the thread once the batches already queued are answered; later calls fail with
+    /// ``RedisError/Code/closed``.
     func close() { core.close() }
 
     struct Request {
@@ -68,22 +74,41 @@ final class RedisConnection: Sendable {
         let continuation: UnsafeContinuation<[RedisValue], any Error>
     }
 
-    /// The state shared by callers and the connection thread, guarded by `condition`.
+    /// A request whose bytes are written (or in `outgoing`), waiting for its replies.
+    struct InFlight {
+        let request: Request
+        let deadline: ContinuousClock.Instant
+    }
+
+    /// The state shared by callers and the connection thread, guarded by `lock`.
     final class Core: @unchecked Sendable {
         let configuration: RedisConfiguration
         let interruptible: Bool
         let logger: Logger
-        private let condition = ThreadCondition()
+        private let lock = ThreadCondition()
+        /// Requests waiting for a connection.
         private var pending: [Request] = []
-        private var inFlight: Set<UInt64> = []
+        /// Requests sent or in `outgoing`, in the order their replies will arrive; `head` is the first live one.
+        private var inFlight: [InFlight] = []
+        private var head = 0
+        /// Bytes of in-flight requests not written yet.
+        private var outgoing: [UInt8] = []
+        /// The connected, non-blocking socket; -1 while there is none.
+        private var socket: Int32 = -1
+        /// The wake-up pipe: callers write a byte to make the thread look at the state again.
+        private var wakeReader: Int32 = -1
+        private var wakeWriter: Int32 = -1
         private var isClosed = false
         private var threadStarted = false
+        /// A caller is writing to the socket outside the lock.
+        private var writing = false
+        /// Counts connections, so a caller that wrote outside the lock knows whether its socket is still current.
+        private var connectionGeneration = 0
         private var requestCounter: UInt64 = 0
-        private var socket: Int32 = -1
         private var interrupted = false
         // Owned by the connection thread only.
         private var context: HiredisContext?
-        private var currentTimeout: Duration?
+        private var headReplies: [RedisValue] = []
 
         init(configuration: RedisConfiguration, interruptible: Bool, logger: Logger) {
             self.configuration = configuration
@@ -92,129 +117,339 @@ final class RedisConnection: Sendable {
         }
 
         func nextRequestID() -> UInt64 {
-            condition.lock()
-            defer { condition.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             requestCounter &+= 1
             return requestCounter
         }
 
         func submit(_ request: Request) {
-            condition.lock()
+            lock.lock()
             if isClosed {
-                condition.unlock()
+                lock.unlock()
                 request.continuation.resume(throwing: RedisError(.closed, "the Redis client was closed"))
                 return
             }
-            pending.append(request)
-            let start = !threadStarted
-            threadStarted = true
-            condition.signal()
-            condition.unlock()
+            var start = false
+            if !threadStarted {
+                var fds: [Int32] = [-1, -1]
+                guard rq_pipe_nonblocking_cloexec(&fds) == 0 else {
+                    lock.unlock()
+                    request.continuation.resume(
+                        throwing: RedisError(
+                            .connectionFailed, "cannot create a pipe: \(String(cString: strerror(errno)))"))
+                    return
+                }
+                (wakeReader, wakeWriter) = (fds[0], fds[1])
+                threadStarted = true
+                start = true
+            }
+            if socket >= 0 {
+                let idle = head == inFlight.count && outgoing.isEmpty
+                let timeout = request.timeout ?? configuration.commandTimeout
+                inFlight.append(InFlight(request: request, deadline: .now + timeout))
+                if idle {
+                    // Nothing else is in flight: write it now, from this thread, without waking the connection's,
+                    // and without holding the lock during the system call. Until `writing` is cleared, other
+                    // callers queue their bytes behind these and the connection's thread does not write.
+                    // Bytes other callers queue meanwhile are written by this caller too, before it returns.
+                    writing = true
+                    var chunk = request.payload[...]
+                    while true {
+                        let descriptor = socket
+                        let generation = connectionGeneration
+                        lock.unlock()
+                        RedisRoundTrips.record()
+                        let written = Self.send(descriptor, chunk)
+                        lock.lock()
+                        guard generation == connectionGeneration, socket >= 0 else { break }
+                        if written < chunk.count {
+                            // The socket buffer is full: the connection's thread writes the rest when it can.
+                            outgoing.insert(contentsOf: chunk.dropFirst(max(written, 0)), at: 0)
+                            wake()
+                            break
+                        }
+                        if outgoing.isEmpty { break }
+                        chunk = outgoing[...]
+                        outgoing = []
+                    }
+                    writing = false
+                    lock.broadcast()
+                } else {
+                    // The thread wakes for the earlier replies and writes these bytes then.
+                    outgoing.append(contentsOf: request.payload)
+                }
+            } else {
+                pending.append(request)
+                wake()
+            }
+            lock.unlock()
             if start { BlockingThread.start(name: "rq-redis") { self.run() } }
         }
 
         /// Cancels a request: a queued one is dropped; one in flight on an interruptible (dedicated) connection is
-        /// interrupted by shutting the socket down, which fails its blocking read at once.
+        /// interrupted by shutting the socket down, which fails it at once.
         func cancel(_ id: UInt64) {
-            condition.lock()
+            lock.lock()
             if let index = pending.firstIndex(where: { $0.id == id }) {
                 let request = pending.remove(at: index)
-                condition.unlock()
+                lock.unlock()
                 request.continuation.resume(throwing: CancellationError())
                 return
             }
-            if interruptible, inFlight.contains(id), socket >= 0 {
+            if interruptible, socket >= 0, inFlight[head...].contains(where: { $0.request.id == id }) {
                 interrupted = true
                 _ = shutdown(socket, Int32(SHUT_RDWR))
             }
-            condition.unlock()
+            lock.unlock()
         }
 
         func close() {
-            condition.lock()
-            isClosed = true
-            condition.signal()
-            condition.unlock()
+            lock.lock()
+            if !isClosed {
+                isClosed = true
+                wake()
+            }
+            lock.unlock()
+        }
+
+        /// Makes the thread look at the state again. Call with the lock held.
+        private func wake() {
+            guard wakeWriter >= 0 else { return }
+            var byte: UInt8 = 1
+            _ = write(wakeWriter, &byte, 1)
+        }
+
+        /// `send` without SIGPIPE; the bytes written, or -1 (`EAGAIN` included).
+        private static func send(_ socket: Int32, _ bytes: ArraySlice<UInt8>) -> Int {
+            bytes.withUnsafeBytes { buffer in
+                while true {
+                    let written = Glibc.send(socket, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
+                    if written < 0 && errno == EINTR { continue }
+                    return written
+                }
+            }
         }
 
         func run() {
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             while true {
-                condition.lock()
-                while pending.isEmpty && !isClosed { condition.wait() }
-                if pending.isEmpty && isClosed {
-                    condition.unlock()
-                    break
-                }
-                let batch = pending
-                pending.removeAll(keepingCapacity: true)
-                for request in batch { inFlight.insert(request.id) }
-                condition.unlock()
-                process(batch)
-                condition.lock()
-                inFlight.removeAll(keepingCapacity: true)
-                condition.unlock()
-            }
-            context = nil
-        }
-
-        private func process(_ batch: [Request]) {
-            let context: HiredisContext
-            do {
-                context = try connected()
-            } catch {
-                for request in batch { request.continuation.resume(throwing: error) }
-                return
-            }
-            RedisRoundTrips.record()
-            let timeout = batch.compactMap(\.timeout).max() ?? configuration.commandTimeout
-            if timeout != currentTimeout {
-                context.setTimeout(timeout)
-                currentTimeout = timeout
-            }
-            var failure: RedisError?
-            for request in batch {
-                do { try context.append(request.payload) } catch {
-                    failure = error
-                    break
-                }
-            }
-            for request in batch {
-                if let failure {
-                    request.continuation.resume(throwing: failure)
+                lock.lock()
+                if socket < 0 {
+                    if pending.isEmpty {
+                        if isClosed {
+                            shutDownThread()
+                            return
+                        }
+                        let wake = wakeReader
+                        lock.unlock()
+                        Self.poll([pollfd(fd: wake, events: Int16(POLLIN), revents: 0)], timeout: -1)
+                        drainWakeUps()
+                        continue
+                    }
+                    lock.unlock()
+                    connect()
                     continue
                 }
-                var replies: [RedisValue] = []
-                replies.reserveCapacity(request.replyCount)
-                do {
-                    for _ in 0..<request.replyCount { replies.append(try context.readReply()) }
-                    request.continuation.resume(returning: replies)
-                } catch {
-                    failure = error
-                    request.continuation.resume(throwing: takeInterruption() ? CancellationError() : error)
+                if isClosed && pending.isEmpty && head == inFlight.count {
+                    shutDownThread()
+                    return
                 }
+                let descriptor = socket
+                let wantsWrite = !outgoing.isEmpty && !writing
+                let deadline = head < inFlight.count ? inFlight[head].deadline : nil
+                let wake = wakeReader
+                lock.unlock()
+
+                var descriptors = [
+                    pollfd(fd: descriptor, events: Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0), revents: 0),
+                    pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+                ]
+                // A caller that writes to an idle connection does not wake this thread, so while nothing is
+                // awaited it still looks at the clock now and then, to hold such a request to its deadline.
+                let idleTick = ContinuousClock.now + min(.seconds(1), configuration.commandTimeout)
+                let timeout = Self.milliseconds(until: deadline ?? idleTick)
+                Self.poll(&descriptors, timeout: timeout)
+                if descriptors[1].revents != 0 { drainWakeUps() }
+                if descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                    guard readReplies(from: descriptor, into: &buffer) else { continue }
+                }
+                guard flush() else { continue }
+                lock.lock()
+                let overdue = head < inFlight.count && ContinuousClock.now >= inFlight[head].deadline
+                lock.unlock()
+                if overdue { fail(RedisError(.timeout, "Redis at \(configuration.endpoint) did not reply in time")) }
             }
-            if failure != nil { disconnect() }
         }
 
-        private func takeInterruption() -> Bool {
-            condition.lock()
-            defer { condition.unlock() }
-            let value = interrupted
-            interrupted = false
-            return value
+        /// Reads what the socket has and hands every complete reply to its request; false if the connection failed.
+        private func readReplies(from descriptor: Int32, into buffer: inout [UInt8]) -> Bool {
+            guard let context else { return false }
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count == 0 {
+                    fail(RedisError(.connectionLost, "Redis at \(configuration.endpoint) closed the connection"))
+                    return false
+                }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EAGAIN || errno == EWOULDBLOCK { return true }
+                    let reason = String(cString: strerror(errno))
+                    fail(
+                        RedisError(.connectionLost, "connection to Redis at \(configuration.endpoint) lost: \(reason)"))
+                    return false
+                }
+                do throws(RedisError) {
+                    try context.feed(buffer, count: count)
+                    while let reply = try context.nextReply() {
+                        guard deliver(reply) else {
+                            fail(
+                                RedisError(
+                                    .protocolError, "Redis at \(configuration.endpoint) sent an unexpected reply"))
+                            return false
+                        }
+                    }
+                } catch {
+                    fail(error)
+                    return false
+                }
+                if count < buffer.count { return true }
+            }
         }
 
-        private func disconnect() {
-            condition.lock()
+        /// Adds a reply to the first request in flight and resumes it once all its replies are in.
+        private func deliver(_ reply: RedisValue) -> Bool {
+            lock.lock()
+            guard head < inFlight.count else {
+                lock.unlock()
+                return false
+            }
+            let request = inFlight[head].request
+            headReplies.append(reply)
+            guard headReplies.count == request.replyCount else {
+                lock.unlock()
+                return true
+            }
+            head += 1
+            if head == inFlight.count {
+                inFlight.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 1024 && head * 2 >= inFlight.count {
+                inFlight.removeFirst(head)
+                head = 0
+            }
+            lock.unlock()
+            let replies = headReplies
+            headReplies = []
+            request.continuation.resume(returning: replies)
+            return true
+        }
+
+        /// Writes as much of `outgoing` as the socket takes; false if the connection failed.
+        private func flush() -> Bool {
+            lock.lock()
+            guard socket >= 0, !outgoing.isEmpty, !writing else {
+                lock.unlock()
+                return true
+            }
+            RedisRoundTrips.record()
+            let written = Self.send(socket, outgoing[...])
+            if written > 0 {
+                outgoing.removeFirst(written)
+            }
+            let error = written < 0 && errno != EAGAIN && errno != EWOULDBLOCK ? errno : 0
+            lock.unlock()
+            guard error == 0 else {
+                let reason = String(cString: strerror(error))
+                fail(RedisError(.connectionLost, "connection to Redis at \(configuration.endpoint) lost: \(reason)"))
+                return false
+            }
+            return true
+        }
+
+        /// Fails every request in flight and drops the connection; queued requests reconnect.
+        private func fail(_ error: RedisError) {
+            lock.lock()
+            let failed = inFlight[head...].map(\.request)
+            inFlight.removeAll()
+            head = 0
+            outgoing.removeAll()
             socket = -1
-            condition.unlock()
+            let wasInterrupted = interrupted
+            interrupted = false
+            while writing { lock.wait() }  // never close the socket under a caller's `send`
+            lock.unlock()
             context = nil
-            currentTimeout = nil
+            headReplies = []
+            for request in failed {
+                request.continuation.resume(throwing: wasInterrupted ? CancellationError() : error)
+            }
         }
 
-        /// The live context, connecting (with backoff) if there is none.
+        /// Connects (with backoff), then moves the queued requests in flight; on failure fails them.
+        private func connect() {
+            do {
+                let fresh = try connected()
+                try fresh.makeNonBlocking()
+                lock.lock()
+                socket = fresh.fileDescriptor
+                connectionGeneration += 1
+                interrupted = false
+                let deadline = ContinuousClock.now
+                for request in pending {
+                    inFlight.append(
+                        InFlight(
+                            request: request, deadline: deadline + (request.timeout ?? configuration.commandTimeout)))
+                    outgoing.append(contentsOf: request.payload)
+                }
+                pending.removeAll()
+                lock.unlock()
+                context = fresh
+                headReplies = []
+            } catch {
+                lock.lock()
+                let failed = pending
+                pending.removeAll()
+                lock.unlock()
+                for request in failed { request.continuation.resume(throwing: error) }
+            }
+        }
+
+        /// Ends the thread; called with the lock held, which it releases.
+        private func shutDownThread() {
+            socket = -1
+            for descriptor in [wakeReader, wakeWriter] where descriptor >= 0 { Glibc.close(descriptor) }
+            wakeReader = -1
+            wakeWriter = -1
+            lock.unlock()
+            context = nil
+        }
+
+        private func drainWakeUps() {
+            lock.lock()
+            let descriptor = wakeReader
+            lock.unlock()
+            var bytes = [UInt8](repeating: 0, count: 64)
+            while bytes.withUnsafeMutableBytes({ read(descriptor, $0.baseAddress, $0.count) }) > 0 {}
+        }
+
+        private static func poll(_ descriptors: [pollfd], timeout: Int32) {
+            var descriptors = descriptors
+            poll(&descriptors, timeout: timeout)
+        }
+
+        private static func poll(_ descriptors: inout [pollfd], timeout: Int32) {
+            while Glibc.poll(&descriptors, nfds_t(descriptors.count), timeout) < 0 && errno == EINTR {}
+        }
+
+        private static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else { return 0 }
+            return Int32(clamping: remaining.microseconds / 1000 + 1)
+        }
+
+        /// A fresh context, connecting with backoff until the connect timeout, the handshake done.
         private func connected() throws(RedisError) -> HiredisContext {
-            if let context { return context }
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: configuration.connectTimeout)
             var delay = Duration.milliseconds(10)
@@ -223,13 +458,7 @@ final class RedisConnection: Sendable {
                 do {
                     let fresh = try HiredisContext.connect(to: configuration.endpoint, timeout: remaining)
                     fresh.setTimeout(configuration.commandTimeout)
-                    currentTimeout = configuration.commandTimeout
                     try handshake(fresh)
-                    condition.lock()
-                    socket = fresh.fileDescriptor
-                    interrupted = false
-                    condition.unlock()
-                    context = fresh
                     return fresh
                 } catch  where error.code == .server {
                     throw error  // Wrong password or database: retrying will not help.
@@ -243,8 +472,8 @@ final class RedisConnection: Sendable {
         }
 
         private func isClosedNow() -> Bool {
-            condition.lock()
-            defer { condition.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             return isClosed
         }
 

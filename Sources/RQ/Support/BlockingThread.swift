@@ -64,4 +64,5 @@ final class ThreadCondition: @unchecked Sendable {
     /// Waits for a signal; call with the lock held (it is held again on return).
     func wait() { pthread_cond_wait(condition, mutex) }
     func signal() { pthread_cond_signal(condition) }
+    func broadcast() { pthread_cond_broadcast(condition) }
 }
