@@ -24,9 +24,15 @@ guard FileManager.default.isExecutableFile(atPath: runner) else {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
-/// `--only SECTION` (enqueue, workers = horses + in-process, spawn, latency, memory) runs one section, for profiling.
+/// `--only SECTION` runs one section (or a group of them), for profiling: enqueue (-serial, -tasks, -many), workers
+/// (-horses, -in-process), spawn, latency, memory.
 let only: String? = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
-func runs(_ section: String) -> Bool { only == nil || only == section }
+/// Whether a section runs: all without `--only`; `--only enqueue` selects `enqueue-serial`, `enqueue-tasks` and
+/// `enqueue-many`, and so on.
+func runs(_ section: String) -> Bool {
+    guard let only else { return true }
+    return section == only || section.hasPrefix(only + "-")
+}
 let quietLogger: Logger = {
     var logger = Logger(label: "rq.bench")
     logger.logLevel = .critical
@@ -51,12 +57,16 @@ func report(_ mode: String, jobs: Int, seconds: Double, _ extra: String = "") {
     )
 }
 
-func time(_ body: () async throws -> Void) async rethrows -> Double {
-    let clock = ContinuousClock()
-    let start = clock.now
-    try await body()
-    let elapsed = clock.now - start
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+/// Runs `body` off the main actor — where a server's request handler or a worker runs, and where a call into
+/// swift-rq does not hop back to the main thread after every await — and returns the seconds it took.
+func time(_ body: @escaping @Sendable () async throws -> Void) async throws -> Double {
+    try await Task.detached {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await body()
+        let elapsed = clock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }.value
 }
 
 func commandsProcessed() async throws -> Int {
@@ -87,30 +97,31 @@ func fresh(_ name: String) async throws -> Queue {
 // MARK: Enqueue
 
 let requests = (0..<(quick ? 10_000 : 100_000)).map { _ in EnqueueRequest("examples.noop") }
-if runs("enqueue") || runs("enqueue-many") {
-    if only != "enqueue-many" {
-        let serialJobs = quick ? 2_000 : 20_000
-        var queue = try await fresh("default")
-        var seconds = try await time {
-            for _ in 0..<serialJobs { try await queue.enqueue("examples.noop") }
-        }
-        report("enqueue", jobs: serialJobs, seconds: seconds)
-
-        let concurrentJobs = quick ? 10_000 : 100_000
-        queue = try await fresh("default")
-        seconds = try await time {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for task in 0..<64 {
-                    let share = concurrentJobs / 64 + (task < concurrentJobs % 64 ? 1 : 0)
-                    let target = queue
-                    group.addTask { for _ in 0..<share { try await target.enqueue("examples.noop") } }
-                }
-                try await group.waitForAll()
-            }
-        }
-        report("enqueue-64-tasks", jobs: concurrentJobs, seconds: seconds)
+if runs("enqueue-serial") {
+    let serialJobs = quick ? 2_000 : 20_000
+    let queue = try await fresh("default")
+    let seconds = try await time {
+        for _ in 0..<serialJobs { try await queue.enqueue("examples.noop") }
     }
+    report("enqueue", jobs: serialJobs, seconds: seconds)
+}
 
+if runs("enqueue-tasks") {
+    let concurrentJobs = quick ? 10_000 : 100_000
+    let queue = try await fresh("default")
+    let seconds = try await time {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<64 {
+                let share = concurrentJobs / 64 + (task < concurrentJobs % 64 ? 1 : 0)
+                group.addTask { for _ in 0..<share { try await queue.enqueue("examples.noop") } }
+            }
+            try await group.waitForAll()
+        }
+    }
+    report("enqueue-64-tasks", jobs: concurrentJobs, seconds: seconds)
+}
+
+if runs("enqueue-many") {
     let manyJobs = requests.count
     let queue = try await fresh("default")
     let serverBefore = try await serverMicroseconds()
@@ -156,14 +167,14 @@ func drain(_ mode: String, jobs: Int, execution: WorkerPoolConfiguration.Executi
             + "commands_per_job=\(String(format: "%.1f", Double(commands) / Double(jobs)))")
 }
 
-if runs("workers") || runs("horses") {
+if runs("workers-horses") {
     for concurrency in [1, 2, 4] {
         try await drain(
             "horse-c\(concurrency)", jobs: quick ? 200 : 2_000, execution: .horse(runner: runner),
             concurrency: concurrency)
     }
 }
-if runs("workers") || runs("in-process") {
+if runs("workers-in-process") {
     try await drain("in-process-c10", jobs: quick ? 5_000 : 50_000, execution: .inProcess(functions), concurrency: 10)
 }
 
