@@ -144,6 +144,31 @@ public actor Redis {
         }
     }
 
+    /// Sends a blocking command on a dedicated connection and, the moment its reply arrives, the commands
+    /// `followUp` makes from it, written by the connection's thread without a hop through the caller (a worker
+    /// uses this to start the job a blocking pop returned one thread wake-up sooner).
+    ///
+    /// - Returns: the blocking command's reply followed by the follow-up commands' replies (error replies in
+    ///   place); only the first if `followUp` returned no commands.
+    package func sendBlocking(
+        _ command: RedisCommand, blockingFor: Duration,
+        then followUp: @escaping @Sendable (RedisValue) -> [RedisCommand]
+    ) async throws -> [RedisValue] {
+        let connection = try checkOutBlocking()
+        do {
+            let replies = try await connection.execute(
+                [command], timeout: blockingFor + configuration.commandTimeout, followUp: { followUp($0[0]) })
+            checkIn(connection)
+            if case .error(let message) = replies[0] { throw RedisError(.server, "\(command.name): \(message)") }
+            return replies
+        } catch let error as RedisError where error.code == .server {
+            throw error
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+
     /// Closes every connection. Commands already sent complete; later ones fail with ``RedisError/Code/closed``.
     public func close() {
         isClosed = true

@@ -40,7 +40,14 @@ final class RedisConnection: Sendable {
     ///
     /// - Parameter timeout: how long the replies may take; defaults to the configuration's command timeout.
     ///   Blocking commands pass their block time plus a margin.
-    func execute(_ commands: [RedisCommand], timeout: Duration? = nil) async throws -> [RedisValue] {
+    ///   - followUp: given the replies, the commands to send next; they are written by the connection's thread the
+    ///     moment the replies arrive, without waking the caller in between, and their replies are appended to the
+    ///     result. Used when nothing else is in flight on the connection (a dedicated one); otherwise it is
+    ///     skipped and the caller gets the first replies only.
+    func execute(
+        _ commands: [RedisCommand], timeout: Duration? = nil,
+        followUp: (@Sendable ([RedisValue]) -> [RedisCommand])? = nil
+    ) async throws -> [RedisValue] {
         var payload: [UInt8]
         if commands.count == 1 {
             payload = commands[0].encoded
@@ -54,7 +61,7 @@ final class RedisConnection: Sendable {
             try await withUnsafeThrowingContinuation { continuation in
                 core.submit(
                     Request(
-                        id: id, payload: payload, replyCount: commands.count, timeout: timeout,
+                        id: id, payload: payload, replyCount: commands.count, timeout: timeout, followUp: followUp,
                         continuation: continuation))
             }
         } onCancel: {
@@ -71,6 +78,8 @@ final class RedisConnection: Sendable {
         let payload: [UInt8]
         let replyCount: Int
         let timeout: Duration?
+        /// Commands to send as soon as the replies are in, from the connection's thread; see `execute`.
+        var followUp: (@Sendable ([RedisValue]) -> [RedisCommand])? = nil
         let continuation: UnsafeContinuation<[RedisValue], any Error>
     }
 
@@ -329,6 +338,19 @@ final class RedisConnection: Sendable {
             guard headReplies.count == request.replyCount else {
                 lock.unlock()
                 return true
+            }
+            if let followUp = request.followUp, head == inFlight.count - 1, outgoing.isEmpty, !writing {
+                let more = followUp(headReplies)
+                if !more.isEmpty {
+                    // The same caller waits on; its next commands go out as soon as this thread writes.
+                    let next = Request(
+                        id: request.id, payload: [], replyCount: headReplies.count + more.count, timeout: nil,
+                        continuation: request.continuation)
+                    inFlight[head] = InFlight(request: next, deadline: .now + configuration.commandTimeout)
+                    for command in more { outgoing.append(contentsOf: command.encoded) }
+                    lock.unlock()
+                    return true
+                }
             }
             head += 1
             if head == inFlight.count {

@@ -2,6 +2,7 @@ import FoundationEssentials
 import Glibc
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// A worker that takes jobs from RQ queues and runs up to `concurrency` of them at once, each in a horse process
 /// (or, if so configured, as a Task in this process).
@@ -294,7 +295,8 @@ public actor WorkerPool: Service {
 
     /// Takes the next job and marks it started: first without blocking, in one script; if the queues are empty,
     /// blocking for at most the poll interval (`BLMOVE` through the intermediate list for one queue, `BLPOP` for
-    /// several, as RQ does), then the same script fetches and starts the job.
+    /// several, as RQ does), then the same script fetches and starts the job — sent by the blocking connection's
+    /// thread the moment the pop returns, so an idle worker starts a job with one thread wake-up less.
     private func dequeue(upTo limit: Int) async throws -> [Dequeued] {
         let queues = queueOrder
         defer { rotateQueues() }
@@ -302,42 +304,88 @@ public actor WorkerPool: Service {
         let found = try await dequeueAndStart(queues: queues, single: single, fetching: nil, limit: limit)
         if !found.isEmpty || configuration.burst { return found }
         let seconds = configuration.dequeuePollInterval.inSeconds
-        let id: String
-        let queueKey: String
-        if single {
-            let blocked = try await redis.sendBlocking(
-                RedisCommand(
-                    "BLMOVE", RQKeys.queue(queues[0]), RQKeys.intermediate(queues[0]), "LEFT", "RIGHT", seconds),
-                blockingFor: configuration.dequeuePollInterval)
-            guard let popped = blocked.string else { return [] }
-            id = popped
-            queueKey = RQKeys.queue(queues[0])
-        } else {
-            let blocked = try await redis.sendBlocking(
-                RedisCommand("BLPOP", arguments: queues.map(RQKeys.queue) + [seconds]),
-                blockingFor: configuration.dequeuePollInterval)
-            guard let parts = blocked.array, parts.count == 2, let key = parts[0].string, let popped = parts[1].string
-            else { return [] }
-            id = popped
-            queueKey = key
+        let command =
+            single
+            ? RedisCommand(
+                "BLMOVE", RQKeys.queue(queues[0]), RQKeys.intermediate(queues[0]), "LEFT", "RIGHT", seconds)
+            : RedisCommand("BLPOP", arguments: queues.map(RQKeys.queue) + [seconds])
+        let sha = try await redis.scriptHash(RQScripts.dequeueAndStart)
+        let start = StartArguments(
+            workerKey: workerKey, name: name,
+            monitoringInterval: max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))))
+        let startedAt = StartTime()
+        let replies = try await redis.sendBlocking(command, blockingFor: configuration.dequeuePollInterval) { reply in
+            guard let (queue, id) = Self.popped(reply, single: single, queues: queues) else { return [] }
+            let now = Date()
+            startedAt.date.withLock { $0 = now }
+            let (keys, arguments) = start.make(queues: [queue], single: single, fetching: id, limit: 1, now: now)
+            return [RedisCommand("EVALSHA", arguments: [sha, keys.count] + keys + arguments)]
         }
-        let queue = String(queueKey.dropFirst(RQKeys.queuePrefix.count))
+        guard let (queue, id) = Self.popped(replies[0], single: single, queues: queues) else { return [] }
+        if replies.count == 2, let now = startedAt.date.withLock({ $0 }) {
+            if case .error(let message) = replies[1] {
+                // NOSCRIPT (the server lost its scripts): the script did not run; load it and start the job below.
+                guard message.hasPrefix("NOSCRIPT") else {
+                    throw RedisError(.server, "script \(RQScripts.dequeueAndStart.name): \(message)")
+                }
+            } else {
+                return Self.started(replies[1], now: now)
+            }
+        }
         return try await dequeueAndStart(queues: [queue], single: single, fetching: id, limit: 1)
+    }
+
+    /// The queue and job id a `BLMOVE` (one queue) or `BLPOP` (several) returned, or nil after a timeout.
+    private static func popped(_ reply: RedisValue, single: Bool, queues: [String]) -> (queue: String, id: String)? {
+        if single {
+            guard let id = reply.string else { return nil }
+            return (queues[0], id)
+        }
+        guard let parts = reply.array, parts.count == 2, let key = parts[0].string, let id = parts[1].string
+        else { return nil }
+        return (String(key.dropFirst(RQKeys.queuePrefix.count)), id)
+    }
+
+    /// When the blocking connection's thread built the start script's arguments.
+    private final class StartTime: Sendable {
+        let date = Mutex<Date?>(nil)
+    }
+
+    /// The arguments of the dequeue-and-start script, which do not depend on the actor's state once made.
+    struct StartArguments: Sendable {
+        let workerKey: String
+        let name: String
+        let monitoringInterval: Int
+
+        func make(queues: [String], single: Bool, fetching id: String?, limit: Int, now: Date)
+            -> (keys: [String], arguments: [any RedisArgument])
+        {
+            let executionIDs = (0..<limit).map { _ in RandomID.hex32() }
+            let arguments: [any RedisArgument] =
+                [
+                    id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, "",
+                    RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now),
+                    monitoringInterval, limit,
+                ] + executionIDs
+            return (queues.map(RQKeys.queue), arguments)
+        }
     }
 
     private func dequeueAndStart(queues: [String], single: Bool, fetching id: String?, limit: Int) async throws
         -> [Dequeued]
     {
         let now = Date()
-        let interval = max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up)))
-        let executionIDs = (0..<limit).map { _ in RandomID.hex32() }
-        let reply = try await redis.evaluate(
-            RQScripts.dequeueAndStart, keys: queues.map(RQKeys.queue),
-            arguments: [
-                id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, "",
-                RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now), interval, limit,
-            ] + executionIDs)
-        return (reply.array ?? []).compactMap { entry in
+        let start = StartArguments(
+            workerKey: workerKey, name: name,
+            monitoringInterval: max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))))
+        let (keys, arguments) = start.make(queues: queues, single: single, fetching: id, limit: limit, now: now)
+        let reply = try await redis.evaluate(RQScripts.dequeueAndStart, keys: keys, arguments: arguments)
+        return Self.started(reply, now: now)
+    }
+
+    /// The jobs the dequeue-and-start script returned.
+    private static func started(_ reply: RedisValue, now: Date) -> [Dequeued] {
+        (reply.array ?? []).compactMap { entry in
             guard let parts = entry.array, parts.count == 4, let key = parts[0].string, let found = parts[1].string,
                 let executionID = parts[3].string
             else { return nil }
