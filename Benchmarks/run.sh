@@ -84,8 +84,10 @@ for mode in ('horse', 'in-process'):
     f = rates.get(('swift-rq', f'latency-{mode}'), {})
     target = "≤ 2 ms" if mode == 'horse' else "≤ 1 ms"
     print(f"| Enqueue-to-start latency, {mode}, p50 / p99 (ms) | {f.get('p50_ms', '?')} / {f.get('p99_ms', '?')} | | | | p50 {target} |")
+f = rates.get(('swift-rq', 'latency-idle-round-trip'), {})
+print(f"| Floor: one idle Redis round trip (PING after 5 ms idle), p50 / p99 (ms) | {f.get('p50_ms', '?')} / {f.get('p99_ms', '?')} | | | | |")
 f = rates.get(('swift-rq', 'enqueue-many'), {})
-print(f"| redis-server time per job in enqueueMany (µs) | {f.get('server_us_per_job', '?')} | | | | |")
+print(f"| redis-server CPU per job in enqueueMany (µs) | {f.get('server_us_per_job', '?')} | | | | |")
 m = rates.get(('swift-rq', 'memory'), {})
 print(f"| Memory: idle worker RSS / warm horse RSS (MiB) | {int(m.get('idle_worker_rss_kb', 0))/1024:.1f} / {int(m.get('warm_horse_rss_kb', 0))/1024:.1f} | | | | |")
 PY

@@ -227,7 +227,30 @@ func latency(_ mode: String, execution: WorkerPoolConfiguration.Execution) async
         "swift-rq latency-\(mode) samples=\(samples) p50_ms=\(String(format: "%.3f", p50)) p99_ms=\(String(format: "%.3f", p99))"
     )
 }
+/// The floor under those latencies on this machine: one Redis round trip (`PING`) from an idle client to an idle
+/// server, measured the same way — after 5 ms of quiet, when threads and virtual CPUs have gone to sleep.
+func idleRoundTrip() async throws {
+    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+    let samples = quick ? 100 : 500
+    let clock = ContinuousClock()
+    for index in 0..<(samples + 20) {
+        try await Task.sleep(for: .milliseconds(5))
+        let start = clock.now
+        try await redis.send("PING")
+        let elapsed = (clock.now - start).components
+        if index >= 20 {
+            histogram.record(UInt64(elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000))
+        }
+    }
+    let p50 = Double(histogram.valueAtPercentile(50)) / 1000
+    let p99 = Double(histogram.valueAtPercentile(99)) / 1000
+    print(
+        "swift-rq latency-idle-round-trip samples=\(samples) p50_ms=\(String(format: "%.3f", p50)) p99_ms=\(String(format: "%.3f", p99))"
+    )
+}
+
 if runs("latency") {
+    try await idleRoundTrip()
     try await latency("horse", execution: .horse(runner: runner))
     try await latency("in-process", execution: .inProcess(functions))
 }
