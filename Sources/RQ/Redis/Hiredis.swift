@@ -64,16 +64,6 @@ final class HiredisContext {
         return Self.convert(reply)
     }
 
-    /// Puts the socket in non-blocking mode; from then on the connection thread reads and callers write it
-    /// directly, and hiredis only parses (``feed(_:)``, ``nextReply()``).
-    func makeNonBlocking() throws(RedisError) {
-        let descriptor = fileDescriptor
-        let flags = fcntl(descriptor, F_GETFL)
-        guard flags >= 0, fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) == 0 else {
-            throw RedisError(.connectionFailed, "cannot make the socket to \(endpoint) non-blocking")
-        }
-    }
-
     /// Hands the first `count` bytes of `buffer`, read from the socket, to hiredis' reply parser.
     func feed(_ buffer: [UInt8], count: Int) throws(RedisError) {
         let status = buffer.withUnsafeBufferPointer { bytes in

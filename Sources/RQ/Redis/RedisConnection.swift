@@ -14,13 +14,15 @@ import Synchronization
 
 /// One connection to Redis, with a thread of its own that reads the replies.
 ///
-/// `execute` never blocks: it queues a batch of encoded commands and suspends. When nothing else is in flight the
-/// caller writes its batch to the socket itself (a non-blocking `send`), so a lone request costs no thread handoff
-/// on the way out; while earlier replies are awaited, new batches are appended to one buffer that the connection's
-/// thread writes as soon as it wakes for those replies — commands from many tasks are pipelined automatically. The
-/// thread waits in `poll` on the socket and a wake-up pipe, feeds what it reads to hiredis' reply parser, and
-/// resumes each caller with its replies in order. Connecting (hiredis' blocking connect and the AUTH/SELECT
-/// handshake) happens on that thread too: no blocking call ever runs on the Swift cooperative pool.
+/// `execute` never blocks: it queues a batch of encoded commands and suspends. When the connection is idle —
+/// nothing in flight, its thread asleep, and the last replies answered a single caller — the caller writes its batch
+/// itself with a non-blocking `send`, so a lone request costs no thread handoff on the way out. Otherwise batches
+/// are appended to one buffer that the connection's thread writes once the batch on the wire is answered (it wakes
+/// for those replies anyway; under concurrent load the first caller wakes it), so commands from many tasks go out
+/// together. The thread waits for replies in a blocking `recv` (in `poll` on the socket and a wake-up pipe while
+/// nothing is in flight), feeds them to hiredis' reply parser, and resumes each caller with its replies in order.
+/// Connecting (hiredis' blocking connect and the AUTH/SELECT handshake) happens on that thread too: no blocking call
+/// ever runs on the Swift cooperative pool.
 ///
 /// A broken connection fails the commands in flight with ``RedisError/Code/connectionLost``, one that does not
 /// answer in time with ``RedisError/Code/timeout``; the next batch reconnects, retrying with exponential backoff
@@ -102,7 +104,14 @@ final class RedisConnection: Sendable {
         private var head = 0
         /// Bytes of in-flight requests not written yet.
         private var outgoing: [UInt8] = []
-        /// The connected, non-blocking socket; -1 while there is none.
+        /// The index in `inFlight` of the first request with bytes in `outgoing`. They are written once every
+        /// request before it is answered — one batch on the wire at a time, so requests that arrive meanwhile
+        /// gather into the next write instead of trickling out one by one.
+        private var unsentStart = 0
+        /// Part of `outgoing` is a request already partly written: the rest goes out as soon as the socket
+        /// takes it.
+        private var partiallyWritten = false
+        /// The connected socket (callers send with `MSG_DONTWAIT`); -1 while there is none.
         private var socket: Int32 = -1
         /// The wake-up pipe: callers write a byte to make the thread look at the state again.
         private var wakeReader: Int32 = -1
@@ -111,6 +120,10 @@ final class RedisConnection: Sendable {
         private var threadStarted = false
         /// A caller is writing to the socket outside the lock.
         private var writing = false
+        /// The connection's thread is not waiting; it looks at `outgoing` before it waits again.
+        private var readerAwake = true
+        /// The last replies read answered more than one caller.
+        private var concurrentLoad = false
         /// Counts connections, so a caller that wrote outside the lock knows whether its socket is still current.
         private var connectionGeneration = 0
         private var requestCounter: UInt64 = 0
@@ -154,39 +167,44 @@ final class RedisConnection: Sendable {
                 start = true
             }
             if socket >= 0 {
-                let idle = head == inFlight.count && outgoing.isEmpty
+                // Idle: nothing in flight, and the connection's thread asleep in `poll`. While it is awake (it
+                // has just resumed callers with their replies, say) it writes whatever they queue before it
+                // sleeps again, so a burst of requests still goes out as one write.
+                let nothingInFlight = head == inFlight.count && outgoing.isEmpty
                 let timeout = request.timeout ?? configuration.commandTimeout
                 inFlight.append(InFlight(request: request, deadline: .now + timeout))
-                if idle {
+                if nothingInFlight && !readerAwake && !concurrentLoad {
                     // Nothing else is in flight: write it now, from this thread, without waking the connection's,
                     // and without holding the lock during the system call. Until `writing` is cleared, other
-                    // callers queue their bytes behind these and the connection's thread does not write.
-                    // Bytes other callers queue meanwhile are written by this caller too, before it returns.
+                    // callers queue their bytes behind these, and the connection's thread does not write.
                     writing = true
-                    var chunk = request.payload[...]
-                    while true {
-                        let descriptor = socket
-                        let generation = connectionGeneration
-                        lock.unlock()
-                        RedisRoundTrips.record()
-                        let written = Self.send(descriptor, chunk)
-                        lock.lock()
-                        guard generation == connectionGeneration, socket >= 0 else { break }
-                        if written < chunk.count {
-                            // The socket buffer is full: the connection's thread writes the rest when it can.
-                            outgoing.insert(contentsOf: chunk.dropFirst(max(written, 0)), at: 0)
-                            wake()
-                            break
-                        }
-                        if outgoing.isEmpty { break }
-                        chunk = outgoing[...]
-                        outgoing = []
-                    }
+                    let descriptor = socket
+                    let generation = connectionGeneration
+                    lock.unlock()
+                    RedisRoundTrips.record()
+                    let written = Self.send(descriptor, request.payload[...])
+                    lock.lock()
                     writing = false
+                    if written < request.payload.count && generation == connectionGeneration && socket >= 0 {
+                        // The socket buffer is full: the connection's thread writes the rest when it can.
+                        outgoing.insert(contentsOf: request.payload.dropFirst(max(written, 0)), at: 0)
+                        unsentStart = head
+                        partiallyWritten = true
+                        wake()
+                    } else if mayFlush {
+                        // The reply came before this caller was done, and the thread, seeing `writing`, went back
+                        // to sleep without writing what others queued meanwhile.
+                        wake()
+                    }
                     lock.broadcast()
                 } else {
-                    // The thread wakes for the earlier replies and writes these bytes then.
+                    // The connection's thread writes these bytes once the batch before them is answered (it wakes
+                    // for those replies anyway), together with whatever else is queued by then.
+                    if outgoing.isEmpty { unsentStart = inFlight.count - 1 }
                     outgoing.append(contentsOf: request.payload)
+                    // Under concurrent load nobody writes directly: the first caller wakes the thread, and by the
+                    // time it writes, the callers after it have gathered into the same write.
+                    if nothingInFlight && !readerAwake { wake() }
                 }
             } else {
                 pending.append(request)
@@ -222,6 +240,11 @@ final class RedisConnection: Sendable {
             lock.unlock()
         }
 
+        /// Whether the connection's thread should write `outgoing` now. Call with the lock held.
+        private var mayFlush: Bool {
+            !outgoing.isEmpty && !writing && (partiallyWritten || head >= unsentStart)
+        }
+
         /// Makes the thread look at the state again. Call with the lock held.
         private func wake() {
             guard wakeWriter >= 0 else { return }
@@ -229,11 +252,12 @@ final class RedisConnection: Sendable {
             _ = write(wakeWriter, &byte, 1)
         }
 
-        /// `send` without SIGPIPE; the bytes written, or -1 (`EAGAIN` included).
+        /// A non-blocking `send` without SIGPIPE; the bytes written, or -1 (`EAGAIN` included).
         private static func send(_ socket: Int32, _ bytes: ArraySlice<UInt8>) -> Int {
             bytes.withUnsafeBytes { buffer in
                 while true {
-                    let written = Glibc.send(socket, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
+                    let written = Glibc.send(
+                        socket, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
                     if written < 0 && errno == EINTR { continue }
                     return written
                 }
@@ -265,23 +289,44 @@ final class RedisConnection: Sendable {
                     return
                 }
                 let descriptor = socket
-                let wantsWrite = !outgoing.isEmpty && !writing
+                if mayFlush {
+                    lock.unlock()
+                    guard flush() else { continue }
+                    lock.lock()
+                }
+                // Replies are due and everything they answer is written: wait for them in a blocking `recv`, as
+                // the cheapest wait there is (the socket's receive timeout, `tick`, brings the thread back now and
+                // then to look at deadlines). Callers meanwhile queue their bytes, written after the replies.
+                // (Not while a caller is writing: it may need to wake this thread through the pipe.)
+                let written = outgoing.isEmpty ? inFlight.count : unsentStart
+                let awaiting = head < written && !partiallyWritten && !writing
+                let wantsWrite = mayFlush
                 let deadline = head < inFlight.count ? inFlight[head].deadline : nil
                 let wake = wakeReader
+                readerAwake = false
                 lock.unlock()
 
-                var descriptors = [
-                    pollfd(fd: descriptor, events: Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0), revents: 0),
-                    pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
-                ]
-                // A caller that writes to an idle connection does not wake this thread, so while nothing is
-                // awaited it still looks at the clock now and then, to hold such a request to its deadline.
-                let idleTick = ContinuousClock.now + min(.seconds(1), configuration.commandTimeout)
-                let timeout = Self.milliseconds(until: deadline ?? idleTick)
-                Self.poll(&descriptors, timeout: timeout)
-                if descriptors[1].revents != 0 { drainWakeUps() }
-                if descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
-                    guard readReplies(from: descriptor, into: &buffer) else { continue }
+                if awaiting {
+                    let outcome = readReplies(from: descriptor, into: &buffer, blocking: true)
+                    lock.lock()
+                    readerAwake = true
+                    lock.unlock()
+                    guard outcome else { continue }
+                } else {
+                    // Nothing in flight (a caller may write to the socket directly, or wake this thread through
+                    // the pipe), or bytes wait for room in the socket: wait for either.
+                    var descriptors = [
+                        pollfd(fd: descriptor, events: Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0), revents: 0),
+                        pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+                    ]
+                    Self.poll(&descriptors, timeout: Self.milliseconds(until: deadline ?? .now + tick))
+                    lock.lock()
+                    readerAwake = true
+                    lock.unlock()
+                    if descriptors[1].revents != 0 { drainWakeUps() }
+                    if descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                        guard readReplies(from: descriptor, into: &buffer, blocking: false) else { continue }
+                    }
                 }
                 guard flush() else { continue }
                 lock.lock()
@@ -291,11 +336,20 @@ final class RedisConnection: Sendable {
             }
         }
 
+        /// How often the thread looks at the clock while it waits: a caller that writes to an idle connection
+        /// does not wake it, and a blocking `recv` does not know the deadlines, so both wake up this often.
+        private var tick: Duration { min(.seconds(1), configuration.commandTimeout) }
+
         /// Reads what the socket has and hands every complete reply to its request; false if the connection failed.
-        private func readReplies(from descriptor: Int32, into buffer: inout [UInt8]) -> Bool {
+        ///
+        /// - Parameter blocking: wait for the first bytes (up to the socket's receive timeout); later reads never
+        ///   wait.
+        private func readReplies(from descriptor: Int32, into buffer: inout [UInt8], blocking: Bool) -> Bool {
             guard let context else { return false }
+            var flags = blocking ? Int32(0) : Int32(MSG_DONTWAIT)
             while true {
-                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, flags) }
+                flags = Int32(MSG_DONTWAIT)
                 if count == 0 {
                     fail(RedisError(.connectionLost, "Redis at \(configuration.endpoint) closed the connection"))
                     return false
@@ -310,13 +364,11 @@ final class RedisConnection: Sendable {
                 }
                 do throws(RedisError) {
                     try context.feed(buffer, count: count)
-                    while let reply = try context.nextReply() {
-                        guard deliver(reply) else {
-                            fail(
-                                RedisError(
-                                    .protocolError, "Redis at \(configuration.endpoint) sent an unexpected reply"))
-                            return false
-                        }
+                    var replies: [RedisValue] = []
+                    while let reply = try context.nextReply() { replies.append(reply) }
+                    guard deliver(replies) else {
+                        fail(RedisError(.protocolError, "Redis at \(configuration.endpoint) sent an unexpected reply"))
+                        return false
                     }
                 } catch {
                     fail(error)
@@ -326,51 +378,57 @@ final class RedisConnection: Sendable {
             }
         }
 
-        /// Adds a reply to the first request in flight and resumes it once all its replies are in.
-        private func deliver(_ reply: RedisValue) -> Bool {
+        /// Hands replies to the requests in flight, in order, under one lock, and resumes those now complete;
+        /// false if a reply came that no request was waiting for.
+        private func deliver(_ replies: [RedisValue]) -> Bool {
+            guard !replies.isEmpty else { return true }
+            var complete: [(UnsafeContinuation<[RedisValue], any Error>, [RedisValue])] = []
+            var unexpected = false
             lock.lock()
-            guard head < inFlight.count else {
-                lock.unlock()
-                return false
-            }
-            let request = inFlight[head].request
-            headReplies.append(reply)
-            guard headReplies.count == request.replyCount else {
-                lock.unlock()
-                return true
-            }
-            if let followUp = request.followUp, head == inFlight.count - 1, outgoing.isEmpty, !writing {
-                let more = followUp(headReplies)
-                if !more.isEmpty {
-                    // The same caller waits on; its next commands go out as soon as this thread writes.
-                    let next = Request(
-                        id: request.id, payload: [], replyCount: headReplies.count + more.count, timeout: nil,
-                        continuation: request.continuation)
-                    inFlight[head] = InFlight(request: next, deadline: .now + configuration.commandTimeout)
-                    for command in more { outgoing.append(contentsOf: command.encoded) }
-                    lock.unlock()
-                    return true
+            readerAwake = true  // awake until it next waits: callers resumed below queue behind, not write alone
+            for reply in replies {
+                guard head < inFlight.count else {
+                    unexpected = true
+                    break
                 }
+                let request = inFlight[head].request
+                headReplies.append(reply)
+                guard headReplies.count == request.replyCount else { continue }
+                if let followUp = request.followUp, head == inFlight.count - 1, outgoing.isEmpty, !writing {
+                    let more = followUp(headReplies)
+                    if !more.isEmpty {
+                        // The same caller waits on; its next commands go out as soon as this thread writes.
+                        let next = Request(
+                            id: request.id, payload: [], replyCount: headReplies.count + more.count, timeout: nil,
+                            continuation: request.continuation)
+                        inFlight[head] = InFlight(request: next, deadline: .now + configuration.commandTimeout)
+                        unsentStart = head
+                        for command in more { outgoing.append(contentsOf: command.encoded) }
+                        continue
+                    }
+                }
+                complete.append((request.continuation, headReplies))
+                headReplies = []
+                head += 1
             }
-            head += 1
             if head == inFlight.count {
                 inFlight.removeAll(keepingCapacity: true)
                 head = 0
             } else if head >= 1024 && head * 2 >= inFlight.count {
                 inFlight.removeFirst(head)
+                unsentStart = max(0, unsentStart - head)
                 head = 0
             }
+            if !complete.isEmpty { concurrentLoad = complete.count > 1 }
             lock.unlock()
-            let replies = headReplies
-            headReplies = []
-            request.continuation.resume(returning: replies)
-            return true
+            for (continuation, values) in complete { continuation.resume(returning: values) }
+            return !unexpected
         }
 
         /// Writes as much of `outgoing` as the socket takes; false if the connection failed.
         private func flush() -> Bool {
             lock.lock()
-            guard socket >= 0, !outgoing.isEmpty, !writing else {
+            guard socket >= 0, mayFlush else {
                 lock.unlock()
                 return true
             }
@@ -378,6 +436,7 @@ final class RedisConnection: Sendable {
             let written = Self.send(socket, outgoing[...])
             if written > 0 {
                 outgoing.removeFirst(written)
+                partiallyWritten = !outgoing.isEmpty
             }
             let error = written < 0 && errno != EAGAIN && errno != EWOULDBLOCK ? errno : 0
             lock.unlock()
@@ -396,6 +455,8 @@ final class RedisConnection: Sendable {
             inFlight.removeAll()
             head = 0
             outgoing.removeAll()
+            unsentStart = 0
+            partiallyWritten = false
             socket = -1
             let wasInterrupted = interrupted
             interrupted = false
@@ -412,12 +473,13 @@ final class RedisConnection: Sendable {
         private func connect() {
             do {
                 let fresh = try connected()
-                try fresh.makeNonBlocking()
+                fresh.setTimeout(tick)
                 lock.lock()
                 socket = fresh.fileDescriptor
                 connectionGeneration += 1
                 interrupted = false
                 let deadline = ContinuousClock.now
+                unsentStart = inFlight.count
                 for request in pending {
                     inFlight.append(
                         InFlight(
