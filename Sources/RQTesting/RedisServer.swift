@@ -1,6 +1,5 @@
-public import Foundation
-public import RQ
-@_spi(Processes) import RQ
+import Foundation
+@_spi(Processes) public import RQ
 import Synchronization
 
 /// A throwaway `redis-server` for tests and demos: started from `PATH` on a free loopback port, with no

@@ -80,7 +80,7 @@ enum Python {
         process.environment = environment
         let stdout = Pipe()
         let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("rq-python-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         let stderr = try FileHandle(forWritingTo: errorFile)
         process.standardOutput = stdout
         process.standardError = stderr

@@ -1,4 +1,4 @@
-public import FoundationEssentials
+import FoundationEssentials
 import Glibc
 public import Logging
 public import ServiceLifecycle
@@ -162,7 +162,7 @@ public actor CronScheduler: Service {
         let start = Date()
         for index in jobs.indices { due[index] = jobs[index].tick(after: start.addingTimeInterval(-0.001)) }
         for job in jobs { logger.info("Registered cron job", metadata: cronMetadata(job)) }
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await self.loop()
         } onGracefulShutdown: {
             self.triggerGracefulShutdown()

@@ -532,7 +532,7 @@ public actor WorkerPool: Service {
 
     private func scheduleRefill() {
         guard configuration.warmHorses else { return }
-        Task { await self.refillWarmHorses() }
+        Task { self.refillWarmHorses() }
     }
 
     private func refillWarmHorses() {
