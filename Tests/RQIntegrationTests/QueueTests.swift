@@ -43,6 +43,41 @@ import Testing
         await server.stop()
     }
 
+    /// Concurrent enqueues through one `Queue` share transactions: every job is queued once, complete, with fewer
+    /// MULTIs than jobs; and when Redis refuses the writes every one of them throws and none is half-written.
+    @Test func concurrentEnqueuesShareTransactionsAllOrNothing() async throws {
+        let server = try await RedisServer.start()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        let before = try await multiCount(redis)
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await queue.enqueue("examples.add", args: [.int(index), 1]).id }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        let multis = try await multiCount(redis) - before
+        #expect(multis < 200, "\(multis) MULTIs for 200 concurrent enqueues")
+        let queued = try await queue.jobIDs()
+        #expect(queued.count == 200 && Set(queued) == Set(ids))
+        let args = try await Job.fetchMany(ids: queued, redis: redis).compactMap { $0?.args.first }
+        #expect(Set(args) == Set((0..<200).map { JSONValue.int($0) }))
+
+        // Out of memory: Redis refuses every write, so the whole shared transaction is discarded.
+        try await redis.send("CONFIG", "SET", "maxmemory", 1)
+        let failures = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<50 {
+                group.addTask { (try? await queue.enqueue("examples.noop")) == nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        try await redis.send("CONFIG", "SET", "maxmemory", 0)
+        #expect(failures == 50)
+        #expect(try await queue.count() == 200)
+        #expect(try await redis.send("KEYS", "rq:job:*").array?.count == 200)
+        await server.stop()
+    }
+
     private func multiCount(_ redis: Redis) async throws -> Int {
         let info = try await redis.send("INFO", "commandstats").string ?? ""
         // A line reads "cmdstat_multi:calls=N,usec=…,rejected_calls=…,failed_calls=…".

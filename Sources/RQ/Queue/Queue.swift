@@ -21,6 +21,8 @@ public actor Queue {
     public nonisolated let isAsync: Bool
     /// The functions a synchronous queue runs.
     nonisolated let functions: JobFunctionRegistry?
+    /// Joins concurrent enqueues of new jobs through this handle into shared transactions.
+    private nonisolated let combiner = EnqueueCombiner()
 
     /// The `rq:queue:{name}` key.
     public nonisolated var key: String { RQKeys.queue(name) }
@@ -51,8 +53,9 @@ public actor Queue {
 
     /// Enqueues a call of a function by name with RQ's positional `args` and keyword `kwargs`.
     ///
-    /// Without dependencies this is one `MULTI`/`EXEC` round trip; with dependencies one Lua script that defers
-    /// the job if a parent has not finished.
+    /// Without dependencies this is one `MULTI`/`EXEC` round trip — shared with the enqueues of new jobs that other
+    /// tasks make through this `Queue` at the same moment; with dependencies one Lua script that defers the job if a
+    /// parent has not finished.
     /// - Throws: ``RQError`` `invalidArgument` for bad options; ``RedisError`` if Redis cannot be reached.
     @discardableResult
     public nonisolated func enqueue(
@@ -229,8 +232,15 @@ public actor Queue {
             return job
         }
         job.enqueuedAt = now
-        try await redis.transaction(
-            [RedisCommand("SADD", RQKeys.queues, key)] + enqueueCommands(job, atFront: options.atFront))
+        if options.jobID == nil {
+            let commands = [RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields())] + expiry(job)
+            try await combiner.enqueue(
+                EnqueueCombiner.Entry(id: job.id, atFront: options.atFront, commands: commands), queueKey: key,
+                redis: redis)
+        } else {
+            try await redis.transaction(
+                [RedisCommand("SADD", RQKeys.queues, key)] + enqueueCommands(job, atFront: options.atFront))
+        }
         return job
     }
 

@@ -1,0 +1,106 @@
+import Synchronization
+
+/// Joins enqueues that arrive while another is on its way to Redis into one transaction (a "group commit").
+///
+/// An enqueue that finds the queue's combiner idle sends its job at once, alone. Enqueues that arrive while a
+/// transaction is in flight wait; when it is answered, the first of them sends all of them as one `MULTI`/`EXEC`
+/// (one `SADD` of the queue, each job's hash, one `RPUSH`/`LPUSH` of the ids in order) and hands the next turn on
+/// the same way, so every caller sends at most one transaction and none waits behind more than one. Only new jobs
+/// with generated ids come here: their hash writes cannot fail one by one, so a transaction succeeds or fails for
+/// all its jobs together.
+final class EnqueueCombiner: Sendable {
+    /// One job's writes, ready to send.
+    struct Entry: Sendable {
+        let id: String
+        let atFront: Bool
+        /// The job hash and its expiry, without the queue push.
+        let commands: [RedisCommand]
+    }
+
+    /// What a waiting enqueue is told when its turn comes.
+    private enum Turn: Sendable {
+        case done
+        case failed(any Error)
+        /// Send these (the first is the receiver's own job), then hand on the next turn.
+        case lead([Waiter])
+    }
+
+    private struct Waiter: Sendable {
+        let entry: Entry
+        let continuation: CheckedContinuation<Turn, Never>?
+    }
+
+    private struct State: ~Copyable {
+        var busy = false
+        var waiting: [Waiter] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Writes the job and pushes its id onto `queueKey`, alone or together with concurrent enqueues.
+    func enqueue(_ entry: Entry, queueKey: String, redis: Redis) async throws {
+        let leadsAtOnce = state.withLock { state -> Bool in
+            if state.busy { return false }
+            state.busy = true
+            return true
+        }
+        let turn: Turn
+        if leadsAtOnce {
+            turn = .lead([Waiter(entry: entry, continuation: nil)])
+        } else {
+            turn = await withCheckedContinuation { continuation in
+                let leads = state.withLock { state -> Bool in
+                    if state.busy {
+                        state.waiting.append(Waiter(entry: entry, continuation: continuation))
+                        return false
+                    }
+                    state.busy = true  // The transaction in flight was answered meanwhile.
+                    return true
+                }
+                if leads { continuation.resume(returning: .lead([Waiter(entry: entry, continuation: nil)])) }
+            }
+        }
+        switch turn {
+        case .done:
+            return
+        case .failed(let error):
+            throw error
+        case .lead(let batch):
+            let outcome: Result<Void, any Error>
+            do {
+                try await redis.transaction(Self.transaction(batch.map(\.entry), queueKey: queueKey))
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
+            let next = state.withLock { state -> [Waiter]? in
+                guard !state.waiting.isEmpty else {
+                    state.busy = false
+                    return nil
+                }
+                defer { state.waiting.removeAll(keepingCapacity: true) }
+                return state.waiting
+            }
+            if let next, let first = next.first?.continuation { first.resume(returning: .lead(next)) }
+            for waiter in batch.dropFirst() {
+                switch outcome {
+                case .success: waiter.continuation?.resume(returning: .done)
+                case .failure(let error): waiter.continuation?.resume(returning: .failed(error))
+                }
+            }
+            try outcome.get()
+        }
+    }
+
+    /// One transaction for the batch: the queue registered once, every job's hash, one push of the ids that leaves
+    /// the list as pushing each in turn would.
+    static func transaction(_ entries: [Entry], queueKey: String) -> [RedisCommand] {
+        var commands = [RedisCommand("SADD", RQKeys.queues, queueKey)]
+        for entry in entries { commands += entry.commands }
+        let front = entries.filter(\.atFront).map(\.id)
+        let back = entries.filter { !$0.atFront }.map(\.id)
+        if !front.isEmpty { commands.append(RedisCommand("LPUSH", arguments: [queueKey] + front)) }
+        if !back.isEmpty { commands.append(RedisCommand("RPUSH", arguments: [queueKey] + back)) }
+        return commands
+    }
+}
