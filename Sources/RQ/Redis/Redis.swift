@@ -129,19 +129,7 @@ public actor Redis {
     /// - Throws: `CancellationError` if the task is cancelled while it waits (the connection is then dropped).
     @discardableResult
     public func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RedisValue {
-        let connection = try checkOutBlocking()
-        do {
-            let reply = try await connection.execute(
-                [command], timeout: blockingFor + configuration.commandTimeout)[0]
-            checkIn(connection)
-            if case .error(let message) = reply { throw RedisError(.server, "\(command.name): \(message)") }
-            return reply
-        } catch let error as RedisError where error.code == .server {
-            throw error
-        } catch {
-            connection.close()
-            throw error
-        }
+        try await sendBlocking(command, blockingFor: blockingFor, then: { _ in [] })[0]
     }
 
     /// Sends a blocking command on a dedicated connection and, the moment its reply arrives, the commands
