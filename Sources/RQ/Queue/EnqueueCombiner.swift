@@ -97,10 +97,6 @@ final class EnqueueCombiner: Sendable {
     static func transaction(_ entries: [Entry], queueKey: String) -> [RedisCommand] {
         var commands = [RedisCommand("SADD", RQKeys.queues, queueKey)]
         for entry in entries { commands += entry.commands }
-        let front = entries.filter(\.atFront).map(\.id)
-        let back = entries.filter { !$0.atFront }.map(\.id)
-        if !front.isEmpty { commands.append(RedisCommand("LPUSH", arguments: [queueKey] + front)) }
-        if !back.isEmpty { commands.append(RedisCommand("RPUSH", arguments: [queueKey] + back)) }
-        return commands
+        return commands + Queue.pushCommands(entries.map { ($0.id, $0.atFront) }, queueKey: queueKey)
     }
 }

@@ -67,12 +67,7 @@ public actor Queue {
             job = try await store(job, options: request.options)
         } else {
             job.enqueuedAt = job.createdAt
-            try await redis.transaction(
-                [
-                    RedisCommand("SADD", RQKeys.queues, key),
-                    RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields()),
-                ]
-                    + expiry(job))
+            try await redis.transaction([RedisCommand("SADD", RQKeys.queues, key)] + storeCommands(job))
         }
         if !isAsync, job.status == .queued {
             return try await runJob(job)
@@ -102,10 +97,8 @@ public actor Queue {
             return job
         }
         try await redis.transaction(
-            [
-                RedisCommand("SADD", RQKeys.queues, key),
-                RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields()),
-            ] + expiry(job) + [RedisCommand("ZADD", RQKeys.scheduled(name), RQTimestamp.epochSeconds(date), job.id)])
+            [RedisCommand("SADD", RQKeys.queues, key)] + storeCommands(job)
+                + [RedisCommand("ZADD", RQKeys.scheduled(name), RQTimestamp.epochSeconds(date), job.id)])
         return job
     }
 
@@ -167,14 +160,8 @@ public actor Queue {
                 plain.append(index)
             }
         }
-        commands += await encodeConcurrently(plain.map { jobs[$0] }) { job in
-            [RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields())] + self.expiry(job)
-        }
-        // One LPUSH of the front ids and one RPUSH of the rest leave the list exactly as pushing each in turn would.
-        let front = plain.filter { requests[$0].options.atFront }.map { jobs[$0].id }
-        let back = plain.filter { !requests[$0].options.atFront }.map { jobs[$0].id }
-        if !front.isEmpty { commands.append(RedisCommand("LPUSH", arguments: [key] + front)) }
-        if !back.isEmpty { commands.append(RedisCommand("RPUSH", arguments: [key] + back)) }
+        commands += await encodeConcurrently(plain.map { jobs[$0] }) { self.storeCommands($0) }
+        commands += Self.pushCommands(plain.map { (jobs[$0].id, requests[$0].options.atFront) }, queueKey: key)
         if commands.count > 1 { try await redis.transaction(commands) }
         for index in withDependencies {
             jobs[index] = try await store(jobs[index], options: requests[index].options)
@@ -233,10 +220,9 @@ public actor Queue {
         }
         job.enqueuedAt = now
         if options.jobID == nil {
-            let commands = [RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields())] + expiry(job)
             try await combiner.enqueue(
-                EnqueueCombiner.Entry(id: job.id, atFront: options.atFront, commands: commands), queueKey: key,
-                redis: redis)
+                EnqueueCombiner.Entry(id: job.id, atFront: options.atFront, commands: storeCommands(job)),
+                queueKey: key, redis: redis)
         } else {
             try await redis.transaction(
                 [RedisCommand("SADD", RQKeys.queues, key)] + enqueueCommands(job, atFront: options.atFront))
@@ -264,8 +250,23 @@ public actor Queue {
     }
 
     nonisolated func enqueueCommands(_ job: Job, atFront: Bool) -> [RedisCommand] {
+        storeCommands(job) + [RedisCommand(atFront ? "LPUSH" : "RPUSH", key, job.id)]
+    }
+
+    /// A new job's hash and, if it has a `ttl`, its expiry.
+    nonisolated func storeCommands(_ job: Job) -> [RedisCommand] {
         [RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields())] + expiry(job)
-            + [RedisCommand(atFront ? "LPUSH" : "RPUSH", key, job.id)]
+    }
+
+    /// Pushes of many ids onto a queue: one LPUSH of the front ids and one RPUSH of the rest, which leave the list
+    /// exactly as pushing each in turn would.
+    nonisolated static func pushCommands(_ ids: [(id: String, atFront: Bool)], queueKey: String) -> [RedisCommand] {
+        let front = ids.filter(\.atFront).map(\.id)
+        let back = ids.filter { !$0.atFront }.map(\.id)
+        var commands: [RedisCommand] = []
+        if !front.isEmpty { commands.append(RedisCommand("LPUSH", arguments: [queueKey] + front)) }
+        if !back.isEmpty { commands.append(RedisCommand("RPUSH", arguments: [queueKey] + back)) }
+        return commands
     }
 
     nonisolated func expiry(_ job: Job) -> [RedisCommand] {
