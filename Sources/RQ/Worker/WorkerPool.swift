@@ -310,9 +310,7 @@ public actor WorkerPool: Service {
                 "BLMOVE", RQKeys.queue(queues[0]), RQKeys.intermediate(queues[0]), "LEFT", "RIGHT", seconds)
             : RedisCommand("BLPOP", arguments: queues.map(RQKeys.queue) + [seconds])
         let sha = try await redis.scriptHash(RQScripts.dequeueAndStart)
-        let start = StartArguments(
-            workerKey: workerKey, name: name,
-            monitoringInterval: max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))))
+        let start = startArguments
         let startedAt = StartTime()
         let replies = try await redis.sendBlocking(command, blockingFor: configuration.dequeuePollInterval) { reply in
             guard let (queue, id) = Self.popped(reply, single: single, queues: queues) else { return [] }
@@ -346,6 +344,12 @@ public actor WorkerPool: Service {
         return (String(key.dropFirst(RQKeys.queuePrefix.count)), id)
     }
 
+    private var startArguments: StartArguments {
+        StartArguments(
+            workerKey: workerKey, name: name,
+            monitoringInterval: max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))))
+    }
+
     /// When the blocking connection's thread built the start script's arguments.
     private final class StartTime: Sendable {
         let date = Mutex<Date?>(nil)
@@ -375,9 +379,7 @@ public actor WorkerPool: Service {
         -> [Dequeued]
     {
         let now = Date()
-        let start = StartArguments(
-            workerKey: workerKey, name: name,
-            monitoringInterval: max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))))
+        let start = startArguments
         let (keys, arguments) = start.make(queues: queues, single: single, fetching: id, limit: limit, now: now)
         let reply = try await redis.evaluate(RQScripts.dequeueAndStart, keys: keys, arguments: arguments)
         return Self.started(reply, now: now)
