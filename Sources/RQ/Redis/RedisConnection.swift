@@ -167,9 +167,9 @@ final class RedisConnection: Sendable {
                 start = true
             }
             if socket >= 0 {
-                // Idle: nothing in flight, and the connection's thread asleep in `poll`. While it is awake (it
-                // has just resumed callers with their replies, say) it writes whatever they queue before it
-                // sleeps again, so a burst of requests still goes out as one write.
+                // Idle: nothing in flight, the connection's thread asleep in `poll`, and the last replies answered
+                // a single caller. While the thread is awake (it has just resumed callers with their replies, say)
+                // it writes whatever they queue before it sleeps again, so a burst still goes out as one write.
                 let nothingInFlight = head == inFlight.count && outgoing.isEmpty
                 let timeout = request.timeout ?? configuration.commandTimeout
                 inFlight.append(InFlight(request: request, deadline: .now + timeout))
@@ -357,9 +357,7 @@ final class RedisConnection: Sendable {
                 if count < 0 {
                     if errno == EINTR { continue }
                     if errno == EAGAIN || errno == EWOULDBLOCK { return true }
-                    let reason = String(cString: strerror(errno))
-                    fail(
-                        RedisError(.connectionLost, "connection to Redis at \(configuration.endpoint) lost: \(reason)"))
+                    fail(connectionLost(errno))
                     return false
                 }
                 do throws(RedisError) {
@@ -441,11 +439,17 @@ final class RedisConnection: Sendable {
             let error = written < 0 && errno != EAGAIN && errno != EWOULDBLOCK ? errno : 0
             lock.unlock()
             guard error == 0 else {
-                let reason = String(cString: strerror(error))
-                fail(RedisError(.connectionLost, "connection to Redis at \(configuration.endpoint) lost: \(reason)"))
+                fail(connectionLost(error))
                 return false
             }
             return true
+        }
+
+        /// The error for a socket call that failed with `code`.
+        private func connectionLost(_ code: Int32) -> RedisError {
+            RedisError(
+                .connectionLost,
+                "connection to Redis at \(configuration.endpoint) lost: \(String(cString: strerror(code)))")
         }
 
         /// Fails every request in flight and drops the connection; queued requests reconnect.
@@ -478,12 +482,11 @@ final class RedisConnection: Sendable {
                 socket = fresh.fileDescriptor
                 connectionGeneration += 1
                 interrupted = false
-                let deadline = ContinuousClock.now
+                let now = ContinuousClock.now
                 unsentStart = inFlight.count
                 for request in pending {
                     inFlight.append(
-                        InFlight(
-                            request: request, deadline: deadline + (request.timeout ?? configuration.commandTimeout)))
+                        InFlight(request: request, deadline: now + (request.timeout ?? configuration.commandTimeout)))
                     outgoing.append(contentsOf: request.payload)
                 }
                 pending.removeAll()
