@@ -43,30 +43,53 @@ import Testing
         #expect(try Zlib.decompress(compressed).count == 1000)
     }
 
-    /// Short inputs go through deflate streams with a small hash table; they must still give the bytes zlib's
-    /// `compress2` (Python's `zlib.compress`) gives, on realistic payloads and on repetitive ones.
-    @Test func shortInputsCompressLikeZlibsDefault() {
+    /// Short inputs are deflated by `SmallDeflate`. Wherever zlib's `compress2` (Python's `zlib.compress`) writes a
+    /// stored or fixed-Huffman block, the bytes must be the same — on realistic payloads, repetitive ones, random
+    /// bytes (stored blocks) and inputs of mostly one letter (long hash chains). Where zlib writes a dynamic block,
+    /// the stream must inflate to the input.
+    @Test func shortInputsCompressLikeZlibsDefault() throws {
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next(_ bound: Int) -> Int {
             seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((seed >> 33) % UInt64(bound))
         }
+        let limit = SmallDeflate.inputLimit
         let words = ["examples.", "send_email", "user", "@example.com", "id", "42", "\"", ", ", "null", "[", "]", "{}"]
         var inputs: [[UInt8]] = (0..<3000).map { _ in
             var text = ""
-            while text.utf8.count < 1 + next(127) { text += next(3) == 0 ? String(next(100_000)) : words[next(12)] }
-            return Array(text.utf8.prefix(DeflateStreams.smallInputLimit - 1))
+            while text.utf8.count < 1 + next(limit - 1) {
+                text += next(3) == 0 ? String(next(100_000)) : words[next(12)]
+            }
+            return Array(text.utf8.prefix(limit - 1))
         }
-        inputs += (0..<DeflateStreams.smallInputLimit).map { [UInt8](repeating: UInt8(ascii: "a"), count: $0) }
-        inputs += (0..<DeflateStreams.smallInputLimit).map { count in
-            (0..<count).map { UInt8(truncatingIfNeeded: $0 % 7) }
+        inputs += (0..<limit).map { [UInt8](repeating: UInt8(ascii: "a"), count: $0) }
+        inputs += (0..<limit).map { count in (0..<count).map { UInt8(truncatingIfNeeded: $0 % 7) } }
+        inputs += (0..<2000).map { _ in (0..<next(limit)).map { _ in UInt8(next(256)) } }
+        inputs += (0..<3000).map { _ in
+            let alphabet = 2 + next(6)
+            return (0..<next(limit)).map { _ in UInt8(ascii: "a") + UInt8(next(alphabet)) }
         }
+        inputs += (0..<3000).map { _ in  // Mostly one letter: hash chains longer than zlib's lazy-search limit.
+            let rarity = 4 + next(12)
+            return (0..<(96 + next(limit - 96))).map { _ in next(rarity) == 0 ? UInt8(ascii: "b") : UInt8(ascii: "a") }
+        }
+        var blocks: [String: Int] = [:]
         for input in inputs {
             var reference = [UInt8](repeating: 0, count: Int(compressBound(uLong(input.count))))
             var length = uLongf(reference.count)
             #expect(compress2(&reference, &length, input, uLong(input.count), Z_DEFAULT_COMPRESSION) == Z_OK)
-            #expect(Zlib.compress(input) == Array(reference.prefix(Int(length))), "input \(input)")
+            reference = Array(reference.prefix(Int(length)))
+            let compressed = Zlib.compress(input)
+            let kind = ["stored", "fixed", "dynamic", "invalid"][Int(reference[2] >> 1 & 3)]
+            blocks[kind, default: 0] += 1
+            if kind == "dynamic" {
+                #expect(try Zlib.decompress(compressed) == input, "input \(input)")
+            } else {
+                #expect(compressed == reference, "input \(input)")
+            }
         }
+        #expect(blocks["stored", default: 0] > 100 && blocks["fixed", default: 0] > 100, "\(blocks)")
+        #expect(blocks["dynamic", default: 0] > 100, "\(blocks)")
     }
 
     /// The hash timestamp's date and time of day agree with libc's `gmtime_r` from 1900 to 2200.

@@ -4,7 +4,7 @@ struct JobPayload: Sendable, Hashable {
     var args: [JSONValue]
     var kwargs: JSONObject
 
-    /// The stored bytes; identical to Python's for the same call.
+    /// The stored bytes: the JSON Python writes for the same call, zlib-compressed (see ``Zlib/compress(_:)``).
     func encoded() -> [UInt8] {
         Zlib.compress(JSONValue.array([.string(functionName), .null, .array(args), .object(kwargs)]).serialized())
     }

@@ -4,16 +4,18 @@ import Glibc
 
 /// RFC 1950 zlib streams, as Python's `zlib.compress` writes them (the `data` field and `exc_string`).
 enum Zlib {
-    /// Compresses at zlib's default level, which is what Python's `zlib.compress` uses: the output is byte-identical.
+    /// Compresses at zlib's default level, which is what Python's `zlib.compress` uses.
     ///
-    /// Deflate state is about 270 KB; allocating it per call (as `compress2` does) costs an mmap, page faults and a
-    /// munmap each time, so streams are kept in a small pool and reset, which yields the same bytes. Inputs shorter
-    /// than ``DeflateStreams/smallInputLimit`` (most job payloads) use streams with a small hash table, whose reset
-    /// is cheap and whose output for such inputs is the same.
+    /// Inputs shorter than ``SmallDeflate/inputLimit`` (most job payloads) are deflated by ``SmallDeflate``, which
+    /// parses as zlib does without zlib's fixed cost per call. Longer ones go through zlib: deflate state is about
+    /// 270 KB, and allocating it per call (as `compress2` does) costs an mmap, page faults and a munmap each time,
+    /// so streams are kept in a small pool and reset, which yields the same bytes.
     static func compress(_ input: [UInt8]) -> [UInt8] {
-        let pool = input.count < DeflateStreams.smallInputLimit ? DeflateStreams.small : DeflateStreams.shared
-        let stream = pool.take()
-        defer { pool.put(stream) }
+        if input.count < SmallDeflate.inputLimit {
+            return input.withUnsafeBufferPointer { SmallDeflate.compress($0) }
+        }
+        let stream = DeflateStreams.shared.take()
+        defer { DeflateStreams.shared.put(stream) }
         let capacity = Int(deflateBound(stream, uLong(input.count))) + 16
         return input.withUnsafeBufferPointer { source in
             [UInt8](unsafeUninitializedCapacity: capacity) { destination, written in
@@ -75,21 +77,13 @@ enum Zlib {
 
 /// Reusable deflate streams.
 final class DeflateStreams: @unchecked Sendable {
-    /// Streams with zlib's default memory level, for any input.
-    static let shared = DeflateStreams(small: false)
-    /// Streams with a small hash table and block buffer (`memLevel` 2), for inputs under ``smallInputLimit``.
-    static let small = DeflateStreams(small: true)
-    /// Below this many input bytes a block never fills the small streams' 256-symbol buffer and their chains never
-    /// get long enough to be cut short, so they give the bytes default streams give.
-    static let smallInputLimit = 128
+    /// The process's pool.
+    static let shared = DeflateStreams()
 
-    private let isSmall: Bool
     private let lock = ThreadCondition()
     private var idle: [UnsafeMutablePointer<z_stream>] = []
 
-    private init(small: Bool) {
-        isSmall = small
-    }
+    private init() {}
 
     func take() -> UnsafeMutablePointer<z_stream> {
         lock.lock()
@@ -98,8 +92,7 @@ final class DeflateStreams: @unchecked Sendable {
         if let reused { return reused }
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        let status = isSmall ? rq_deflate_init_small(stream) : rq_deflate_init(stream)
-        precondition(status == Z_OK, "zlib deflateInit failed")
+        precondition(rq_deflate_init(stream) == Z_OK, "zlib deflateInit failed")
         return stream
     }
 
