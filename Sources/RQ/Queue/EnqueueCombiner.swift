@@ -1,13 +1,14 @@
 import Synchronization
 
-/// Joins enqueues that arrive while another is on its way to Redis into one transaction (a "group commit").
+/// Joins enqueues that arrive while others are on their way to Redis into one transaction (a "group commit").
 ///
-/// An enqueue that finds the queue's combiner idle sends its job at once, alone. Enqueues that arrive while a
-/// transaction is in flight wait; when it is answered, the first of them sends all of them as one `MULTI`/`EXEC`
-/// (one `SADD` of the queue, each job's hash, one `RPUSH`/`LPUSH` of the ids in order) and hands the next turn on
-/// the same way, so every caller sends at most one transaction and none waits behind more than one. Only new jobs
-/// with generated ids come here: their hash writes cannot fail one by one, so a transaction succeeds or fails for
-/// all its jobs together.
+/// Up to ``depth`` transactions are outstanding at once; an enqueue that finds fewer sends its job at once, alone.
+/// Enqueues that arrive while ``depth`` are outstanding wait; when one is answered, the first of them sends all of
+/// them as one `MULTI`/`EXEC` (one `SADD` of the queue, each job's hash, one `RPUSH`/`LPUSH` of the ids in order)
+/// and hands the next turn on the same way, so every caller sends at most one transaction. Two outstanding keep
+/// Redis busy: the next transaction is already queued on the connection when the one before it is answered, and the
+/// connection's thread writes it before any caller wakes up. Only new jobs with generated ids come here: their hash
+/// writes cannot fail one by one, so a transaction succeeds or fails for all its jobs together.
 final class EnqueueCombiner: Sendable {
     /// One job's writes, ready to send.
     struct Entry: Sendable {
@@ -31,17 +32,20 @@ final class EnqueueCombiner: Sendable {
     }
 
     private struct State: ~Copyable {
-        var busy = false
+        var outstanding = 0
         var waiting: [Waiter] = []
     }
+
+    /// How many transactions may be outstanding at once.
+    static let depth = 2
 
     private let state = Mutex(State())
 
     /// Writes the job and pushes its id onto `queueKey`, alone or together with concurrent enqueues.
     func enqueue(_ entry: Entry, queueKey: String, redis: Redis) async throws {
         let leadsAtOnce = state.withLock { state -> Bool in
-            if state.busy { return false }
-            state.busy = true
+            if state.outstanding >= Self.depth { return false }
+            state.outstanding += 1
             return true
         }
         let turn: Turn
@@ -50,11 +54,11 @@ final class EnqueueCombiner: Sendable {
         } else {
             turn = await withCheckedContinuation { continuation in
                 let leads = state.withLock { state -> Bool in
-                    if state.busy {
+                    if state.outstanding >= Self.depth {
                         state.waiting.append(Waiter(entry: entry, continuation: continuation))
                         return false
                     }
-                    state.busy = true  // The transaction in flight was answered meanwhile.
+                    state.outstanding += 1  // One outstanding was answered meanwhile.
                     return true
                 }
                 if leads { continuation.resume(returning: .lead([Waiter(entry: entry, continuation: nil)])) }
@@ -75,7 +79,7 @@ final class EnqueueCombiner: Sendable {
             }
             let next = state.withLock { state -> [Waiter]? in
                 guard !state.waiting.isEmpty else {
-                    state.busy = false
+                    state.outstanding -= 1
                     return nil
                 }
                 defer { state.waiting.removeAll(keepingCapacity: true) }
