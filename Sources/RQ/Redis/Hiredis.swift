@@ -109,9 +109,9 @@ final class HiredisContext {
         case rq_reply_string():
             return .bulk(bytes(reply.pointee.str, reply.pointee.len))
         case rq_reply_status():
-            return .status(String(decoding: bytes(reply.pointee.str, reply.pointee.len), as: UTF8.self))
+            return .status(text(reply.pointee.str, reply.pointee.len))
         case rq_reply_error():
-            return .error(String(decoding: bytes(reply.pointee.str, reply.pointee.len), as: UTF8.self))
+            return .error(text(reply.pointee.str, reply.pointee.len))
         case rq_reply_integer():
             return .integer(Int(reply.pointee.integer))
         case rq_reply_array():
@@ -129,6 +129,12 @@ final class HiredisContext {
         default:
             return .null
         }
+    }
+
+    /// A status or error reply's text, decoded in place (`QUEUED`, `OK`: no array in between).
+    private static func text(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> String {
+        guard let pointer, length > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
     }
 
     private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> [UInt8] {

@@ -20,6 +20,9 @@ public actor Redis {
     private var scriptHashes: [String: String] = [:]
     private var isClosed = false
 
+    private static let multi = RedisCommand("MULTI")
+    private static let exec = RedisCommand("EXEC")
+
     /// How many idle dedicated connections are kept for reuse.
     private let maximumIdleBlockingConnections = 8
 
@@ -89,7 +92,11 @@ public actor Redis {
     /// Like ``transaction(_:)``, but an error reply from a command inside the transaction is returned in place
     /// rather than thrown (the other commands did run).
     public nonisolated func transactionResults(_ commands: [RedisCommand]) async throws -> [RedisValue] {
-        let replies = try await shared.execute([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
+        var batch = [Self.multi]
+        batch.reserveCapacity(commands.count + 2)
+        batch += commands
+        batch.append(Self.exec)
+        let replies = try await shared.execute(batch)
         for (index, reply) in replies.enumerated() {
             if case .error(let message) = reply {
                 let name = index == 0 ? "MULTI" : index <= commands.count ? commands[index - 1].name : "EXEC"
