@@ -39,6 +39,45 @@ import Testing
         #expect(try await redis.send("GET", key).int == 3)
     }
 
+    /// Replies of every shape come back whole, in order, from one read: nested arrays with nil and empty elements,
+    /// negative and 64-bit integers, status and error replies, and a string over 1 MiB (the client's reply buffer
+    /// grows for it, then shrinks) between small replies.
+    @Test func repliesOfEveryShapeDecode() async throws {
+        let redis = try await SharedRedis.client()
+        let key = uniqueName("big")
+        var big = [UInt8](repeating: 0x5A, count: 1_200_000)
+        big[0] = 0
+        big[600_000] = 13
+        big[1_199_999] = 255
+        let nested = RedisScript(
+            name: "nested",
+            source: """
+                return {1, -4294967297, false, '', {'a', {}, {false, 'x'}}, redis.status_reply('FINE')}
+                """)
+        let replies = try await redis.pipeline([
+            RedisCommand("SET", key, big), RedisCommand("GET", key), RedisCommand("NOSUCHCOMMAND"),
+            RedisCommand("EVAL", nested.source, 0), RedisCommand("PING"),
+            RedisCommand("INCRBY", uniqueName("counter"), Int.max),
+        ])
+        #expect(replies.count == 6)
+        #expect(replies[0] == .status("OK"))
+        #expect(replies[1] == .bulk(big))
+        guard case .error(let message) = replies[2] else {
+            Issue.record("expected an error reply, got \(replies[2])")
+            return
+        }
+        #expect(message.contains("unknown command"))
+        #expect(
+            replies[3]
+                == .array([
+                    .integer(1), .integer(-4_294_967_297), .null, .bulk([]),
+                    .array([.bulk([97]), .array([]), .array([.null, .bulk([120])])]), .status("FINE"),
+                ]))
+        #expect(replies[4] == .status("PONG"))
+        #expect(replies[5] == .integer(Int.max))
+        #expect(try await redis.send("STRLEN", key).int == big.count)
+    }
+
     @Test func scriptsReloadAfterTheCacheIsFlushed() async throws {
         let redis = try await SharedRedis.client()
         let script = RedisScript(name: "double", source: "return tonumber(ARGV[1]) * 2")

@@ -64,12 +64,12 @@ import Testing
         }
         inputs += (0..<limit).map { [UInt8](repeating: UInt8(ascii: "a"), count: $0) }
         inputs += (0..<limit).map { count in (0..<count).map { UInt8(truncatingIfNeeded: $0 % 7) } }
-        inputs += (0..<500).map { _ in (0..<next(limit)).map { _ in UInt8(next(256)) } }
-        inputs += (0..<1000).map { _ in
+        inputs += (0..<300).map { _ in (0..<next(limit)).map { _ in UInt8(next(256)) } }
+        inputs += (0..<600).map { _ in
             let alphabet = 2 + next(6)
             return (0..<next(limit)).map { _ in UInt8(ascii: "a") + UInt8(next(alphabet)) }
         }
-        inputs += (0..<1000).map { _ in  // Mostly one letter: hash chains longer than zlib's lazy-search limit.
+        inputs += (0..<600).map { _ in  // Mostly one letter: hash chains longer than zlib's lazy-search limit.
             let rarity = 4 + next(12)
             return (0..<(96 + next(limit - 96))).map { _ in next(rarity) == 0 ? UInt8(ascii: "b") : UInt8(ascii: "a") }
         }

@@ -6,13 +6,22 @@ import Glibc
 final class HiredisContext {
     private let context: UnsafeMutablePointer<redisContext>
     let endpoint: RedisConfiguration.Endpoint
+    /// Where the reader builds each reply (see `rq_use_reply_buffer`), one allocation for all its elements.
+    private let replyBuffer: UnsafeMutablePointer<rq_reply_buffer>
 
     private init(context: UnsafeMutablePointer<redisContext>, endpoint: RedisConfiguration.Endpoint) {
         self.context = context
         self.endpoint = endpoint
+        replyBuffer = .allocate(capacity: 1)
+        replyBuffer.initialize(to: rq_reply_buffer())
+        rq_use_reply_buffer(context, replyBuffer)
     }
 
-    deinit { redisFree(context) }
+    deinit {
+        redisFree(context)
+        free(replyBuffer.pointee.bytes)
+        replyBuffer.deallocate()
+    }
 
     /// Opens a connection; the timeout bounds the TCP (or Unix socket) connect.
     static func connect(to endpoint: RedisConfiguration.Endpoint, timeout: Duration) throws(RedisError)
@@ -59,9 +68,7 @@ final class HiredisContext {
         if redisGetReply(context, &raw) != rq_ok() || raw == nil {
             throw contextError()
         }
-        let reply = raw!.assumingMemoryBound(to: redisReply.self)
-        defer { freeReplyObject(raw) }
-        return Self.convert(reply)
+        return takeReply()
     }
 
     /// Hands the first `count` bytes of `buffer`, read from the socket, to hiredis' reply parser.
@@ -78,9 +85,22 @@ final class HiredisContext {
     func nextReply() throws(RedisError) -> RedisValue? {
         var raw: UnsafeMutableRawPointer?
         guard redisReaderGetReply(context.pointee.reader, &raw) == rq_ok() else { throw readerError() }
-        guard let raw else { return nil }
-        defer { freeReplyObject(raw) }
-        return Self.convert(raw.assumingMemoryBound(to: redisReply.self))
+        guard raw != nil else { return nil }
+        return takeReply()
+    }
+
+    /// Decodes the reply the reader has just completed in the reply buffer, then empties the buffer.
+    private func takeReply() -> RedisValue {
+        let buffer = replyBuffer.pointee
+        var offset = 0
+        let value = Self.decode(UnsafeRawPointer(buffer.bytes!), &offset)
+        replyBuffer.pointee.length = 0
+        if buffer.capacity > 1 << 20 {  // After an unusually large reply, give the memory back.
+            free(buffer.bytes)
+            replyBuffer.pointee.bytes = nil
+            replyBuffer.pointee.capacity = 0
+        }
+        return value
     }
 
     private func readerError() -> RedisError {
@@ -103,43 +123,31 @@ final class HiredisContext {
         return RedisError(.connectionLost, "connection to Redis at \(endpoint) lost: \(reason)")
     }
 
-    private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
-        let type = reply.pointee.type
-        switch type {
-        case rq_reply_string():
-            return .bulk(bytes(reply.pointee.str, reply.pointee.len))
-        case rq_reply_status():
-            return .status(text(reply.pointee.str, reply.pointee.len))
-        case rq_reply_error():
-            return .error(text(reply.pointee.str, reply.pointee.len))
-        case rq_reply_integer():
-            return .integer(Int(reply.pointee.integer))
-        case rq_reply_array():
-            let count = Int(reply.pointee.elements)
+    /// One element of the reply buffer: a tag byte, an 8-byte number (a string's length, an integer, an array's
+    /// count), then a string's bytes; an array's elements follow it.
+    private static func decode(_ base: UnsafeRawPointer, _ offset: inout Int) -> RedisValue {
+        let tag = base.load(fromByteOffset: offset, as: UInt8.self)
+        let number = Int(base.loadUnaligned(fromByteOffset: offset + 1, as: Int64.self))
+        offset += 9
+        switch tag {
+        case UInt8(ascii: "i"):
+            return .integer(number)
+        case UInt8(ascii: "a"):
             var values: [RedisValue] = []
-            values.reserveCapacity(count)
-            for index in 0..<count {
-                if let element = reply.pointee.element[index] {
-                    values.append(convert(element))
-                } else {
-                    values.append(.null)
-                }
-            }
+            values.reserveCapacity(number)
+            for _ in 0..<number { values.append(decode(base, &offset)) }
             return .array(values)
+        case UInt8(ascii: "b"), UInt8(ascii: "s"), UInt8(ascii: "e"):
+            let bytes = UnsafeRawBufferPointer(start: base + offset, count: number)
+            offset += number
+            switch tag {
+            case UInt8(ascii: "s"): return .status(String(decoding: bytes, as: UTF8.self))
+            case UInt8(ascii: "e"): return .error(String(decoding: bytes, as: UTF8.self))
+            default: return .bulk([UInt8](bytes))
+            }
         default:
             return .null
         }
-    }
-
-    /// A status or error reply's text, decoded in place (`QUEUED`, `OK`: no array in between).
-    private static func text(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> String {
-        guard let pointer, length > 0 else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-    }
-
-    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> [UInt8] {
-        guard let pointer, length > 0 else { return [] }
-        return [UInt8](UnsafeRawBufferPointer(start: pointer, count: length))
     }
 }
 
