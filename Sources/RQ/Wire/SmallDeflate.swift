@@ -11,8 +11,8 @@
 /// then a little longer, and Python, zlib and every inflater read it the same. RQ's wire format asks for a zlib
 /// stream, not for particular bytes.
 enum SmallDeflate {
-    /// Inputs must be shorter than this: one block, matches never cut short by `nice_length`, chains shorter than
-    /// zlib's limit.
+    /// Inputs must be shorter than this, which keeps to cases this parse reproduces exactly: one block, and zlib's
+    /// `nice_length` (128) never reached before the end of the input.
     static let inputLimit = 128
 
     /// A zlib stream of `input`, which must be shorter than ``inputLimit``.
