@@ -1,5 +1,5 @@
 internal import CRQShims
-public import FoundationEssentials
+import FoundationEssentials
 import Glibc
 import Synchronization
 
