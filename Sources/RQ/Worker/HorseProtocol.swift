@@ -220,7 +220,18 @@ public struct JobRunner: Sendable {
 
     func run(_ assignment: HorseProtocol.Assignment) async -> JobExecutor.Outcome {
         let redis = Redis(configuration: assignment.redis)
-        let job = Self.job(for: assignment, redis: redis)
+        var options = EnqueueOptions()
+        options.meta = assignment.meta
+        options.onSuccess = assignment.callbacks.success
+        options.onFailure = assignment.callbacks.failure
+        options.onStopped = assignment.callbacks.stopped
+        let job = Job(
+            id: assignment.jobID, redis: redis, origin: assignment.origin,
+            payload: JobPayload(
+                functionName: assignment.functionName, args: assignment.args, kwargs: assignment.kwargs),
+            description: assignment.description, timeout: try? JobTimeout(seconds: assignment.timeout),
+            options: options, status: .started,
+            now: Date())
         let executor = JobExecutor(redis: redis, functions: functions, workerName: assignment.workerName)
         if let only = assignment.callbackOnly {
             let outcome: JobCallbackOutcome = only.stopped ? .stopped : .failed(only.failureText)
@@ -228,22 +239,6 @@ public struct JobRunner: Sendable {
             return problem.map { .failure($0) } ?? .success(.null)
         }
         return await executor.perform(job, executionID: assignment.executionID, enforceTimeout: true)
-    }
-
-    /// The job an assignment describes.
-    static func job(for assignment: HorseProtocol.Assignment, redis: Redis) -> Job {
-        var options = EnqueueOptions()
-        options.meta = assignment.meta
-        options.onSuccess = assignment.callbacks.success
-        options.onFailure = assignment.callbacks.failure
-        options.onStopped = assignment.callbacks.stopped
-        return Job(
-            id: assignment.jobID, redis: redis, origin: assignment.origin,
-            payload: JobPayload(
-                functionName: assignment.functionName, args: assignment.args, kwargs: assignment.kwargs),
-            description: assignment.description, timeout: try? JobTimeout(seconds: assignment.timeout),
-            options: options, status: .started,
-            now: Date())
     }
 
     /// Reads the assignment, then watches the worker. A horse whose worker died (killed with SIGKILL, say) must not
