@@ -47,10 +47,9 @@ enum Zlib {
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: max(256, input.count * 4))
-        var status: Int32 = Z_OK
-        var copy = input
-        status = copy.withUnsafeMutableBufferPointer { source -> Int32 in
-            stream.next_in = source.baseAddress
+        let status = input.withUnsafeBufferPointer { source -> Int32 in
+            // inflate reads `next_in` only; the pointer is mutable in zlib's C signature.
+            stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
             stream.avail_in = uInt(source.count)
             var result: Int32 = Z_OK
             repeat {
