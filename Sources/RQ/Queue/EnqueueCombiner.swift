@@ -34,6 +34,13 @@ final class EnqueueCombiner: Sendable {
     private struct State: ~Copyable {
         var outstanding = 0
         var waiting: [Waiter] = []
+
+        /// Takes a transaction slot if one is free.
+        mutating func claimSlot() -> Bool {
+            guard outstanding < EnqueueCombiner.depth else { return false }
+            outstanding += 1
+            return true
+        }
     }
 
     /// How many transactions may be outstanding at once.
@@ -43,23 +50,16 @@ final class EnqueueCombiner: Sendable {
 
     /// Writes the job and pushes its id onto `queueKey`, alone or together with concurrent enqueues.
     func enqueue(_ entry: Entry, queueKey: String, redis: Redis) async throws {
-        let leadsAtOnce = state.withLock { state -> Bool in
-            if state.outstanding >= Self.depth { return false }
-            state.outstanding += 1
-            return true
-        }
+        let leadsAtOnce = state.withLock { $0.claimSlot() }
         let turn: Turn
         if leadsAtOnce {
             turn = .lead([Waiter(entry: entry, continuation: nil)])
         } else {
             turn = await withCheckedContinuation { continuation in
                 let leads = state.withLock { state -> Bool in
-                    if state.outstanding >= Self.depth {
-                        state.waiting.append(Waiter(entry: entry, continuation: continuation))
-                        return false
-                    }
-                    state.outstanding += 1  // One outstanding was answered meanwhile.
-                    return true
+                    if state.claimSlot() { return true }  // One outstanding was answered meanwhile.
+                    state.waiting.append(Waiter(entry: entry, continuation: continuation))
+                    return false
                 }
                 if leads { continuation.resume(returning: .lead([Waiter(entry: entry, continuation: nil)])) }
             }
