@@ -76,11 +76,50 @@ import Testing
         #expect(try await jobs.first?.result(timeout: .seconds(5)) == 3)
     }
 
+    /// The README's `rq cron Examples/cron.json`, run as shipped: the `rq` binary links FoundationEssentials only, so
+    /// its cron job's next tick is computed without a time-zone database. It registers, shows the next tick of the
+    /// cron-expression job, enqueues the interval job, and exits 0 on SIGTERM.
+    @Test func rqCronRunsTheExampleConfiguration() async throws {
+        let server = try await RedisServer.start()
+        let redis = try server.makeClient()
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Examples/cron.json").path
+        let name = uniqueName("cron")
+        let started = Date()
+        let process = try CommandProcess(rqPath, ["cron", "-u", server.url, "--name", name, example])
+        #expect(
+            try await eventually(timeout: .seconds(15)) {
+                try await redis.send("LLEN", "rq:queue:default").int ?? 0 > 0
+            }, "\(process.log)")
+        #expect(try await redis.send("ZSCORE", "rq:cron_schedulers", name).string != nil)
+
+        let entries = try await redis.send("HGET", "rq:cron_scheduler:\(name)", "cron_jobs").string ?? "[]"
+        let hourly = try JSONValue(parsing: Array(entries.utf8)).arrayValue?.first {
+            $0["cron"] == .string("0 * * * *")
+        }
+        // The next whole hour after the scheduler started (it started between `started` and now).
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:00:00.000000'Z'"
+        let nextHours = [started, Date()].map { formatter.string(from: $0.addingTimeInterval(3600)) }
+        #expect(nextHours.contains(hourly?["next_enqueue_time"]?.stringValue ?? ""), "\(entries)")
+
+        let id = try await redis.send("LINDEX", "rq:queue:default", 0).string ?? ""
+        let job = try await Job.fetch(id: id, redis: redis)
+        #expect(job.functionName == "examples.add" && job.args == [2, 3])
+
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit(timeout: .seconds(10)) == 0, "\(process.log)")
+        #expect(try await redis.send("ZSCORE", "rq:cron_schedulers", name).string == nil)
+    }
+
     @Test func cronExpressionsAgreeWithCroniter() async throws {
         let server = try await SharedRedis.server()
         let expressions = [
             "*/5 * * * *", "0 6 * * *", "30 7 * * mon-fri", "0 0 1 * *", "15 14 1 * *", "0 22 * * 1-5",
             "23 0-20/2 * * *", "5 4 * * sun", "0 0,12 1 */2 *", "0 9 1-7 * 1", "@hourly", "@weekly",
+            "0 0 29 2 *", "59 23 31 12 *", "0 12 * 2 sun", "*/7 3 1,31 * *",
         ]
         let start = Date(timeIntervalSince1970: 1_795_861_050)  // 2026-11-28T10:17:30Z
         let python = try await Python.run(

@@ -20,6 +20,27 @@ import Testing
         #expect(try CronExpression("0 0 31 2 *").next(after: start) == nil)
     }
 
+    @Test func civilDateArithmeticRoundTripsAcrossEras() {
+        for days in stride(from: -1_000_000, through: 1_000_000, by: 997) {
+            let (year, month, day) = RQTimestamp.civilDate(daysSinceEpoch: days)
+            #expect(RQTimestamp.daysSinceEpoch(year: year, month: month, day: day) == days)
+        }
+        #expect(RQTimestamp.daysSinceEpoch(year: 1970, month: 1, day: 1) == 0)
+        #expect(RQTimestamp.daysSinceEpoch(year: 2000, month: 3, day: 1) == 11_017)
+        #expect(RQTimestamp.daysSinceEpoch(year: 1969, month: 12, day: 31) == -1)
+    }
+
+    @Test func nextCrossesYearsAndLeapDays() throws {
+        let start = utc("2027-12-31T23:59:00.000000Z")
+        #expect(try CronExpression("59 23 31 12 *").next(after: start) == utc("2028-12-31T23:59:00.000000Z"))
+        #expect(try CronExpression("0 0 29 2 *").next(after: start) == utc("2028-02-29T00:00:00.000000Z"))
+        #expect(try CronExpression("* * * * *").next(after: start) == utc("2028-01-01T00:00:00.000000Z"))
+        // Before the epoch too: 1969-12-28 was a Sunday.
+        #expect(
+            try CronExpression("0 0 * * sun").next(after: utc("1969-12-25T00:00:00.000000Z"))
+                == utc("1969-12-28T00:00:00.000000Z"))
+    }
+
     @Test func badExpressionsNameTheFieldAndValue() {
         let cases: [(String, String)] = [
             ("* * * *", "expected 5 fields"),

@@ -57,47 +57,49 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         dayOfWeekRestricted = !fields[4].hasPrefix("*")
     }
 
-    /// The first whole minute strictly after `date` that the expression matches, or nil if none comes within
-    /// eight years (`0 0 31 2 *` never matches).
+    /// The first whole minute strictly after `date` that the expression matches, in UTC (as RQ's cron reads
+    /// expressions), or nil if none comes within eight years (`0 0 31 2 *` never matches).
     ///
-    /// - Parameter timeZone: the zone the fields are read in; RQ's cron uses UTC.
-    public func next(after date: Date, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> Date? {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let start = Date(timeIntervalSince1970: (date.timeIntervalSince1970 / 60).rounded(.down) * 60 + 60)
-        var candidate = start
-        let limit = calendar.date(byAdding: .year, value: 8, to: start) ?? start
-        while candidate < limit {
-            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: candidate)
-            guard let month = parts.month, let day = parts.day, let hour = parts.hour, let minute = parts.minute,
-                let weekday = parts.weekday
-            else { return nil }
+    /// Plain calendar arithmetic: it needs no time-zone database, so it works in programs that link only
+    /// FoundationEssentials (the `rq` command and runners built as the README advises).
+    public func next(after date: Date) -> Date? {
+        // Whole minutes since the epoch, rounded down, then one on: "strictly after".
+        var minute = Int((date.timeIntervalSince1970 / 60).rounded(.down)) + 1
+        let limit = minute + 8 * 366 * 1440
+        while minute < limit {
+            let days = Self.floorDivide(minute, 1440)
+            let minuteOfDay = minute - days * 1440
+            let (year, month, day) = RQTimestamp.civilDate(daysSinceEpoch: days)
             // Skip whole months, days and hours that cannot match.
             if !Self.contains(months, month) {
-                guard let firstOfMonth = calendar.date(from: DateComponents(year: parts.year, month: month, day: 1)),
-                    let next = calendar.date(byAdding: .month, value: 1, to: firstOfMonth)
-                else { return nil }
-                candidate = next
+                let (nextYear, nextMonth) = month == 12 ? (year + 1, 1) : (year, month + 1)
+                minute = RQTimestamp.daysSinceEpoch(year: nextYear, month: nextMonth, day: 1) * 1440
                 continue
             }
-            if !dayMatches(day: day, weekday: weekday - 1) {
-                guard let midnight = calendar.date(from: DateComponents(year: parts.year, month: month, day: day)),
-                    let next = calendar.date(byAdding: .day, value: 1, to: midnight)
-                else { return nil }
-                candidate = next
+            // 1970-01-01 was a Thursday; weekdays count from Sunday = 0.
+            if !dayMatches(day: day, weekday: Self.floorModulo(days + 4, 7)) {
+                minute = (days + 1) * 1440
                 continue
             }
-            if !Self.contains(hours, hour) {
-                candidate = candidate.addingTimeInterval(Double(60 - minute) * 60)
+            if !Self.contains(hours, minuteOfDay / 60) {
+                minute = days * 1440 + (minuteOfDay / 60 + 1) * 60
                 continue
             }
-            if !Self.contains(minutes, minute) {
-                candidate = candidate.addingTimeInterval(60)
+            if !Self.contains(minutes, minuteOfDay % 60) {
+                minute += 1
                 continue
             }
-            return candidate
+            return Date(timeIntervalSince1970: Double(minute) * 60)
         }
         return nil
+    }
+
+    private static func floorDivide(_ value: Int, _ divisor: Int) -> Int {
+        value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor)
+    }
+
+    private static func floorModulo(_ value: Int, _ divisor: Int) -> Int {
+        value - floorDivide(value, divisor) * divisor
     }
 
     private func dayMatches(day: Int, weekday: Int) -> Bool {

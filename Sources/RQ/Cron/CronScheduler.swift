@@ -158,9 +158,10 @@ public actor CronScheduler: Service {
     /// - Throws: ``RQError`` `invalidState` if a live scheduler already has this name; ``RedisError`` if Redis cannot
     ///   be reached at start.
     public func run() async throws {
-        try await birth()
+        // The first ticks are known before the scheduler registers, so monitoring shows them from the start.
         let start = Date()
         for index in jobs.indices { due[index] = jobs[index].tick(after: start.addingTimeInterval(-0.001)) }
+        try await birth()
         for job in jobs { logger.info("Registered cron job", metadata: cronMetadata(job)) }
         await withGracefulShutdownHandler {
             await self.loop()

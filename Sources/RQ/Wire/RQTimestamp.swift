@@ -68,6 +68,17 @@ enum RQTimestamp {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
+    /// The day, counted from 1970-01-01, of a proleptic Gregorian date (Hinnant's `days_from_civil`), the inverse
+    /// of ``civilDate(daysSinceEpoch:)``.
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let shiftedYear = month <= 2 ? year - 1 : year  // years start on 1 March
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
     /// Parses the hash format; nil for empty or malformed text.
     static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
@@ -103,14 +114,7 @@ enum RQTimestamp {
         }
         let suffix = String(decoding: bytes[index...], as: UTF8.self)
         guard ["", "Z", "+00:00", "+0000"].contains(suffix) else { return nil }
-        var parts = tm()
-        parts.tm_year = Int32(year - 1900)
-        parts.tm_mon = Int32(month - 1)
-        parts.tm_mday = Int32(day)
-        parts.tm_hour = Int32(hour)
-        parts.tm_min = Int32(minute)
-        parts.tm_sec = Int32(second)
-        let seconds = timegm(&parts)
+        let seconds = daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
