@@ -98,6 +98,18 @@ let package = Package(
             path: "Examples/ServiceExample",
             swiftSettings: swiftSettings
         ),
+        // Built for the integration tests: a service that forgets `runHorseIfRequested()`.
+        .executableTarget(
+            name: "ForgetfulService",
+            dependencies: [
+                "RQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/Fixtures/ForgetfulService",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RQTests",
             dependencies: ["RQ"],

@@ -7,11 +7,16 @@ final class CommandProcess: Sendable {
     let process: SpawnedProcess
     let output: URL
 
-    init(_ path: String, _ arguments: [String]) throws {
+    /// - Parameter environment: added to this process's environment.
+    init(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         output = FileManager.default.temporaryDirectory.appendingPathComponent("rq-cmd-\(UUID().uuidString).log")
         let fd = open(output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         defer { close(fd) }
-        process = try SpawnedProcess(path: path, arguments: arguments, descriptors: [1: fd, 2: fd])
+        process = try SpawnedProcess(
+            path: path, arguments: arguments,
+            environment: environment.isEmpty
+                ? nil : ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            descriptors: [1: fd, 2: fd])
     }
 
     var pid: Int32 { process.pid }

@@ -60,7 +60,8 @@ import Testing
         #expect(await again.waitForExit(timeout: .seconds(15)) != nil, "\(again.log)")
         #expect(try await second.currentStatus() == .failed)
         let text = try #require(try await second.latestResult()?.excString)
-        #expect(text.contains("Work-horse terminated unexpectedly"), "\(text)")
+        #expect(text.hasPrefix("Job was stopped by a cold shutdown of worker "), "\(text)")
+        #expect(again.log.contains("Cold shut down"), "\(again.log)")
         #expect(try await queue.failedJobRegistry.contains(second.id))
     }
 
@@ -134,6 +135,27 @@ import Testing
         #expect(try await job.currentStatus() == .started)
         #expect(try await job.result(timeout: .seconds(30)) == 100)
         try await worker.stop()
+    }
+
+    /// A service that embeds a pool with itself as the runner but forgets `runHorseIfRequested()`: its horses must
+    /// not start the service again. One worker registers; the job fails naming the missing call.
+    @Test func aServiceThatForgetsRunHorseIfRequestedFailsTheJobAndNeverMultiplies() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        let service = try CommandProcess(
+            builtExecutable("ForgetfulService"), [], environment: ["RQ_REDIS_URL": server.url, "RQ_QUEUE": queue.name])
+        let job = try await queue.enqueue(ExampleFunctions.add, 1, 2)
+        #expect(try await eventually { try await job.currentStatus() == .failed }, "\(service.log)")
+        let text = try #require(try await job.latestResult()?.excString)
+        #expect(text.contains("runHorseIfRequested()"), "\(text)")
+        // More jobs go the same way, and still only the one worker exists.
+        let more = try await queue.enqueueMany((0..<4).map { _ in EnqueueRequest("examples.noop") })
+        for other in more { #expect(try await eventually { try await other.currentStatus() == .failed }) }
+        #expect(try await redis.send("SCARD", "rq:workers:\(queue.name)").int == 1)
+        service.signal(SIGTERM)
+        #expect(await service.waitForExit(timeout: .seconds(15)) == 0, "\(service.log)")
+        #expect(try await redis.send("SCARD", "rq:workers:\(queue.name)").int == 0)
     }
 
     @Test func theServiceGroupExampleShutsDownGracefully() async throws {

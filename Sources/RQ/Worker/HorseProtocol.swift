@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import Logging
 
 /// The messages between a worker and a horse: one JSON document each way.
 ///
@@ -141,7 +142,9 @@ enum HorseProtocol {
 ///
 /// Call ``runHorseIfRequested()`` first thing in `main`: when a worker started this executable as a horse, it runs
 /// the one job it is given and exits; otherwise it returns and the program goes on (for example to host the
-/// `worker` command).
+/// `worker` command, or a service that embeds a ``WorkerPool`` with this executable as its runner). A horse whose
+/// program skips the call and starts a `WorkerPool` does not start the program again: the pool fails the job with a
+/// message naming this call, and the horse exits.
 ///
 /// ```swift
 /// let runner = JobRunner(functions: myFunctions)
@@ -188,6 +191,19 @@ public struct JobRunner: Sendable {
         close(HorseProtocol.reportDescriptor)
         // Exit at once: a job that ignored its cancellation may still be spinning on another thread.
         exit(0)
+    }
+
+    /// What a horse does when its program starts a ``WorkerPool`` instead of running its job: the program never
+    /// called ``runHorseIfRequested()``. The job fails with a message that names the missing call, and the horse
+    /// exits before the program does anything else a horse must not (start more horses, serve requests).
+    static func refuseWorkerPoolInHorse(logger: Logger) -> Never {
+        let text =
+            "\(executablePath) was started as a horse (\(horseArgument)) but started a WorkerPool instead of running "
+            + "its job: call `await JobRunner(functions: ...).runHorseIfRequested()` first thing in main, before "
+            + "the program starts its services.\n"
+        logger.critical("WorkerPool started inside a horse; call runHorseIfRequested() first thing in main")
+        _ = BlockingIO.writeAll(HorseProtocol.reportDescriptor, HorseProtocol.encodeReport(.failure(text)))
+        exit(70)
     }
 
     /// Runs a no-op job through the horse's own path — decoding an assignment, the executor with its deadline and

@@ -77,9 +77,15 @@ public actor WorkerPool: Service {
     /// Registers the worker, works until a shutdown or (in burst mode) until the queues are empty, then
     /// unregisters.
     ///
+    /// A pool never runs inside a horse. A program that embeds a pool with itself as the runner
+    /// (`.horse(runner: JobRunner.executablePath)`) must call `await JobRunner(functions:).runHorseIfRequested()`
+    /// first thing in `main`; if it forgets, each horse would start the whole program again, pool included. Instead
+    /// the pool in the horse reports the job failed with a message naming the missing call, and the horse exits.
+    ///
     /// - Throws: ``WorkerPoolError`` if the name is taken by a live worker or a setting is invalid; ``RedisError``
     ///   if Redis cannot be reached at start.
     public func run() async throws {
+        if JobRunner.isHorse { JobRunner.refuseWorkerPoolInHorse(logger: logger) }
         guard case .initial = state else {
             throw WorkerPoolError(.invalidConfiguration, "a WorkerPool runs once; create a new one")
         }
@@ -576,6 +582,8 @@ public actor WorkerPool: Service {
             return .failure(Self.stoppedText)
         case .timeout? where reported == nil:
             outcome = .failure(JobExecutor.timeoutText(timeout))
+        case .coldShutdown? where reported == nil:
+            return .failure(coldShutdownText)
         default:
             if let reported { return reported }
             outcome = .failure(
@@ -603,7 +611,7 @@ public actor WorkerPool: Service {
         case .stopCommand?:
             await runLateCallback(job.callbacks.stopped, job: job, outcome: .stopped)
             return .failure(Self.stoppedText)
-        case .coldShutdown?: return .failure("Job was stopped by a cold shutdown of worker \(name).\n")
+        case .coldShutdown?: return .failure(coldShutdownText)
         default: return outcome
         }
     }
@@ -655,6 +663,7 @@ public actor WorkerPool: Service {
     }
 
     static let stoppedText = "Job stopped by user, work-horse terminated."
+    private var coldShutdownText: String { "Job was stopped by a cold shutdown of worker \(name).\n" }
 
     /// Writes the outcome: success or failure records, counters, worker state, dependents.
     private func record(_ outcome: JobExecutor.Outcome, handle: RunningJob) async {
@@ -832,6 +841,10 @@ public actor WorkerPool: Service {
 
     private func stopAllRunningJobs(_ reason: StopReason) {
         state = .stopped
+        if reason == .coldShutdown, !running.isEmpty {
+            logger.warning(
+                "Cold shut down: stopping running jobs", metadata: ["rq.job_ids": "\(running.keys.sorted())"])
+        }
         for handle in running.values { handle.stopNow(reason) }
     }
 
