@@ -43,11 +43,13 @@ struct ConnectionOptions: ParsableArguments {
             password: environment["REDIS_PASSWORD"]) ?? "redis://127.0.0.1:6379/0"
     }
 
+    /// A client for the resolved URL; a bad URL is an error like any other (one line, exit status 1), not a usage
+    /// error.
     func makeRedis() throws -> Redis {
         do {
             return try Redis(url: resolvedURL())
         } catch let error as RedisError {
-            throw ValidationError(error.message)
+            fail(error.message)
         }
     }
 }

@@ -28,7 +28,8 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var password: String?
     /// The name given with `CLIENT SETNAME`, if any.
     public var clientName: String?
-    /// How long one connection attempt, including retries with backoff, may take. Defaults to 5 seconds.
+    /// How long one connection attempt may take, including, when a connection that was up is re-established,
+    /// its retries with backoff (a client's first connection is tried once). Defaults to 5 seconds.
     public var connectTimeout: Duration = .seconds(5)
     /// How long a reply to a non-blocking command may take. Defaults to 30 seconds.
     public var commandTimeout: Duration = .seconds(30)

@@ -26,7 +26,7 @@ import Synchronization
 ///
 /// A broken connection fails the commands in flight with ``RedisError/Code/connectionLost``, one that does not
 /// answer in time with ``RedisError/Code/timeout``; the next batch reconnects, retrying with exponential backoff
-/// until the connect timeout.
+/// until the connect timeout. The very first connection is tried once, so an unreachable server is reported at once.
 final class RedisConnection: Sendable {
     private let core: Core
 
@@ -550,12 +550,22 @@ final class RedisConnection: Sendable {
                 } catch  where error.code == .server {
                     throw error  // Wrong password or database: retrying will not help.
                 } catch {
-                    if clock.now.advanced(by: delay) >= deadline || isClosedNow() { throw error }
+                    // A first connection fails at once, as redis-py's does: "could not connect" is the answer a
+                    // command-line user or a starting service needs now. Reconnects retry, to ride out a restart.
+                    if clock.now.advanced(by: delay) >= deadline || isClosedNow() || !hasConnectedBefore() {
+                        throw error
+                    }
                     logger.debug("redis connect retry", metadata: ["rq.redis": "\(configuration.endpoint)"])
                     BlockingThread.sleep(seconds: delay.inSeconds)
                     delay = min(delay * 2, .milliseconds(500))
                 }
             }
+        }
+
+        private func hasConnectedBefore() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return connectionGeneration > 0
         }
 
         private func isClosedNow() -> Bool {
