@@ -26,6 +26,20 @@ import Testing
         #expect(try await !Queue.allNames(redis: redis).contains(queue.name))
     }
 
+    /// A snapshot is read again in place (`refresh()`) or as a new value (`refreshed()`, for actor-isolated
+    /// variables such as a top-level `var` in `main.swift`).
+    @Test func aJobSnapshotIsReadAgain() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        var job = try await queue.enqueue("examples.noop")
+        try await Job.fetch(id: job.id, redis: redis).cancel()
+        #expect(job.status == .queued)
+        #expect(try await job.refreshed().status == .canceled)
+        #expect(job.status == .queued)
+        try await job.refresh()
+        #expect(job.status == .canceled)
+    }
+
     /// 100 jobs, and 2,000 (encoded in slices on several cores): one MULTI each, queued in the order given.
     @Test(arguments: [100, 2_000])
     func enqueueManyIsOneTransaction(count: Int) async throws {

@@ -298,9 +298,21 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
 
     // MARK: Reading and changing
 
-    /// Reads every field again.
+    /// Reads every field again, in place.
+    ///
+    /// A mutating async method cannot be called on a variable isolated to an actor — a top-level `var` in
+    /// `main.swift` (the main actor's), or an actor's property: there write `job = try await job.refreshed()`.
+    ///
+    /// - Throws: ``RQError`` `noSuchJob` if the job is gone.
     public mutating func refresh() async throws {
-        self = try await Job.fetch(id: id, redis: redis)
+        self = try await refreshed()
+    }
+
+    /// The job as Redis has it now: a fresh snapshot of every field. Works on any variable, isolated or not.
+    ///
+    /// - Throws: ``RQError`` `noSuchJob` if the job is gone.
+    public func refreshed() async throws -> Job {
+        try await Job.fetch(id: id, redis: redis)
     }
 
     /// Reads the current status from Redis (the snapshot's ``status`` is not changed).
