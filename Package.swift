@@ -13,7 +13,7 @@ let package = Package(
         .library(name: "RQ", targets: ["RQ"]),
         .library(name: "RQTesting", targets: ["RQTesting"]),
         .library(name: "RQCommandLine", targets: ["RQCommandLine"]),
-        .executable(name: "rq", targets: ["rq"]),
+        .executable(name: "swift-rq", targets: ["swift-rq"]),
         .executable(name: "example-jobs", targets: ["ExampleJobs"]),
         .executable(name: "rq-demo", targets: ["Demo"]),
         .executable(name: "service-example", targets: ["ServiceExample"]),
@@ -58,7 +58,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "rq",
+            name: "swift-rq",
             dependencies: ["RQCommandLine"],
             swiftSettings: swiftSettings
         ),
@@ -96,6 +96,18 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Examples/ServiceExample",
+            swiftSettings: swiftSettings
+        ),
+        // The README's code blocks, compiled (ReadmeTests checks they are the README's, verbatim).
+        .target(
+            name: "ReadmeSnippets",
+            dependencies: [
+                "RQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/ReadmeSnippets",
             swiftSettings: swiftSettings
         ),
         // Built for the integration tests: a service that forgets `runHorseIfRequested()`.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs what it needs, checks formatting, builds, and runs the unit and
-# integration tests (which start their own redis-server and call the real Python RQ 2.12).
+# Runs the whole test suite: installs what it needs, checks formatting, builds, runs the unit and integration
+# tests (which start their own redis-server and call the real Python RQ 2.12), and follows the README's
+# "Getting started" in a new package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
 swift format lint --strict --recursive Package.swift Sources Tests Examples
 swift build --build-tests
+scripts/check-getting-started.sh
 swift test

@@ -4,10 +4,11 @@ import Glibc
 import Logging
 import RQ
 
-/// The root command: `rq <subcommand>`.
+/// The root command: `swift-rq <subcommand>`, or `my-jobs <subcommand>` in a runner — usage text names the
+/// executable that runs it.
 struct RQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rq",
+        commandName: CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "rq") } ?? "rq",
         abstract: "Run and inspect RQ workers and queues (Python RQ 2.12 compatible).",
         subcommands: [
             WorkerCommand.self, WorkerPoolCommand.self, InfoCommand.self, EnqueueCommand.self, RequeueCommand.self,

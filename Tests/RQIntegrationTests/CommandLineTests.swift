@@ -15,7 +15,7 @@ func runCommand(_ path: String, _ arguments: [String], timeout: Duration = .seco
     return (status, process.log)
 }
 
-let rqPath = builtExecutable("rq")
+let rqPath = builtExecutable("swift-rq")
 
 @Suite struct CommandLineTests {
     /// Lines that do not change between two runs: no "Updated:" time, sorted (Python prints workers from a set).

@@ -100,14 +100,14 @@ import Testing
         let queue = Queue(uniqueName(), redis: redis)
         let job = try await queue.enqueue(ExampleFunctions.add, 20, 1)
         let process = try CommandProcess(
-            builtExecutable("rq"), ["worker", "-u", server.url, "--runner", exampleJobsPath, "-b", queue.name])
+            builtExecutable("swift-rq"), ["worker", "-u", server.url, "--runner", exampleJobsPath, "-b", queue.name])
         #expect(await process.waitForExit(timeout: .seconds(20)) == 0, "\(process.log)")
         #expect(try await job.result(timeout: .seconds(1)) == 21)
         #expect(process.log.contains("\(queue.name): examples.add(20, 1) (\(job.id))"), "\(process.log)")
         #expect(process.log.contains("\(queue.name): Job OK (\(job.id))"))
         #expect(process.log.contains("Result is kept for 500 seconds"))
 
-        let missing = try CommandProcess(builtExecutable("rq"), ["worker", "-u", server.url, "-b", queue.name])
+        let missing = try CommandProcess(builtExecutable("swift-rq"), ["worker", "-u", server.url, "-b", queue.name])
         #expect(await missing.waitForExit(timeout: .seconds(10)) != 0)
         #expect(missing.log.contains("--runner PATH is required"), "\(missing.log)")
         let noRedis = try CommandProcess(
