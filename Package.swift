@@ -35,11 +35,17 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // OpenSSL for rediss:// (Debian's hiredis has no TLS); only Sources/RQ/Redis/TLS.swift imports it.
+        .systemLibrary(
+            name: "COpenSSL",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "CRQShims"),
         .target(
             name: "RQ",
             dependencies: [
                 "CHiredis",
+                "COpenSSL",
                 "CZlib",
                 "CRQShims",
                 .product(name: "Logging", package: "swift-log"),

@@ -36,7 +36,7 @@ struct ConnectionOptions: ParsableArguments {
     /// The Redis URL: `--url`, else the settings file, else `RQ_REDIS_URL` / `REDIS_HOST`…, else the local default.
     func resolvedURL() throws -> String {
         if let url { return url }
-        if let fromFile = try settings()?.redisURL { return fromFile }
+        if let fromFile = try settings()?.redisURL() { return fromFile }
         let environment = ProcessInfo.processInfo.environment
         if let fromEnvironment = environment["RQ_REDIS_URL"] { return fromEnvironment }
         return SettingsFile.url(
@@ -116,19 +116,45 @@ struct SettingsFile {
         return values[key]?.stringValue.map { $0.split(separator: ",").map(String.init) }
     }
 
-    var redisURL: String? {
-        string("redis_url") ?? string("url")
-            ?? Self.url(
-                host: string("redis_host"),
-                port: values["redis_port"].map { $0.intValue.map(String.init) ?? $0.stringValue ?? "" },
-                db: values["redis_db"].map { $0.intValue.map(String.init) ?? $0.stringValue ?? "" },
-                password: string("redis_password"))
+    /// The Redis URL of the settings: `REDIS_URL`, else one built from `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB`,
+    /// `REDIS_PASSWORD` and RQ's TLS settings (`REDIS_SSL`, `REDIS_SSL_CA_CERTS`, `REDIS_SSL_CERTFILE`,
+    /// `REDIS_SSL_KEYFILE`, `REDIS_SSL_CERT_REQS`); nil if none is set.
+    func redisURL() throws -> String? {
+        if let url = string("redis_url") ?? string("url") { return url }
+        func text(_ key: String) -> String? { values[key].map { $0.intValue.map(String.init) ?? $0.stringValue ?? "" } }
+        var tls: [(String, String)]?
+        if try ssl() {
+            let names = [
+                ("redis_ssl_ca_certs", "ssl_ca_certs"), ("redis_ssl_certfile", "ssl_certfile"),
+                ("redis_ssl_keyfile", "ssl_keyfile"), ("redis_ssl_cert_reqs", "ssl_cert_reqs"),
+            ]
+            tls = names.compactMap { setting, parameter in string(setting).map { (parameter, $0) } }
+        }
+        return Self.url(
+            host: string("redis_host"), port: text("redis_port"), db: text("redis_db"),
+            password: string("redis_password"), tls: tls)
     }
 
-    static func url(host: String?, port: String?, db: String?, password: String?) -> String? {
-        guard host != nil || port != nil || db != nil || password != nil else { return nil }
+    /// `REDIS_SSL`, a boolean or RQ's strings for one.
+    private func ssl() throws -> Bool {
+        guard let value = values["redis_ssl"] else { return false }
+        if let flag = value.boolValue { return flag }
+        switch value.stringValue?.lowercased() {
+        case "y", "yes", "t", "true": return true
+        case "n", "no", "f", "false", "": return false
+        default: throw Error(description: "REDIS_SSL is a boolean and must be \"True\" or \"False\".")
+        }
+    }
+
+    /// A URL for the parts given, nil if none is; with `tls`, a `rediss://` URL with those query parameters.
+    static func url(
+        host: String?, port: String?, db: String?, password: String?, tls: [(String, String)]? = nil
+    ) -> String? {
+        guard host != nil || port != nil || db != nil || password != nil || tls != nil else { return nil }
         let auth = password.map { ":\(percentEncoded($0))@" } ?? ""
-        return "redis://\(auth)\(host ?? "127.0.0.1"):\(port ?? "6379")/\(db ?? "0")"
+        let base = "\(tls == nil ? "redis" : "rediss")://\(auth)\(host ?? "127.0.0.1"):\(port ?? "6379")/\(db ?? "0")"
+        guard let tls, !tls.isEmpty else { return base }
+        return base + "?" + tls.map { "\($0)=\(percentEncoded($1))" }.joined(separator: "&")
     }
 }
 

@@ -17,18 +17,57 @@ public final class RedisServer: Sendable {
         public let description: String
     }
 
+    /// The files of a server that speaks TLS only (`--port 0 --tls-port`), PEM, and the client's.
+    public struct TLSFiles: Sendable {
+        /// The CA that signed the server's (and the client's) certificate.
+        public var caCertificate: String
+        public var serverCertificate: String
+        public var serverKey: String
+        /// Whether the server requires clients to present a certificate signed by the CA (`--tls-auth-clients`).
+        public var requireClientCertificates: Bool
+        /// The certificate the tests' own clients present, if any.
+        public var clientCertificate: String?
+        public var clientKey: String?
+        /// Whether the tests' own clients check that the server's certificate names 127.0.0.1.
+        public var clientChecksHostname = true
+
+        public init(
+            caCertificate: String, serverCertificate: String, serverKey: String,
+            requireClientCertificates: Bool = false,
+            clientCertificate: String? = nil, clientKey: String? = nil
+        ) {
+            self.caCertificate = caCertificate
+            self.serverCertificate = serverCertificate
+            self.serverKey = serverKey
+            self.requireClientCertificates = requireClientCertificates
+            self.clientCertificate = clientCertificate
+            self.clientKey = clientKey
+        }
+    }
+
     /// The TCP port it listens on (127.0.0.1).
     public let port: Int
-    /// `redis://127.0.0.1:{port}/0`.
-    public var url: String { "redis://127.0.0.1:\(port)/0" }
+    /// The TLS files, for a server that speaks TLS only.
+    public let tls: TLSFiles?
+    /// `redis://127.0.0.1:{port}/0`, or for a TLS server `rediss://127.0.0.1:{port}/0?ssl_ca_certs=…` (with the
+    /// client certificate, if any).
+    public var url: String {
+        guard let tls else { return "redis://127.0.0.1:\(port)/0" }
+        var url = "rediss://127.0.0.1:\(port)/0?ssl_ca_certs=\(tls.caCertificate)"
+        if let certificate = tls.clientCertificate { url += "&ssl_certfile=\(certificate)" }
+        if let key = tls.clientKey { url += "&ssl_keyfile=\(key)" }
+        if !tls.clientChecksHostname { url += "&ssl_check_hostname=false" }
+        return url
+    }
     private let executable: String
     private let extraArguments: [String]
     private let process: Mutex<SpawnedProcess?>
 
-    private init(port: Int, executable: String, extraArguments: [String]) {
+    private init(port: Int, executable: String, extraArguments: [String], tls: TLSFiles?) {
         self.port = port
         self.executable = executable
         self.extraArguments = extraArguments
+        self.tls = tls
         self.process = Mutex(nil)
     }
 
@@ -39,12 +78,15 @@ public final class RedisServer: Sendable {
     /// - Parameters:
     ///   - executable: the server binary, found on `PATH` unless it contains a `/`.
     ///   - arguments: extra `redis-server` options, e.g. `["--requirepass", "secret"]`.
+    ///   - tls: serve TLS only, with these files (the server needs Redis built with TLS, as Debian's is).
     /// - Throws: ``StartError`` if the binary is missing or the server does not answer within 10 seconds.
-    public static func start(executable: String = "redis-server", arguments: [String] = []) async throws -> RedisServer
-    {
+    public static func start(
+        executable: String = "redis-server", arguments: [String] = [], tls: TLSFiles? = nil
+    ) async throws -> RedisServer {
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let server = RedisServer(port: try freePort(), executable: executable, extraArguments: arguments)
+            let server = RedisServer(
+                port: try freePort(), executable: executable, extraArguments: arguments, tls: tls)
             do {
                 try await server.launch()
                 return server
@@ -58,7 +100,9 @@ public final class RedisServer: Sendable {
 
     /// A client for this server.
     public func makeClient(database: Int = 0) throws -> Redis {
-        try Redis(url: "redis://127.0.0.1:\(port)/\(database)")
+        var configuration = try RedisConfiguration(url: url)
+        configuration.database = database
+        return Redis(configuration: configuration)
     }
 
     /// Whether the server process is running.
@@ -92,15 +136,23 @@ public final class RedisServer: Sendable {
         // An empty working directory of its own: a dump.rdb where the tests run must not be loaded.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rq-redis-\(port)").path
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var listening = ["--port", String(port)]
+        if let tls {
+            listening = [
+                "--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.serverCertificate, "--tls-key-file",
+                tls.serverKey, "--tls-ca-cert-file", tls.caCertificate, "--tls-auth-clients",
+                tls.requireClientCertificates ? "yes" : "no",
+            ]
+        }
         let child = try SpawnedProcess(
             path: path,
-            arguments: [
-                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly",
-                "no", "--protected-mode", "no", "--loglevel", "warning",
+            arguments: listening + [
+                "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no", "--protected-mode", "no",
+                "--loglevel", "warning",
             ] + extraArguments)
         LiveChildren.add(child)
         process.withLock { $0 = child }
-        let probe = try Redis(url: "redis://127.0.0.1:\(port)/0")
+        let probe = try makeClient()
         defer { Task { await probe.close() } }
         let deadline = ContinuousClock.now.advanced(by: .seconds(10))
         while ContinuousClock.now < deadline {

@@ -22,6 +22,24 @@ import Testing
         #expect(config.password == "x")
     }
 
+    @Test func parsesTLSURLsWithRedisPyParameters() throws {
+        let plain = try RedisConfiguration(url: "redis://localhost")
+        #expect(plain.tls == nil)
+        let defaults = try RedisConfiguration(url: "rediss://:pw@redis.example.com:6380/2")
+        #expect(defaults.endpoint == .tcp(host: "redis.example.com", port: 6380))
+        #expect(defaults.database == 2 && defaults.password == "pw")
+        #expect(defaults.tls == TLSConfiguration())
+        #expect(defaults.tls?.certificateRequirement == .required && defaults.tls?.checkHostname == true)
+        let full = try RedisConfiguration(
+            url: "rediss://h:1/0?ssl_ca_certs=/ca.pem&ssl_certfile=/c.pem&ssl_keyfile=/k%20ey.pem&ssl_cert_reqs=NONE"
+                + "&ssl_check_hostname=false")
+        #expect(
+            full.tls
+                == TLSConfiguration(
+                    caCertificates: "/ca.pem", certificate: "/c.pem", privateKey: "/k ey.pem",
+                    certificateRequirement: .none, checkHostname: false))
+    }
+
     @Test(arguments: [
         ("localhost:6379", "missing scheme"),
         ("http://localhost", "unknown scheme 'http'"),
@@ -30,7 +48,9 @@ import Testing
         ("redis://localhost:6379/x", "invalid database 'x'"),
         ("redis://bad host/0", "invalid host 'bad host'"),
         ("unix://relative.sock", "must be absolute"),
-        ("rediss://localhost", "TLS"),
+        ("rediss://localhost?ssl_cert_reqs=maybe", "ssl_cert_reqs must be none, optional or required, not 'maybe'"),
+        ("rediss://localhost?ssl_check_hostname=perhaps", "ssl_check_hostname must be true or false"),
+        ("rediss://localhost?ssl_keyfile=/k.pem", "ssl_keyfile needs ssl_certfile"),
     ])
     func badURLsNameTheBadPart(url: String, expected: String) {
         do {

@@ -52,25 +52,6 @@ final class HiredisContext {
         _ = redisSetTimeout(context, rq_timeval(Int64(max(timeout.microseconds, 1000))))
     }
 
-    /// Appends already RESP-encoded commands to the output buffer; nothing is written until a reply is read.
-    func append(_ encoded: [UInt8]) throws(RedisError) {
-        let status = encoded.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                redisAppendFormattedCommand(context, chars.baseAddress, chars.count)
-            }
-        }
-        if status != rq_ok() { throw contextError() }
-    }
-
-    /// Writes whatever is buffered, then reads one reply (blocking this thread).
-    func readReply() throws(RedisError) -> RedisValue {
-        var raw: UnsafeMutableRawPointer?
-        if redisGetReply(context, &raw) != rq_ok() || raw == nil {
-            throw contextError()
-        }
-        return takeReply()
-    }
-
     /// Hands the first `count` bytes of `buffer`, read from the socket, to hiredis' reply parser.
     func feed(_ buffer: [UInt8], count: Int) throws(RedisError) {
         let status = buffer.withUnsafeBufferPointer { bytes in
@@ -108,19 +89,6 @@ final class HiredisContext {
             String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
         }
         return RedisError(.protocolError, "Redis at \(endpoint) sent a malformed reply: \(reason)")
-    }
-
-    private func contextError() -> RedisError {
-        let err = rq_context_err(context)
-        let reason = String(cString: rq_context_errstr(context))
-        if err == rq_err_io() && (errno == EAGAIN || errno == EWOULDBLOCK || reason.contains("temporarily unavailable"))
-        {
-            return RedisError(.timeout, "Redis at \(endpoint) did not reply in time")
-        }
-        if err == rq_err_eof() {
-            return RedisError(.connectionLost, "Redis at \(endpoint) closed the connection")
-        }
-        return RedisError(.connectionLost, "connection to Redis at \(endpoint) lost: \(reason)")
     }
 
     /// One element of the reply buffer: a tag byte, an 8-byte number (a string's length, an integer, an array's

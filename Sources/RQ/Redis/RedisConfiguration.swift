@@ -28,6 +28,8 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var password: String?
     /// The name given with `CLIENT SETNAME`, if any.
     public var clientName: String?
+    /// TLS settings; nil for a plain connection. `rediss://` URLs set them.
+    public var tls: TLSConfiguration?
     /// How long one connection attempt may take, including, when a connection that was up is re-established,
     /// its retries with backoff (a client's first connection is tried once). Defaults to 5 seconds.
     public var connectTimeout: Duration = .seconds(5)
@@ -45,7 +47,14 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.password = password
     }
 
-    /// Parses a Redis URL: `redis://[[user]:password@]host[:port][/db]` or `unix:///path/to.sock[?db=N&password=P]`.
+    /// Parses a Redis URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS) or
+    /// `unix:///path/to.sock[?db=N&password=P]`.
+    ///
+    /// A `rediss://` URL takes redis-py's TLS query parameters: `ssl_ca_certs` (a PEM file of the CAs to trust;
+    /// default: the system's), `ssl_certfile` and `ssl_keyfile` (a client certificate, for servers that require
+    /// one), `ssl_cert_reqs` (`none`, `optional` or `required`, the default) and `ssl_check_hostname` (`true` by
+    /// default, as in redis-py; ignored when `ssl_cert_reqs=none`):
+    /// `rediss://:secret@redis.example.com:6380/0?ssl_ca_certs=/etc/ssl/redis-ca.pem`.
     ///
     /// - Throws: ``RedisError`` with code ``RedisError/Code/invalidURL`` naming the part that is wrong.
     public init(url: String) throws(RedisError) {
@@ -67,7 +76,7 @@ public struct RedisConfiguration: Sendable, Hashable {
             rest = rest[..<questionMark]
         }
         switch scheme {
-        case "redis":
+        case "redis", "rediss":
             var hostPart = rest
             var path: Substring = ""
             if let slash = rest.firstIndex(of: "/") {
@@ -122,10 +131,31 @@ public struct RedisConfiguration: Sendable, Hashable {
         case "unix":
             guard rest.hasPrefix("/") else { throw bad("unix socket path must be absolute, as in unix:///path.sock") }
             endpoint = .unix(path: Self.percentDecoded(String(rest)) ?? String(rest))
-        case "rediss":
-            throw bad("TLS (rediss://) is not supported; use redis:// or unix://")
         default:
-            throw bad("unknown scheme '\(scheme)'; expected redis:// or unix://")
+            throw bad("unknown scheme '\(scheme)'; expected redis://, rediss:// or unix://")
+        }
+        if scheme == "rediss" {
+            var tls = TLSConfiguration()
+            tls.caCertificates = query["ssl_ca_certs"]
+            tls.certificate = query["ssl_certfile"]
+            tls.privateKey = query["ssl_keyfile"]
+            if let text = query["ssl_cert_reqs"] {
+                guard let requirement = TLSConfiguration.CertificateRequirement(rawValue: text.lowercased()) else {
+                    throw bad("ssl_cert_reqs must be none, optional or required, not '\(text)'")
+                }
+                tls.certificateRequirement = requirement
+            }
+            if let text = query["ssl_check_hostname"] {
+                switch text.lowercased() {
+                case "true", "1", "yes", "y", "t": tls.checkHostname = true
+                case "false", "0", "no", "n", "f": tls.checkHostname = false
+                default: throw bad("ssl_check_hostname must be true or false, not '\(text)'")
+                }
+            }
+            if tls.privateKey != nil, tls.certificate == nil {
+                throw bad("ssl_keyfile needs ssl_certfile")
+            }
+            self.tls = tls
         }
         if let db = query["db"] {
             guard let value = Int(db), value >= 0 else { throw bad("invalid database '\(db)'") }
@@ -156,5 +186,48 @@ public struct RedisConfiguration: Sendable, Hashable {
             }
         }
         return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+/// TLS settings for a Redis connection, as redis-py names them (`ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`,
+/// `ssl_cert_reqs`, `ssl_check_hostname`); set by `rediss://` URLs and `REDIS_SSL_*` settings.
+///
+/// ```swift
+/// var configuration = try RedisConfiguration(url: "rediss://redis.example.com:6380/0")
+/// configuration.tls?.caCertificates = "/etc/ssl/redis-ca.pem"
+/// ```
+public struct TLSConfiguration: Sendable, Hashable {
+    /// Whether the server's certificate is checked (redis-py's `ssl_cert_reqs`).
+    public enum CertificateRequirement: String, Sendable, Hashable {
+        /// Not checked: the connection is encrypted but the server is not authenticated.
+        case none
+        /// Checked, as `required` (a client that is given a certificate checks it, as Python's `ssl` does).
+        case optional
+        /// Checked against the trusted CAs; the connection fails if it does not verify. The default.
+        case required
+    }
+
+    /// A PEM file of the CA certificates to trust; nil trusts the system's store.
+    public var caCertificates: String?
+    /// A PEM client certificate, for servers that require one (`tls-auth-clients yes`).
+    public var certificate: String?
+    /// The PEM private key of ``certificate``; nil if the certificate file holds it too.
+    public var privateKey: String?
+    /// Whether and how the server's certificate is checked. Defaults to `required`.
+    public var certificateRequirement: CertificateRequirement = .required
+    /// Whether the server's certificate must name the host connected to. Defaults to true, as in redis-py; not
+    /// checked when ``certificateRequirement`` is `none`.
+    public var checkHostname = true
+
+    /// TLS that checks the server against the system's CAs (or `caCertificates`) and its name.
+    public init(
+        caCertificates: String? = nil, certificate: String? = nil, privateKey: String? = nil,
+        certificateRequirement: CertificateRequirement = .required, checkHostname: Bool = true
+    ) {
+        self.caCertificates = caCertificates
+        self.certificate = certificate
+        self.privateKey = privateKey
+        self.certificateRequirement = certificateRequirement
+        self.checkHostname = checkHostname
     }
 }

@@ -128,14 +128,21 @@ final class RedisConnection: Sendable {
         private var connectionGeneration = 0
         private var requestCounter: UInt64 = 0
         private var interrupted = false
+        /// TLS sessions are read and written by the connection's thread only (an OpenSSL session is not safe to
+        /// use from two threads at once), so callers never write to a TLS socket themselves.
+        private let usesTLS: Bool
         // Owned by the connection thread only.
         private var context: HiredisContext?
+        private var transport: Transport?
+        private let opener: TransportOpener
         private var headReplies: [RedisValue] = []
 
         init(configuration: RedisConfiguration, interruptible: Bool, logger: Logger) {
             self.configuration = configuration
             self.interruptible = interruptible
             self.logger = logger
+            self.usesTLS = configuration.tls != nil
+            self.opener = TransportOpener(configuration: configuration)
         }
 
         func nextRequestID() -> UInt64 {
@@ -173,7 +180,7 @@ final class RedisConnection: Sendable {
                 let nothingInFlight = head == inFlight.count && outgoing.isEmpty
                 let timeout = request.timeout ?? configuration.commandTimeout
                 inFlight.append(InFlight(request: request, deadline: .now + timeout))
-                if nothingInFlight && !readerAwake && !concurrentLoad {
+                if nothingInFlight && !readerAwake && !concurrentLoad && !usesTLS {
                     // Nothing else is in flight: write it now, from this thread, without waking the connection's,
                     // and without holding the lock during the system call. Until `writing` is cleared, other
                     // callers queue their bytes behind these, and the connection's thread does not write.
@@ -182,7 +189,7 @@ final class RedisConnection: Sendable {
                     let generation = connectionGeneration
                     lock.unlock()
                     RedisRoundTrips.record()
-                    let written = Self.send(descriptor, request.payload[...])
+                    let written = Transport.plain(descriptor).send(request.payload[...])
                     lock.lock()
                     writing = false
                     if written < request.payload.count && generation == connectionGeneration && socket >= 0 {
@@ -252,18 +259,6 @@ final class RedisConnection: Sendable {
             _ = write(wakeWriter, &byte, 1)
         }
 
-        /// A non-blocking `send` without SIGPIPE; the bytes written, or -1 (`EAGAIN` included).
-        private static func send(_ socket: Int32, _ bytes: ArraySlice<UInt8>) -> Int {
-            bytes.withUnsafeBytes { buffer in
-                while true {
-                    let written = Glibc.send(
-                        socket, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
-                    if written < 0 && errno == EINTR { continue }
-                    return written
-                }
-            }
-        }
-
         func run() {
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             while true {
@@ -307,7 +302,7 @@ final class RedisConnection: Sendable {
                 lock.unlock()
 
                 if awaiting {
-                    let outcome = readReplies(from: descriptor, into: &buffer, blocking: true)
+                    let outcome = readReplies(into: &buffer, blocking: true)
                     lock.lock()
                     readerAwake = true
                     lock.unlock()
@@ -325,7 +320,7 @@ final class RedisConnection: Sendable {
                     lock.unlock()
                     if descriptors[1].revents != 0 { drainWakeUps() }
                     if descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
-                        guard readReplies(from: descriptor, into: &buffer, blocking: false) else { continue }
+                        guard readReplies(into: &buffer, blocking: false) else { continue }
                     }
                 }
                 guard flush() else { continue }
@@ -344,12 +339,12 @@ final class RedisConnection: Sendable {
         ///
         /// - Parameter blocking: wait for the first bytes (up to the socket's receive timeout); later reads never
         ///   wait.
-        private func readReplies(from descriptor: Int32, into buffer: inout [UInt8], blocking: Bool) -> Bool {
-            guard let context else { return false }
-            var flags = blocking ? Int32(0) : Int32(MSG_DONTWAIT)
+        private func readReplies(into buffer: inout [UInt8], blocking: Bool) -> Bool {
+            guard let context, let transport else { return false }
+            var waiting = blocking
             while true {
-                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, flags) }
-                flags = Int32(MSG_DONTWAIT)
+                let count = transport.receive(into: &buffer, waiting: waiting ? tick : nil)
+                waiting = false
                 if count == 0 {
                     fail(RedisError(.connectionLost, "Redis at \(configuration.endpoint) closed the connection"))
                     return false
@@ -357,7 +352,7 @@ final class RedisConnection: Sendable {
                 if count < 0 {
                     if errno == EINTR { continue }
                     if errno == EAGAIN || errno == EWOULDBLOCK { return true }
-                    fail(connectionLost(errno))
+                    fail(connectionLost(errno, transport))
                     return false
                 }
                 do throws(RedisError) {
@@ -372,7 +367,9 @@ final class RedisConnection: Sendable {
                     fail(error)
                     return false
                 }
-                if count < buffer.count { return true }
+                // A short read emptied the socket; a TLS session hands out one record at a time, so it reads on
+                // until it would block.
+                if count < buffer.count && !usesTLS { return true }
             }
         }
 
@@ -431,7 +428,7 @@ final class RedisConnection: Sendable {
                 return true
             }
             RedisRoundTrips.record()
-            let written = Self.send(socket, outgoing[...])
+            let written = transport?.send(outgoing[...]) ?? -1
             if written > 0 {
                 outgoing.removeFirst(written)
                 partiallyWritten = !outgoing.isEmpty
@@ -439,17 +436,16 @@ final class RedisConnection: Sendable {
             let error = written < 0 && errno != EAGAIN && errno != EWOULDBLOCK ? errno : 0
             lock.unlock()
             guard error == 0 else {
-                fail(connectionLost(error))
+                fail(connectionLost(error, transport))
                 return false
             }
             return true
         }
 
-        /// The error for a socket call that failed with `code`.
-        private func connectionLost(_ code: Int32) -> RedisError {
-            RedisError(
-                .connectionLost,
-                "connection to Redis at \(configuration.endpoint) lost: \(String(cString: strerror(code)))")
+        /// The error for a socket call that failed with `code` (or the TLS session's own reason).
+        private func connectionLost(_ code: Int32, _ transport: Transport?) -> RedisError {
+            let reason = transport?.tlsError ?? String(cString: strerror(code))
+            return RedisError(.connectionLost, "connection to Redis at \(configuration.endpoint) lost: \(reason)")
         }
 
         /// Fails every request in flight and drops the connection; queued requests reconnect.
@@ -466,6 +462,7 @@ final class RedisConnection: Sendable {
             interrupted = false
             while writing { lock.wait() }  // never close the socket under a caller's `send`
             lock.unlock()
+            transport = nil
             context = nil
             headReplies = []
             for request in failed {
@@ -476,7 +473,7 @@ final class RedisConnection: Sendable {
         /// Connects (with backoff), then moves the queued requests in flight; on failure fails them.
         private func connect() {
             do {
-                let fresh = try connected()
+                let (fresh, freshTransport) = try connected()
                 fresh.setTimeout(tick)
                 lock.lock()
                 socket = fresh.fileDescriptor
@@ -492,6 +489,7 @@ final class RedisConnection: Sendable {
                 pending.removeAll()
                 lock.unlock()
                 context = fresh
+                transport = freshTransport
                 headReplies = []
             } catch {
                 lock.lock()
@@ -509,6 +507,7 @@ final class RedisConnection: Sendable {
             wakeReader = -1
             wakeWriter = -1
             lock.unlock()
+            transport = nil
             context = nil
         }
 
@@ -535,18 +534,16 @@ final class RedisConnection: Sendable {
             return Int32(clamping: remaining.microseconds / 1000 + 1)
         }
 
-        /// A fresh context, connecting with backoff until the connect timeout, the handshake done.
-        private func connected() throws(RedisError) -> HiredisContext {
+        /// A fresh context and its transport — TLS negotiated if configured — connecting with backoff until the
+        /// connect timeout, the handshake done.
+        private func connected() throws(RedisError) -> (HiredisContext, Transport) {
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: configuration.connectTimeout)
             var delay = Duration.milliseconds(10)
             while true {
                 let remaining = clock.now.duration(to: deadline)
                 do {
-                    let fresh = try HiredisContext.connect(to: configuration.endpoint, timeout: remaining)
-                    fresh.setTimeout(configuration.commandTimeout)
-                    try handshake(fresh)
-                    return fresh
+                    return try opener.open(timeout: remaining)
                 } catch  where error.code == .server {
                     throw error  // Wrong password or database: retrying will not help.
                 } catch {
@@ -572,19 +569,6 @@ final class RedisConnection: Sendable {
             lock.lock()
             defer { lock.unlock() }
             return isClosed
-        }
-
-        private func handshake(_ context: HiredisContext) throws(RedisError) {
-            var commands = configuration.authenticationCommands
-            if configuration.database != 0 { commands.append(RedisCommand("SELECT", configuration.database)) }
-            if let name = configuration.clientName { commands.append(RedisCommand("CLIENT", "SETNAME", name)) }
-            for command in commands { try context.append(command.encoded) }
-            for command in commands {
-                if case .error(let message) = try context.readReply() {
-                    throw RedisError(
-                        .server, "Redis at \(configuration.endpoint) refused \(command.name): \(message)")
-                }
-            }
         }
     }
 }

@@ -32,14 +32,15 @@ final class RedisSubscriber: Sendable {
     private var isStopped: Bool { state.withLock { $0.stopped } }
 
     private func loop(configuration: RedisConfiguration, channel: String, logger: Logger) {
+        let opener = TransportOpener(configuration: configuration)
         var delay = 0.05
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while !isStopped {
-            do {
-                let context = try HiredisContext.connect(
-                    to: configuration.endpoint, timeout: configuration.connectTimeout)
-                var setup = configuration.authenticationCommands
-                setup.append(RedisCommand("SUBSCRIBE", channel))
-                for command in setup { try context.append(command.encoded) }
+            do throws(RedisError) {
+                let (context, transport) = try opener.open(timeout: configuration.connectTimeout)
+                _ = try opener.exchange(
+                    [RedisCommand("SUBSCRIBE", channel)], context: context, transport: transport,
+                    deadline: .now + configuration.commandTimeout)
                 // A subscriber waits indefinitely; stop() interrupts the read by shutting the socket down.
                 context.setTimeout(.seconds(86_400 * 365))
                 let stopped = state.withLock { state -> Bool in
@@ -49,12 +50,25 @@ final class RedisSubscriber: Sendable {
                 if stopped { return }
                 delay = 0.05
                 while true {
-                    let reply = try context.readReply()
-                    if let parts = reply.array, parts.count == 3, parts[0].string == "message",
-                        let payload = parts[2].bytes
-                    {
-                        continuation.yield(payload)
+                    while let reply = try context.nextReply() {
+                        if let parts = reply.array, parts.count == 3, parts[0].string == "message",
+                            let payload = parts[2].bytes
+                        {
+                            continuation.yield(payload)
+                        }
                     }
+                    let count = transport.receive(into: &buffer, waiting: .seconds(3600))
+                    if count == 0 {
+                        throw RedisError(.connectionLost, "Redis at \(configuration.endpoint) closed the connection")
+                    }
+                    if count < 0 {
+                        if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
+                        throw RedisError(
+                            .connectionLost,
+                            "connection to Redis at \(configuration.endpoint) lost: "
+                                + (transport.tlsError ?? String(cString: strerror(errno))))
+                    }
+                    try context.feed(buffer, count: count)
                 }
             } catch {
                 if isStopped { return }

@@ -46,6 +46,16 @@ enum HorseProtocol {
             endpoint["db"] = .int(redis.database)
             if let username = redis.username { endpoint["username"] = .string(username) }
             if let password = redis.password { endpoint["password"] = .string(password) }
+            if let tls = redis.tls {
+                var settings: JSONObject = [
+                    "ssl_cert_reqs": .string(tls.certificateRequirement.rawValue),
+                    "ssl_check_hostname": .bool(tls.checkHostname),
+                ]
+                if let file = tls.caCertificates { settings["ssl_ca_certs"] = .string(file) }
+                if let file = tls.certificate { settings["ssl_certfile"] = .string(file) }
+                if let file = tls.privateKey { settings["ssl_keyfile"] = .string(file) }
+                endpoint["tls"] = .object(settings)
+            }
             var object: JSONObject = [
                 "job_id": .string(jobID), "execution_id": .string(executionID), "worker_name": .string(workerName),
                 "origin": .string(origin), "function": .string(functionName), "args": .array(args),
@@ -104,6 +114,15 @@ enum HorseProtocol {
             configuration.database = redisInfo["db"]?.intValue ?? 0
             configuration.username = redisInfo["username"]?.stringValue
             configuration.password = redisInfo["password"]?.stringValue
+            if let tls = redisInfo["tls"] {
+                configuration.tls = TLSConfiguration(
+                    caCertificates: tls["ssl_ca_certs"]?.stringValue, certificate: tls["ssl_certfile"]?.stringValue,
+                    privateKey: tls["ssl_keyfile"]?.stringValue,
+                    certificateRequirement: tls["ssl_cert_reqs"]?.stringValue.flatMap {
+                        TLSConfiguration.CertificateRequirement(rawValue: $0)
+                    } ?? .required,
+                    checkHostname: tls["ssl_check_hostname"]?.boolValue ?? true)
+            }
             self.init(
                 jobID: jobID, executionID: document["execution_id"]?.stringValue ?? "",
                 workerName: document["worker_name"]?.stringValue ?? "", origin: document["origin"]?.stringValue ?? "",
