@@ -176,3 +176,14 @@ import Testing
         #expect(id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
     }
 }
+
+@Suite struct StreamIDTests {
+    @Test func parsesAndOrdersAsRedisDoes() {
+        #expect(StreamID("1700000000000-5")?.description == "1700000000000-5")
+        #expect(StreamID("0")?.description == "0-0")
+        #expect(StreamID("x-1") == nil && StreamID("1-2-3") == nil && StreamID("1-") == nil)
+        #expect(StreamID("5-10")! > StreamID("5-9")!)
+        #expect(StreamID("6-0")! > StreamID("5-99")!)
+        #expect(!(StreamID("5-1")! < StreamID("5-1")!))
+    }
+}

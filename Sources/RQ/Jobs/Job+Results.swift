@@ -17,7 +17,8 @@ extension Job {
     /// Waits until the job ends and returns its return value (`.null` when the function returned nothing).
     ///
     /// Waiting is `XREAD BLOCK` on the job's result stream, so the call returns as soon as a worker writes the
-    /// result, with no polling. A job that already ended returns its latest result at once; one that is queued
+    /// result, with no polling; all the waits of one ``Redis`` client share one blocking read (and connection), so a
+    /// service can await thousands of results at once. A job that already ended returns its latest result at once; one that is queued
     /// again (requeued, retried) waits for a new result.
     ///
     /// - Parameter timeout: the longest wait; `nil` waits until the job ends or disappears.
@@ -60,15 +61,11 @@ extension Job {
         while true {
             var wait = slice
             if let deadline { wait = min(slice, clock.now.duration(to: deadline)) }
-            if wait > .zero {
-                let milliseconds = max(1, Int(wait.microseconds / 1000))
-                let reply = try await redis.sendBlocking(
-                    RedisCommand("XREAD", "COUNT", 1, "BLOCK", milliseconds, "STREAMS", RQKeys.results(id), lastSeen),
-                    blockingFor: wait)
-                // Reply: [[stream, [[entry-id, fields]]]]
-                if let entry = reply.array?.first?.array?.last?.array?.first {
-                    return try JobResult(entry: entry, jobID: id)
-                }
+            if wait > .zero,
+                let entry = try await redis.streamWaiters.next(
+                    stream: RQKeys.results(id), after: lastSeen, timeout: wait, on: redis)
+            {
+                return try JobResult(entry: entry, jobID: id)
             }
             if let deadline, clock.now >= deadline {
                 throw RQError(.timeout, "job \(id) did not end within \(timeout!)", jobID: id)

@@ -16,6 +16,8 @@ public actor Redis {
     public nonisolated let configuration: RedisConfiguration
     nonisolated let logger: Logger
     private nonisolated let shared: RedisConnection
+    /// The tasks waiting for stream entries (`job.result()`), served by one blocking read.
+    package nonisolated let streamWaiters = StreamWaiters()
     private var idleBlocking: [RedisConnection] = []
     private var scriptHashes: [String: String] = [:]
     private var isClosed = false
