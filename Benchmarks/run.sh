@@ -90,4 +90,9 @@ f = rates.get(('swift-rq', 'enqueue-many'), {})
 print(f"| redis-server CPU per job in enqueueMany (µs) | {f.get('server_us_per_job', '?')} | | | | |")
 m = rates.get(('swift-rq', 'memory'), {})
 print(f"| Memory: idle worker RSS / warm horse RSS (MiB) | {int(m.get('idle_worker_rss_kb', 0))/1024:.1f} / {int(m.get('warm_horse_rss_kb', 0))/1024:.1f} | | | | |")
+for mode, label in (('soak-horse-c2', 'horses, concurrency 2'), ('soak-in-process-c10', 'in-process, concurrency 10')):
+    f = rates.get(('swift-rq', mode), {})
+    rss = f"{int(f.get('rss_kb_10pct', 0))/1024:.1f} / {int(f.get('rss_kb_end', 0))/1024:.1f} ({f.get('rss_growth_pct', '?')}%)"
+    print(f"| Soak, {label}, {int(f.get('jobs', 0)):,} jobs: worker RSS at 10% / end (MiB) | {rss} | | | | ≤ +10% |")
+    print(f"| Soak, {label}: worker open fds at 10% / end | {f.get('fds_10pct', '?')} / {f.get('fds_end', '?')} | | | | no growth |")
 PY

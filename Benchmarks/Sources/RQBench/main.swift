@@ -25,7 +25,7 @@ guard FileManager.default.isExecutableFile(atPath: runner) else {
 let arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
 /// `--only SECTION` runs one section (or a group of them), for profiling: enqueue (-serial, -tasks, -many), workers
-/// (-horses, -in-process), spawn, latency, memory.
+/// (-horses, -in-process), spawn, latency, memory, soak (-horses, -in-process).
 let only: String? = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 /// Whether a section runs: all without `--only`; `--only enqueue` selects `enqueue-serial`, `enqueue-tasks` and
 /// `enqueue-many`, and so on.
@@ -285,6 +285,81 @@ if runs("memory") {
     )
     idle.signal(SIGKILL)
     _ = await idle.waitForExit()
+}
+
+// MARK: Soak: a worker's memory and descriptors over many jobs
+
+func openDescriptors(_ pid: Int32) -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"))?.count ?? 0
+}
+
+func threadCount(_ pid: Int32) -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Threads:") })
+    else { return 0 }
+    return Int(line.split(separator: "\t").last ?? "") ?? 0
+}
+
+/// One worker process (rq-bench-runner's worker, as a user runs one) drains `jobs` no-op jobs; its RSS, open
+/// descriptors and threads are read once 10% of the jobs have finished and again at the end, when it is idle. Per-job
+/// state that is never freed shows as growth between the two. The worker starts on an empty queue, so its blocking
+/// dequeue connection (a socket and a wake-up pipe) is open at both readings; a horse's pipes are open only while it
+/// waits or runs, so the descriptor count moves by a few with the horses in flight at the 10% reading.
+func soak(_ mode: String, jobs: Int, concurrency: Int, inProcess: Bool) async throws {
+    let queue = try await fresh("soak")
+    let worker = try SpawnedProcessForBench.spawn(
+        runner, ["worker", url, "soak", String(concurrency)] + (inProcess ? ["in-process"] : []))
+    let clock = ContinuousClock()
+    let registered = clock.now
+    while try await redis.send("SCARD", "rq:workers").int == 0, clock.now - registered < .seconds(10) {
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    try await Task.sleep(for: .milliseconds(500))
+    let start = clock.now
+    var enqueued = 0
+    while enqueued < jobs {
+        let count = min(1000, jobs - enqueued)
+        try await queue.enqueueMany(Array(requests[0..<count]))
+        enqueued += count
+    }
+    let registry = queue.finishedJobRegistry
+    var early: (rss: Int, fds: Int, threads: Int)?
+    var done = 0
+    var lastProgress = start
+    // Bounded: a worker that stops making progress for 60 s (or dies) ends the section with an error.
+    while done < jobs, worker.isRunning, clock.now - lastProgress < .seconds(60) {
+        try await Task.sleep(for: .milliseconds(50))
+        let finished = try await registry.count()
+        if finished > done { lastProgress = clock.now }
+        done = finished
+        if early == nil, done >= jobs / 10 {
+            early = (rssKilobytes(worker.pid), openDescriptors(worker.pid), threadCount(worker.pid))
+        }
+    }
+    let elapsed = (clock.now - start).components
+    let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    try await Task.sleep(for: .milliseconds(500))  // the last outcomes written, the warm horses back
+    let end = (rss: rssKilobytes(worker.pid), fds: openDescriptors(worker.pid), threads: threadCount(worker.pid))
+    worker.signal(SIGKILL)
+    _ = await worker.waitForExit()
+    guard done == jobs, let early else {
+        FileHandle.standardError.write(Data("swift-rq \(mode): only \(done) of \(jobs) jobs finished\n".utf8))
+        exit(1)
+    }
+    let growth = Double(end.rss - early.rss) / Double(early.rss) * 100
+    let perJob = Double(end.rss - early.rss) * 1024 / Double(jobs - jobs / 10)
+    report(
+        mode, jobs: jobs, seconds: seconds,
+        "rss_kb_10pct=\(early.rss) rss_kb_end=\(end.rss) rss_growth_pct=\(String(format: "%.1f", growth)) "
+            + "rss_bytes_per_job=\(String(format: "%.1f", perJob)) fds_10pct=\(early.fds) fds_end=\(end.fds) "
+            + "threads_10pct=\(early.threads) threads_end=\(end.threads)")
+}
+
+if runs("soak-horses") {
+    try await soak("soak-horse-c2", jobs: quick ? 2_000 : 20_000, concurrency: 2, inProcess: false)
+}
+if runs("soak-in-process") {
+    try await soak("soak-in-process-c10", jobs: quick ? 10_000 : 100_000, concurrency: 10, inProcess: true)
 }
 
 if let ownServer { await ownServer.stop() }

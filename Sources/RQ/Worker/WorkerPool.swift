@@ -562,19 +562,21 @@ public actor WorkerPool: Service {
             job: job, executionID: handle.execution.id, workerName: name, timeout: timeout.seconds,
             redis: redis.configuration)
         let penalty = deathPenalty
-        // The horse runs the success or failure callback after the job: give it their time before stopping it.
+        // The horse runs the success or failure callback after the job: give it their time before stopping it. The
+        // watchdog is a deadline on the shared clock, not a `Task.sleep`: a cancelled sleep leaves its dispatch
+        // timer (and sleep task, ~0.7 KB) behind until the deadline, 180 s by default — memory growing with the
+        // job rate.
         let deadline = timeout.seconds + job.callbacks.longestRunInJob
-        let watchdog: Task<Void, Never>? =
+        let watchdog: UInt64? =
             timeout.seconds > 0
-            ? Task {
-                try? await Task.sleep(for: .seconds(deadline))
-                guard !Task.isCancelled, !handle.hasEnded else { return }
+            ? Deadlines.shared.schedule(after: .seconds(deadline)) {
+                guard !handle.hasEnded else { return }
                 handle.markStopping(.timeout)
-                await penalty.stop(handle)
+                Task { await penalty.stop(handle) }
             } : nil
         let (reported, status) = await horse.run(assignment.encoded())
         handle.markEnded()
-        watchdog?.cancel()
+        if let watchdog { Deadlines.shared.cancel(watchdog) }
         let outcome: JobExecutor.Outcome
         switch handle.stopReason {
         case .stopCommand?:
@@ -637,12 +639,9 @@ public actor WorkerPool: Service {
             do {
                 let horse = try await takeHorse(runner: runner)
                 let limit = callback.timeout.seconds > 0 ? callback.timeout.seconds + 1 : Int.max / 2
-                let guardian = Task {
-                    try? await Task.sleep(for: .seconds(limit))
-                    if !Task.isCancelled { horse.kill(SIGKILL) }
-                }
+                let guardian = Deadlines.shared.schedule(after: .seconds(limit)) { horse.kill(SIGKILL) }
                 let (reported, status) = await horse.run(assignment.encoded())
-                guardian.cancel()
+                Deadlines.shared.cancel(guardian)
                 switch reported {
                 case .success?: problem = nil
                 case .failure(let text)?: problem = text
