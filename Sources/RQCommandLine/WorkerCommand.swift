@@ -41,6 +41,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "Stop after this many seconds without a job.")
     var maxIdleTime: Int?
 
+    @Option(help: "Exit after Redis has been unreachable this many seconds (default: keep trying).")
+    var maxOutage: Int?
+
     @Option(name: [.customShort("d"), .customLong("dequeue-strategy")], help: "default, round_robin or random.")
     var dequeueStrategy: String?
 
@@ -70,6 +73,7 @@ struct WorkerOptions: ParsableArguments {
         for (name, value) in [
             ("--worker-ttl", workerTTL), ("--job-monitoring-interval", jobMonitoringInterval),
             ("--maintenance-interval", maintenanceInterval), ("--max-jobs", maxJobs), ("--max-idle-time", maxIdleTime),
+            ("--max-outage", maxOutage),
         ] {
             if let value, value <= 0 { throw ValidationError("\(name) must be positive, not \(value)") }
         }
@@ -96,6 +100,7 @@ struct WorkerOptions: ParsableArguments {
         configuration.maintenanceInterval = .seconds(maintenanceInterval ?? file?.int("maintenance_interval") ?? 600)
         configuration.maxJobs = maxJobs ?? file?.int("max_jobs")
         configuration.maxIdleTime = (maxIdleTime ?? file?.int("max_idle_time")).map { .seconds($0) }
+        configuration.maximumOutage = (maxOutage ?? file?.int("max_outage")).map { .seconds($0) }
         if let strategy = dequeueStrategy ?? file?.string("dequeue_strategy") {
             guard let parsed = WorkerPoolConfiguration.DequeueStrategy(rawValue: strategy) else {
                 throw ValidationError("dequeue strategy must be default, round_robin or random, not '\(strategy)'")

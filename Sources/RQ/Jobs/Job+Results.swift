@@ -22,6 +22,8 @@ extension Job {
     /// again (requeued, retried) waits for a new result.
     ///
     /// - Parameter timeout: the longest wait; `nil` waits until the job ends or disappears.
+    /// A Redis outage (a restart, a failover) does not end the wait: it asks again with backoff until the timeout.
+    ///
     /// - Throws: ``JobFailure`` if the job failed or was stopped (with the worker's exception text); ``RQError``
     ///   `timeout` when the time is up; `noSuchJob` if the job is gone without a result.
     public func result(timeout: Duration? = nil) async throws -> JSONValue {
@@ -58,20 +60,29 @@ extension Job {
         let lastSeen = latest?.entryID ?? "0-0"
         // Block in slices so a job that vanishes (deleted, expired, result_ttl=0) ends the wait.
         let slice = Duration.seconds(5)
+        var backoff = Duration.milliseconds(100)
         while true {
             var wait = slice
             if let deadline { wait = min(slice, clock.now.duration(to: deadline)) }
-            if wait > .zero,
-                let entry = try await redis.streamWaiters.next(
-                    stream: RQKeys.results(id), after: lastSeen, timeout: wait, on: redis)
-            {
-                return try JobResult(entry: entry, jobID: id)
-            }
-            if let deadline, clock.now >= deadline {
-                throw RQError(.timeout, "job \(id) did not end within \(timeout!)", jobID: id)
-            }
-            if !(try await Job.exists(id: id, redis: redis)) {
-                throw RQError(.noSuchJob, "job \(id) disappeared before a result was written", jobID: id)
+            do {
+                if wait > .zero,
+                    let entry = try await redis.streamWaiters.next(
+                        stream: RQKeys.results(id), after: lastSeen, timeout: wait, on: redis)
+                {
+                    return try JobResult(entry: entry, jobID: id)
+                }
+                if let deadline, clock.now >= deadline {
+                    throw RQError(.timeout, "job \(id) did not end within \(timeout!)", jobID: id)
+                }
+                if !(try await Job.exists(id: id, redis: redis)) {
+                    throw RQError(.noSuchJob, "job \(id) disappeared before a result was written", jobID: id)
+                }
+                backoff = .milliseconds(100)
+            } catch let error as RedisError where error.isTransient {
+                // Redis is away (restarting, failing over): wait with backoff and ask again, until the deadline.
+                if let deadline, clock.now + backoff >= deadline { throw error }
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
             }
         }
     }

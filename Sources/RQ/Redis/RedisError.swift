@@ -46,4 +46,17 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// Whether the error is one that passes: the server unreachable, restarting or failing over (connection
+    /// failures, timeouts, `LOADING`, `READONLY`, `MASTERDOWN`, `TRYAGAIN`), so the same command may succeed later.
+    public var isTransient: Bool {
+        switch code {
+        case .connectionFailed, .connectionLost, .timeout: return true
+        case .server:
+            return ["LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN"].contains {
+                message.hasPrefix($0) || message.contains(": \($0)")
+            }
+        default: return false
+        }
+    }
 }

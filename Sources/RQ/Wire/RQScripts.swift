@@ -246,6 +246,37 @@ extension RQScripts {
 }
 
 extension RQScripts {
+    /// Takes back the jobs a worker started but never heard of (the reply of the script that started them was lost
+    /// with the connection): their started-registry entry, execution records and `started` status go, and they are
+    /// pushed back on the front of their queue. KEYS: 1 started registry, 2 queue. ARGV: 1 worker name, then the ids
+    /// of the jobs the worker knows it runs or is recording. Returns the ids requeued.
+    static let requeueLostStarts = RedisScript(
+        name: "requeue_lost_starts",
+        source: """
+            local known = {}
+            for i = 2, #ARGV do known[ARGV[i]] = true end
+            local requeued = {}
+            for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+              local id, e = string.match(member, '^(.*):([^:]*)$')
+              if id and not known[id] then
+                local executionKey = 'rq:execution:' .. id .. ':' .. e
+                if redis.call('HGET', executionKey, 'worker_name') == ARGV[1] then
+                  redis.call('ZREM', KEYS[1], member)
+                  redis.call('DEL', executionKey)
+                  redis.call('ZREM', 'rq:executions:' .. id, e)
+                  if redis.call('EXISTS', 'rq:job:' .. id) == 1 then
+                    redis.call('HSET', 'rq:job:' .. id, 'status', 'queued')
+                    redis.call('LPUSH', KEYS[2], id)
+                    requeued[#requeued + 1] = id
+                  end
+                end
+              end
+            end
+            return requeued
+            """)
+}
+
+extension RQScripts {
     /// Acquire or refresh a scheduler lock (`rq:scheduler-lock:{queue}`), as RQ's scheduler does.
     /// KEYS[1] lock key; ARGV: 1 scheduler name, 2 TTL. Returns 1 if this scheduler holds the lock.
     static let acquireSchedulerLock = RedisScript(

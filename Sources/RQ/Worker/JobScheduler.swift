@@ -65,6 +65,9 @@ struct JobScheduler: Sendable {
                     logger.debug("Scheduled jobs enqueued", metadata: ["rq.queue": "\(queue)", "rq.count": "\(count)"])
                 }
             }
+        } catch let error as RedisError where error.isTransient {
+            // Redis is away (its worker says so once); the next round tries again.
+            logger.debug("Scheduler round failed", metadata: ["error": "\(error)"])
         } catch {
             logger.warning("Scheduler round failed", metadata: ["error": "\(error)"])
         }

@@ -40,8 +40,8 @@ public actor WorkerPool: Service {
     }
     private var state: State = .initial
     private var running: [String: RunningJob] = [:]
-    /// Outcomes being written (see `perform`), and who waits for them all.
-    private var pendingRecords = 0
+    /// The jobs whose outcomes are being written (see `perform`), and who waits for them all.
+    private var unrecorded: Set<String> = []
     private var recordWaiters: [CheckedContinuation<Void, Never>] = []
     private var warmHorses: [Horse] = []
     private var queueOrder: [String]
@@ -49,6 +49,8 @@ public actor WorkerPool: Service {
     private var lastMaintenance: ContinuousClock.Instant?
     private var lastActivity = ContinuousClock.now
     private var lastSuspensionCheck: ContinuousClock.Instant?
+    /// Since when Redis has been unreachable, and the next backoff step; nil while it answers.
+    private var outage: (since: ContinuousClock.Instant, delay: Duration)?
     private var wasSuspended = false
 
     /// Jobs this worker has finished: successful and failed.
@@ -137,7 +139,19 @@ public actor WorkerPool: Service {
         if existing[0].int == 1 && existing[1].int == 0 {
             throw WorkerPoolError(.nameInUse, "there exists an active worker named '\(name)' already")
         }
-        let address = await ipAddress()
+        try await redis.transaction(registrationCommands(address: await ipAddress()))
+        subscriber = RedisSubscriber(
+            configuration: redis.configuration, channel: RQKeys.pubsub(name), logger: logger)
+        logger.info(
+            "Worker started",
+            metadata: [
+                "rq.queues": "\(configuration.queues.joined(separator: ","))",
+                "rq.concurrency": "\(configuration.concurrency)",
+            ])
+    }
+
+    /// The worker hash, written anew, and the worker sets.
+    private func registrationCommands(address: String) -> [RedisCommand] {
         let now = RQTimestamp.format(Date())
         var commands = [
             RedisCommand("DEL", workerKey),
@@ -152,15 +166,7 @@ public actor WorkerPool: Service {
             commands.append(RedisCommand("SADD", RQKeys.queueWorkers(queue), workerKey))
         }
         commands.append(RedisCommand("EXPIRE", workerKey, configuration.workerTTL + 60))
-        try await redis.transaction(commands)
-        subscriber = RedisSubscriber(
-            configuration: redis.configuration, channel: RQKeys.pubsub(name), logger: logger)
-        logger.info(
-            "Worker started",
-            metadata: [
-                "rq.queues": "\(configuration.queues.joined(separator: ","))",
-                "rq.concurrency": "\(configuration.concurrency)",
-            ])
+        return commands
     }
 
     private func death() async {
@@ -231,7 +237,14 @@ public actor WorkerPool: Service {
                     active -= 1
                     continue
                 }
-                if try await isSuspended() {
+                // Redis unreachable (restarting, failing over): wait with backoff and try again, unless the outage
+                // outlasts `maximumOutage`. Running jobs go on meanwhile, and their outcomes wait to be written.
+                let suspended: Bool
+                do { suspended = try await isSuspended() } catch {
+                    try await rideOut(error)
+                    continue
+                }
+                if suspended {
                     if configuration.burst { break }
                     try await Task.sleep(for: .seconds(1))
                     continue
@@ -239,12 +252,17 @@ public actor WorkerPool: Service {
                 await maintainIfDue()
                 var limit = configuration.concurrency - active
                 if let maxJobs = configuration.maxJobs { limit = min(limit, maxJobs - processed) }
-                let batch = try await dequeue(upTo: limit)
+                let batch: [Dequeued]
+                do { batch = try await dequeue(upTo: limit) } catch {
+                    try await rideOut(error)
+                    continue
+                }
+                await outageEnded()
                 if batch.isEmpty {
                     if configuration.burst {
                         if active == 0 {
                             // A retry or repeat being written may queue the job again: look once more after it.
-                            if pendingRecords > 0 {
+                            if !unrecorded.isEmpty {
                                 await waitForRecords()
                                 continue
                             }
@@ -490,16 +508,16 @@ public actor WorkerPool: Service {
         // The slot is free once the job has run; its outcome is written meanwhile, in an unstructured task so a cold
         // shutdown (cancellation) still writes it — a job must not be left "started". The worker waits for every
         // pending write before it takes a burst's "queue empty" for an answer and before it unregisters.
-        pendingRecords += 1
+        unrecorded.insert(job.id)
         Task {
             await self.record(outcome, handle: handle)
-            self.recordWritten()
+            self.recordWritten(job.id)
         }
     }
 
-    private func recordWritten() {
-        pendingRecords -= 1
-        guard pendingRecords == 0 else { return }
+    private func recordWritten(_ jobID: String) {
+        unrecorded.remove(jobID)
+        guard unrecorded.isEmpty else { return }
         let waiters = recordWaiters
         recordWaiters.removeAll()
         for waiter in waiters { waiter.resume() }
@@ -507,7 +525,7 @@ public actor WorkerPool: Service {
 
     /// Returns once every outcome handed to `record` is written.
     private func waitForRecords() async {
-        guard pendingRecords > 0 else { return }
+        guard !unrecorded.isEmpty else { return }
         await withCheckedContinuation { recordWaiters.append($0) }
     }
 
@@ -746,20 +764,96 @@ public actor WorkerPool: Service {
         return !configuration.disableDefaultExceptionHandler
     }
 
+    /// Runs a write until it succeeds: through an outage of any length (up to `maximumOutage`), and five times for
+    /// other errors. An outcome is never dropped because Redis was away when the job ended.
     private func withRetries(_ what: String, jobID: String, _ body: @Sendable () async throws -> Void) async {
         var delay = Duration.milliseconds(100)
-        for attempt in 1...5 {
+        var attempt = 0
+        while true {
             do {
                 try await body()
+                await outageEnded()
                 return
+            } catch let error as RedisError where error.isTransient {
+                do { try await rideOut(error) } catch {
+                    logger.error(
+                        "Redis write given up: Redis unreachable for longer than the maximum outage",
+                        metadata: ["rq.job_id": "\(jobID)", "what": "\(what)", "error": "\(error)"])
+                    return
+                }
             } catch {
+                attempt += 1
                 logger.warning(
                     "Redis write failed",
                     metadata: [
                         "rq.job_id": "\(jobID)", "what": "\(what)", "attempt": "\(attempt)", "error": "\(error)",
                     ])
+                if attempt == 5 { return }
                 try? await Task.sleep(for: delay)
                 delay *= 2
+            }
+        }
+    }
+
+    // MARK: Outages
+
+    /// Rides out one failed Redis call: logs once when Redis goes away, then waits the next step of a capped
+    /// exponential backoff (0.1 s doubling to 5 s).
+    ///
+    /// - Throws: the error itself if it is not one that passes (``RedisError/isTransient``) or the outage has
+    ///   lasted longer than `maximumOutage`; `CancellationError` if the worker is cancelled meanwhile.
+    private func rideOut(_ error: any Error) async throws {
+        guard let redisError = error as? RedisError, redisError.isTransient else { throw error }
+        let now = ContinuousClock.now
+        let since = outage?.since ?? now
+        if outage == nil {
+            logger.warning(
+                "Redis is unreachable; the worker keeps trying",
+                metadata: ["rq.redis": "\(redis.configuration.endpoint)", "error": "\(redisError.message)"])
+        }
+        if let limit = configuration.maximumOutage, now - since > limit {
+            logger.error(
+                "Redis unreachable for longer than the maximum outage", metadata: ["rq.max_outage": "\(limit)"])
+            throw error
+        }
+        let delay = outage?.delay ?? .milliseconds(100)
+        outage = (since, min(delay * 2, .seconds(5)))
+        try await Task.sleep(for: delay)
+    }
+
+    /// After a successful Redis call: if Redis had been away, logs that it is back, registers the worker again if
+    /// its hash is gone (a failover to a replica that had not seen it), and takes back the jobs whose start the
+    /// outage swallowed.
+    private func outageEnded() async {
+        guard let since = outage?.since else { return }
+        outage = nil
+        let seconds = (ContinuousClock.now - since).inSeconds
+        logger.info("Redis is back", metadata: ["rq.outage_seconds": "\((seconds * 10).rounded() / 10)"])
+        do {
+            if try await redis.send("HEXISTS", workerKey, "birth").int == 0 {
+                logger.info("Worker hash gone after the outage; registering again")
+                try await redis.transaction(registrationCommands(address: await ipAddress()) + workerStateCommands())
+            }
+            try await requeueLostStarts()
+        } catch {
+            logger.warning("Checks after the outage failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Jobs this worker started in Redis but never heard of — the reply of the script that started them was lost
+    /// with the connection — go back to the front of their queue: they never ran. Jobs running here, or whose
+    /// outcomes are still being written, stay as they are.
+    private func requeueLostStarts() async throws {
+        let known = Array(running.keys) + Array(unrecorded)
+        for queue in configuration.queues {
+            let requeued = try await redis.evaluate(
+                RQScripts.requeueLostStarts, keys: [RQKeys.started(queue), RQKeys.queue(queue)],
+                arguments: [name] + known
+            ).strings
+            if !requeued.isEmpty {
+                logger.warning(
+                    "Requeued jobs whose start was lost in the outage",
+                    metadata: ["rq.queue": "\(queue)", "rq.job_ids": "\(requeued)"])
             }
         }
     }
@@ -802,7 +896,17 @@ public actor WorkerPool: Service {
             }
             commands.append(RedisCommand("EXPIRE", workerKey, longest))
         }
-        do { try await redis.transaction(commands) } catch {
+        do {
+            // A worker hash that vanished (a failover to a replica that had not seen it, a flush) is written anew.
+            let results = try await redis.transactionResults([RedisCommand("HEXISTS", workerKey, "birth")] + commands)
+            if results.first?.int == 0 {
+                logger.info("Worker hash gone; registering again")
+                try await redis.transaction(registrationCommands(address: await ipAddress()) + workerStateCommands())
+            }
+            await outageEnded()
+        } catch let error as RedisError where error.isTransient {
+            // Redis is away: the dequeue loop says so once, and the next heartbeat tries again.
+        } catch {
             logger.warning("Heartbeat failed", metadata: ["error": "\(error)"])
         }
     }

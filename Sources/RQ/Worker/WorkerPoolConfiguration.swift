@@ -74,6 +74,9 @@ public struct WorkerPoolConfiguration: Sendable {
     /// Also run a scheduler that moves due scheduled jobs of these queues to them (RQ's `--with-scheduler`).
     /// Defaults to false.
     public var withScheduler: Bool = false
+    /// How long the worker rides out Redis being unreachable (restarting, failing over) before it gives up and
+    /// ``WorkerPool/run()`` throws the error. Defaults to nil: keep trying, with backoff, however long it takes.
+    public var maximumOutage: Duration?
     /// How long a dequeue blocks before the worker checks in (heartbeat, shutdown). Defaults to 2 seconds.
     public var dequeuePollInterval: Duration = .seconds(2)
 

@@ -1,0 +1,85 @@
+import ExampleFunctions
+import Foundation
+import RQTesting
+import Testing
+
+@testable import RQ
+
+@Suite struct OutageTests {
+    /// The acceptance check: redis-server is SIGKILLed under busy workers — one with horses, one in process with a
+    /// scheduler — and restarted from its append-only file seconds later. No worker exits, every job ends finished
+    /// with its result, including the jobs that ended while Redis was away.
+    @Test func workersRideOutARedisCrashAndRestartFromItsAOF() async throws {
+        let server = try await RedisServer.start(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        let jobs = try await queue.enqueueMany(
+            (0..<300).map { EnqueueRequest("examples.sleep", args: [.double(0.02 + Double($0 % 5) * 0.01)]) })
+        let horses = RunningWorker.start(queues: [queue.name], redis: try server.makeClient(), concurrency: 2)
+        let inProcess = RunningWorker.start(
+            queues: [queue.name], redis: try server.makeClient(), inProcess: true, concurrency: 3
+        ) { $0.withScheduler = true }
+
+        // Kill Redis mid-run, while jobs run on both workers.
+        #expect(try await eventually { try await queue.finishedJobRegistry.count() >= 60 })
+        server.signal(SIGKILL)
+        let outageStarted = Date()
+        try await Task.sleep(for: .seconds(2))  // the outage: Redis is down this long
+        try await server.restart()
+        let outageEnded = Date()
+
+        // Both workers carry on until the queue is drained; neither exits.
+        let drained = try await eventually(timeout: .seconds(90), every: .milliseconds(200)) {
+            try await queue.finishedJobRegistry.count() == jobs.count
+        }
+        let finished = try await queue.finishedJobRegistry.count()
+        #expect(drained, "finished: \(finished) of \(jobs.count)")
+        for job in jobs {
+            let result = try await job.latestResult()
+            #expect(result?.kind == .successful, "\(job.id): \(String(describing: result))")
+        }
+        // Some jobs ended while Redis was away; their results were written when it came back.
+        var endedInOutage = 0
+        for job in try await Job.fetchMany(ids: jobs.map(\.id), redis: redis) {
+            if let ended = job?.endedAt, ended > outageStarted, ended < outageEnded { endedInOutage += 1 }
+        }
+        #expect(endedInOutage > 0)
+        // Still running: a warm shutdown ends each normally (a worker that had exited with an error would throw).
+        try await horses.stop()
+        try await inProcess.stop()
+    }
+}
+
+/// The script a worker runs after an outage, on its own: a job the worker started in Redis but never heard of goes
+/// back to the front of its queue; jobs it knows it runs, and other workers' jobs, stay started.
+@Suite struct LostStartTests {
+    @Test func jobsStartedButNeverHeardOfGoBackToTheirQueue() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        let lost = try await queue.enqueue("examples.noop")
+        let known = try await queue.enqueue("examples.noop")
+        let others = try await queue.enqueue("examples.noop")
+        let waiting = try await queue.enqueue("examples.noop")
+        // Started as the dequeue script starts jobs: off the queue, in the started registry, an execution record.
+        for (job, worker) in [(lost, "w1"), (known, "w1"), (others, "w2")] {
+            try await redis.transaction([
+                RedisCommand("LREM", "rq:queue:\(queue.name)", 1, job.id),
+                RedisCommand("ZADD", "rq:wip:\(queue.name)", Int(Date().timeIntervalSince1970) + 90, "\(job.id):e1"),
+                RedisCommand("HSET", "rq:execution:\(job.id):e1", "id", "e1", "worker_name", worker),
+                RedisCommand("ZADD", "rq:executions:\(job.id)", 1, "e1"),
+                RedisCommand("HSET", "rq:job:\(job.id)", "status", "started", "worker_name", worker),
+            ])
+        }
+        let requeued = try await redis.evaluate(
+            RQScripts.requeueLostStarts, keys: ["rq:wip:\(queue.name)", "rq:queue:\(queue.name)"],
+            arguments: ["w1", known.id]
+        ).strings
+        #expect(requeued == [lost.id])
+        #expect(try await queue.jobIDs() == [lost.id, waiting.id])
+        #expect(try await lost.currentStatus() == .queued)
+        #expect(try await redis.send("EXISTS", "rq:execution:\(lost.id):e1").int == 0)
+        #expect(try await queue.startedJobRegistry.jobIDs().sorted() == [known.id, others.id].sorted())
+        #expect(try await known.currentStatus() == .started)
+        #expect(try await others.currentStatus() == .started)
+    }
+}
