@@ -17,7 +17,7 @@ public actor Redis {
     nonisolated let logger: Logger
     private nonisolated let shared: RedisConnection
     /// The tasks waiting for stream entries (`job.result()`), served by one blocking read.
-    package nonisolated let streamWaiters = StreamWaiters()
+    package nonisolated let streamWaiters: StreamWaiters
     private var idleBlocking: [RedisConnection] = []
     private var scriptHashes: [String: String] = [:]
     private var isClosed = false
@@ -33,6 +33,7 @@ public actor Redis {
         self.configuration = configuration
         self.logger = logger
         self.shared = RedisConnection(configuration: configuration, interruptible: false, logger: logger)
+        self.streamWaiters = StreamWaiters(configuration: configuration, logger: logger)
     }
 
     /// Creates a client from a URL such as `redis://:secret@127.0.0.1:6379/2` or `unix:///run/redis.sock?db=1`.
@@ -170,6 +171,7 @@ public actor Redis {
     public func close() {
         isClosed = true
         shared.close()
+        streamWaiters.close()
         for connection in idleBlocking { connection.close() }
         idleBlocking.removeAll()
     }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Logging
 import Synchronization
 
 /// Every task of one client that waits for the next entry of a stream — `job.result()` waits on its job's result
@@ -29,9 +30,22 @@ package final class StreamWaiters: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The blocking read's own connection (opened by its first read), so a reply resumes the reading task directly.
+    private let connection: RedisConnection
+    private let commandTimeout: Duration
     private let wakeKey = "rq:swift-rq:wake:\(RandomID.hex32())"
     /// The longest single block, so that a lost wake or a slow clock never leaves a waiter stranded.
     private let maximumBlock = Duration.seconds(5)
+
+    init(configuration: RedisConfiguration, logger: Logger) {
+        var dedicated = configuration
+        dedicated.clientName = nil
+        connection = RedisConnection(configuration: dedicated, interruptible: false, logger: logger)
+        commandTimeout = configuration.commandTimeout
+    }
+
+    /// Closes the connection; reads already sent complete.
+    func close() { connection.close() }
 
     /// How many tasks wait now.
     package var count: Int { state.withLock { $0.waiters.count } }
@@ -114,7 +128,9 @@ package final class StreamWaiters: Sendable {
                 arguments: ["COUNT", 1, "BLOCK", milliseconds, "STREAMS"] + streams.map(\.0) + [wakeKey]
                     + streams.map { $0.1.description } + [wakeSeen])
             do {
-                let reply = try await redis.sendBlocking(command, blockingFor: .milliseconds(milliseconds))
+                let reply = try await connection.execute(
+                    [command], timeout: .milliseconds(milliseconds) + commandTimeout)[0]
+                if case .error(let message) = reply { throw RedisError(.server, "XREAD: \(message)") }
                 deliver(reply)
             } catch {
                 // The read failed (the connection was lost, say): every waiter hears of it and may wait again.
