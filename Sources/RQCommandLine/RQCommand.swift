@@ -121,6 +121,7 @@ struct SettingsFile {
     /// `REDIS_SSL_KEYFILE`, `REDIS_SSL_CERT_REQS`); nil if none is set.
     func redisURL() throws -> String? {
         if let url = string("redis_url") ?? string("url") { return url }
+        if let sentinel = values["sentinel"] { return try Self.sentinelURL(sentinel) }
         func text(_ key: String) -> String? { values[key].map { $0.intValue.map(String.init) ?? $0.stringValue ?? "" } }
         var tls: [(String, String)]?
         if try ssl() {
@@ -133,6 +134,43 @@ struct SettingsFile {
         return Self.url(
             host: string("redis_host"), port: text("redis_port"), db: text("redis_db"),
             password: string("redis_password"), tls: tls)
+    }
+
+    /// RQ's `SENTINEL` setting — `{"INSTANCES": [["host", 26379], …], "MASTER_NAME": "mymaster", "DB": 0,
+    /// "USERNAME": …, "PASSWORD": …, "SENTINEL_KWARGS": {"password": …}}` — as a `redis+sentinel://` URL.
+    static func sentinelURL(_ setting: JSONValue) throws -> String {
+        guard let object = setting.objectValue else { throw Error(description: "SENTINEL must be an object") }
+        var values: [String: JSONValue] = [:]
+        for (key, value) in object { values[key.lowercased()] = value }
+        if values["ssl"]?.boolValue == true {
+            throw Error(description: "SENTINEL with SSL is not supported yet; use a rediss:// REDIS_URL")
+        }
+        let instances = values["instances"]?.arrayValue ?? [.array(["localhost", 26379])]
+        let addresses = try instances.map { instance -> String in
+            if let pair = instance.arrayValue, pair.count == 2, let host = pair[0].stringValue {
+                let port = pair[1].intValue.map(String.init) ?? pair[1].stringValue ?? "26379"
+                return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            }
+            if let text = instance.stringValue { return text }
+            throw Error(description: "SENTINEL INSTANCES must be [host, port] pairs, not \(instance)")
+        }
+        var auth = ""
+        if let password = values["password"]?.stringValue {
+            auth = "\(values["username"]?.stringValue.map(percentEncoded) ?? ""):\(percentEncoded(password))@"
+        }
+        let name = percentEncoded(values["master_name"]?.stringValue ?? "mymaster")
+        var url = "redis+sentinel://\(auth)\(addresses.joined(separator: ","))/\(name)/\(values["db"]?.intValue ?? 0)"
+        var query: [String] = []
+        var kwargs: [String: JSONValue] = [:]
+        for (key, value) in values["sentinel_kwargs"]?.objectValue ?? [:] { kwargs[key.lowercased()] = value }
+        if let password = kwargs["password"]?.stringValue {
+            query.append("sentinel_password=\(percentEncoded(password))")
+        }
+        if let username = kwargs["username"]?.stringValue {
+            query.append("sentinel_username=\(percentEncoded(username))")
+        }
+        if !query.isEmpty { url += "?" + query.joined(separator: "&") }
+        return url
     }
 
     /// `REDIS_SSL`, a boolean or RQ's strings for one.

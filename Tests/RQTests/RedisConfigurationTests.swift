@@ -40,6 +40,20 @@ import Testing
                     certificateRequirement: .none, checkHostname: false))
     }
 
+    @Test func parsesSentinelURLs() throws {
+        let config = try RedisConfiguration(
+            url: "redis+sentinel://:secret@s1:26379,s2,[::1]:26380/mymaster/3?sentinel_password=sp")
+        #expect(config.database == 3 && config.password == "secret")
+        #expect(
+            config.sentinel
+                == SentinelConfiguration(
+                    sentinels: [
+                        .tcp(host: "s1", port: 26379), .tcp(host: "s2", port: 26379), .tcp(host: "::1", port: 26380),
+                    ],
+                    masterName: "mymaster", password: "sp"))
+        #expect(try RedisConfiguration(url: "redis+sentinel://s1/m").database == 0)
+    }
+
     @Test(arguments: [
         ("localhost:6379", "missing scheme"),
         ("http://localhost", "unknown scheme 'http'"),
@@ -51,6 +65,9 @@ import Testing
         ("rediss://localhost?ssl_cert_reqs=maybe", "ssl_cert_reqs must be none, optional or required, not 'maybe'"),
         ("rediss://localhost?ssl_check_hostname=perhaps", "ssl_check_hostname must be true or false"),
         ("rediss://localhost?ssl_keyfile=/k.pem", "ssl_keyfile needs ssl_certfile"),
+        ("redis+sentinel://s1:26379", "missing master name"),
+        ("redis+sentinel://s1:x/m", "invalid port 'x'"),
+        ("redis+sentinel://s1/m/x", "invalid database 'x'"),
     ])
     func badURLsNameTheBadPart(url: String, expected: String) {
         do {

@@ -30,6 +30,9 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var clientName: String?
     /// TLS settings; nil for a plain connection. `rediss://` URLs set them.
     public var tls: TLSConfiguration?
+    /// Sentinels to ask for the master's address; nil to connect to ``endpoint`` directly. `redis+sentinel://`
+    /// URLs set them (and ``endpoint`` to the first sentinel).
+    public var sentinel: SentinelConfiguration?
     /// How long one connection attempt may take, including, when a connection that was up is re-established,
     /// its retries with backoff (a client's first connection is tried once). Defaults to 5 seconds.
     public var connectTimeout: Duration = .seconds(5)
@@ -47,7 +50,9 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.password = password
     }
 
-    /// Parses a Redis URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS) or
+    /// Parses a Redis URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS),
+    /// `redis+sentinel://[[user]:password@]host:port[,host:port…]/MASTER_NAME[/db]` (Sentinel; the password is the
+    /// master's, `sentinel_password=` and `sentinel_username=` in the query the sentinels') or
     /// `unix:///path/to.sock[?db=N&password=P]`.
     ///
     /// A `rediss://` URL takes redis-py's TLS query parameters: `ssl_ca_certs` (a PEM file of the CAs to trust;
@@ -76,7 +81,7 @@ public struct RedisConfiguration: Sendable, Hashable {
             rest = rest[..<questionMark]
         }
         switch scheme {
-        case "redis", "rediss":
+        case "redis", "rediss", "redis+sentinel":
             var hostPart = rest
             var path: Substring = ""
             if let slash = rest.firstIndex(of: "/") {
@@ -96,43 +101,38 @@ public struct RedisConfiguration: Sendable, Hashable {
                     password = Self.percentDecoded(String(userInfo)) ?? String(userInfo)
                 }
             }
-            var host = "127.0.0.1"
-            var port = 6379
-            if hostPart.hasPrefix("[") {
-                guard let close = hostPart.firstIndex(of: "]") else { throw bad("unclosed '[' in host") }
-                host = String(hostPart[hostPart.index(after: hostPart.startIndex)..<close])
-                let after = hostPart[hostPart.index(after: close)...]
-                if after.hasPrefix(":") {
-                    let text = after.dropFirst()
-                    guard let value = Int(text), (1...65535).contains(value) else {
-                        throw bad("invalid port '\(text)'")
-                    }
-                    port = value
+            if scheme == "redis+sentinel" {
+                // redis+sentinel://[user:pass@]host:port[,host:port…]/MASTER_NAME[/DB]
+                var sentinels: [Endpoint] = []
+                for address in hostPart.split(separator: ",") {
+                    sentinels.append(try Self.tcpEndpoint(address, defaultPort: 26379, bad))
                 }
+                guard !sentinels.isEmpty else { throw bad("no sentinel addresses") }
+                let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+                guard let name = parts.first, !name.isEmpty else {
+                    throw bad("missing master name, as in redis+sentinel://host:26379/mymaster/0")
+                }
+                guard parts.count <= 2 else { throw bad("invalid path '\(path)'") }
+                if parts.count == 2, !parts[1].isEmpty {
+                    guard let db = Int(parts[1]), db >= 0 else { throw bad("invalid database '\(parts[1])'") }
+                    database = db
+                }
+                endpoint = sentinels[0]
+                sentinel = SentinelConfiguration(
+                    sentinels: sentinels, masterName: Self.percentDecoded(String(name)) ?? String(name),
+                    username: query["sentinel_username"], password: query["sentinel_password"])
             } else {
-                let parts = hostPart.split(separator: ":", omittingEmptySubsequences: false)
-                guard parts.count <= 2 else { throw bad("invalid host '\(hostPart)'") }
-                if !parts[0].isEmpty { host = String(parts[0]) }
-                if parts.count == 2 {
-                    guard let value = Int(parts[1]), (1...65535).contains(value) else {
-                        throw bad("invalid port '\(parts[1])'")
-                    }
-                    port = value
+                endpoint = try Self.tcpEndpoint(hostPart, defaultPort: 6379, bad)
+                if !path.isEmpty {
+                    guard let db = Int(path), db >= 0 else { throw bad("invalid database '\(path)'") }
+                    database = db
                 }
-            }
-            guard host.allSatisfy({ $0.isLetter || $0.isNumber || ".-_:".contains($0) }) else {
-                throw bad("invalid host '\(host)'")
-            }
-            endpoint = .tcp(host: host, port: port)
-            if !path.isEmpty {
-                guard let db = Int(path), db >= 0 else { throw bad("invalid database '\(path)'") }
-                database = db
             }
         case "unix":
             guard rest.hasPrefix("/") else { throw bad("unix socket path must be absolute, as in unix:///path.sock") }
             endpoint = .unix(path: Self.percentDecoded(String(rest)) ?? String(rest))
         default:
-            throw bad("unknown scheme '\(scheme)'; expected redis://, rediss:// or unix://")
+            throw bad("unknown scheme '\(scheme)'; expected redis://, rediss://, redis+sentinel:// or unix://")
         }
         if scheme == "rediss" {
             var tls = TLSConfiguration()
@@ -163,6 +163,40 @@ public struct RedisConfiguration: Sendable, Hashable {
         }
         if let pass = query["password"] { password = pass }
         if let user = query["username"] { username = user }
+    }
+
+    /// `host[:port]` or `[v6]:port`.
+    private static func tcpEndpoint(
+        _ text: Substring, defaultPort: Int, _ bad: (String) -> RedisError
+    ) throws(RedisError) -> Endpoint {
+        var host = "127.0.0.1"
+        var port = defaultPort
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw bad("unclosed '[' in host") }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let after = text[text.index(after: close)...]
+            if after.hasPrefix(":") {
+                let portText = after.dropFirst()
+                guard let value = Int(portText), (1...65535).contains(value) else {
+                    throw bad("invalid port '\(portText)'")
+                }
+                port = value
+            }
+        } else {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { throw bad("invalid host '\(text)'") }
+            if !parts[0].isEmpty { host = String(parts[0]) }
+            if parts.count == 2 {
+                guard let value = Int(parts[1]), (1...65535).contains(value) else {
+                    throw bad("invalid port '\(parts[1])'")
+                }
+                port = value
+            }
+        }
+        guard host.allSatisfy({ $0.isLetter || $0.isNumber || ".-_:".contains($0) }) else {
+            throw bad("invalid host '\(host)'")
+        }
+        return .tcp(host: host, port: port)
     }
 
     /// `AUTH` with the ACL user and password, if a password is set.
@@ -229,5 +263,27 @@ public struct TLSConfiguration: Sendable, Hashable {
         self.privateKey = privateKey
         self.certificateRequirement = certificateRequirement
         self.checkHostname = checkHostname
+    }
+}
+
+/// Redis Sentinel: the sentinels to ask which server is the master of `masterName` — at every connect, so after a
+/// failover connections go to the promoted replica.
+public struct SentinelConfiguration: Sendable, Hashable {
+    /// The sentinels' addresses, tried in order.
+    public var sentinels: [RedisConfiguration.Endpoint]
+    /// The name the sentinels monitor the master under (`sentinel monitor NAME …`).
+    public var masterName: String
+    /// The ACL user and password of the sentinels themselves, if they require one (the master's are the
+    /// configuration's `username` and `password`).
+    public var username: String?
+    public var password: String?
+
+    public init(
+        sentinels: [RedisConfiguration.Endpoint], masterName: String, username: String? = nil, password: String? = nil
+    ) {
+        self.sentinels = sentinels
+        self.masterName = masterName
+        self.username = username
+        self.password = password
     }
 }

@@ -327,7 +327,7 @@ final class RedisConnection: Sendable {
                 lock.lock()
                 let overdue = head < inFlight.count && ContinuousClock.now >= inFlight[head].deadline
                 lock.unlock()
-                if overdue { fail(RedisError(.timeout, "Redis at \(configuration.endpoint) did not reply in time")) }
+                if overdue { fail(RedisError(.timeout, "Redis at \(currentEndpoint) did not reply in time")) }
             }
         }
 
@@ -346,7 +346,7 @@ final class RedisConnection: Sendable {
                 let count = transport.receive(into: &buffer, waiting: waiting ? tick : nil)
                 waiting = false
                 if count == 0 {
-                    fail(RedisError(.connectionLost, "Redis at \(configuration.endpoint) closed the connection"))
+                    fail(RedisError(.connectionLost, "Redis at \(currentEndpoint) closed the connection"))
                     return false
                 }
                 if count < 0 {
@@ -360,7 +360,16 @@ final class RedisConnection: Sendable {
                     var replies: [RedisValue] = []
                     while let reply = try context.nextReply() { replies.append(reply) }
                     guard deliver(replies) else {
-                        fail(RedisError(.protocolError, "Redis at \(configuration.endpoint) sent an unexpected reply"))
+                        fail(RedisError(.protocolError, "Redis at \(context.endpoint) sent an unexpected reply"))
+                        return false
+                    }
+                    // Behind Sentinel, a master that was demoted answers writes with READONLY: find the master
+                    // again (the callers got their READONLY, which is transient, and try again).
+                    if configuration.sentinel != nil, replies.contains(where: \.isReadOnlyError) {
+                        fail(
+                            RedisError(
+                                .connectionLost,
+                                "Redis at \(context.endpoint) is a replica now; asking the sentinels again"))
                         return false
                     }
                 } catch {
@@ -442,10 +451,13 @@ final class RedisConnection: Sendable {
             return true
         }
 
+        /// The server connected to (behind Sentinel, the master it named), for messages.
+        private var currentEndpoint: RedisConfiguration.Endpoint { context?.endpoint ?? configuration.endpoint }
+
         /// The error for a socket call that failed with `code` (or the TLS session's own reason).
         private func connectionLost(_ code: Int32, _ transport: Transport?) -> RedisError {
             let reason = transport?.tlsError ?? String(cString: strerror(code))
-            return RedisError(.connectionLost, "connection to Redis at \(configuration.endpoint) lost: \(reason)")
+            return RedisError(.connectionLost, "connection to Redis at \(currentEndpoint) lost: \(reason)")
         }
 
         /// Fails every request in flight and drops the connection; queued requests reconnect.
@@ -570,5 +582,13 @@ final class RedisConnection: Sendable {
             defer { lock.unlock() }
             return isClosed
         }
+    }
+}
+
+extension RedisValue {
+    /// A `READONLY` error reply: the server is a replica.
+    fileprivate var isReadOnlyError: Bool {
+        if case .error(let message) = self { return message.hasPrefix("READONLY") }
+        return false
     }
 }

@@ -20,7 +20,9 @@ final class TransportOpener: @unchecked Sendable {
     ///   `server` (a refused AUTH or SELECT).
     func open(timeout: Duration) throws(RedisError) -> (HiredisContext, Transport) {
         let deadline = ContinuousClock.now + timeout
-        let context = try HiredisContext.connect(to: configuration.endpoint, timeout: timeout)
+        var endpoint = configuration.endpoint
+        if let sentinel = configuration.sentinel { endpoint = try master(of: sentinel, deadline: deadline) }
+        let context = try HiredisContext.connect(to: endpoint, timeout: ContinuousClock.now.duration(to: deadline))
         context.setTimeout(configuration.commandTimeout)
         var transport = Transport.plain(context.fileDescriptor)
         if let tls = configuration.tls {
@@ -31,14 +33,59 @@ final class TransportOpener: @unchecked Sendable {
         if configuration.database != 0 { commands.append(RedisCommand("SELECT", configuration.database)) }
         if let name = configuration.clientName { commands.append(RedisCommand("CLIENT", "SETNAME", name)) }
         if configuration.tls != nil { commands.append(RedisCommand("PING")) }
+        // Behind Sentinel, the server named master may not know it yet (or any more): check its role.
+        if configuration.sentinel != nil { commands.append(RedisCommand("ROLE")) }
         let replies = try exchange(
             commands, context: context, transport: transport, deadline: .now + configuration.commandTimeout)
         for (command, reply) in zip(commands, replies) {
             if case .error(let message) = reply {
-                throw RedisError(.server, "Redis at \(configuration.endpoint) refused \(command.name): \(message)")
+                throw RedisError(.server, "Redis at \(endpoint) refused \(command.name): \(message)")
             }
         }
+        if let sentinel = configuration.sentinel, let role = replies.last?.array?.first?.string, role != "master" {
+            throw RedisError(
+                .connectionFailed,
+                "\(endpoint), named master of '\(sentinel.masterName)' by its sentinels, is a \(role) (a failover is "
+                    + "under way)")
+        }
         return (context, transport)
+    }
+
+    /// The master's address, from the first sentinel that knows it (`SENTINEL get-master-addr-by-name`).
+    private func master(of sentinel: SentinelConfiguration, deadline: ContinuousClock.Instant) throws(RedisError)
+        -> RedisConfiguration.Endpoint
+    {
+        var problems: [String] = []
+        var setup: [RedisCommand] = []
+        if let password = sentinel.password {
+            setup.append(sentinel.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password))
+        }
+        let ask = setup + [RedisCommand("SENTINEL", "get-master-addr-by-name", sentinel.masterName)]
+        for address in sentinel.sentinels {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else { break }
+            do throws(RedisError) {
+                // Each sentinel gets a share of the time, so one that does not answer leaves time for the others.
+                let share = min(remaining, .seconds(1))
+                let context = try HiredisContext.connect(to: address, timeout: share)
+                let replies = try exchange(
+                    ask, context: context, transport: .plain(context.fileDescriptor), deadline: .now + share)
+                if case .error(let message) = replies.last {
+                    problems.append("\(address): \(message)")
+                } else if let parts = replies.last?.array, parts.count == 2, let host = parts[0].string,
+                    let port = parts[1].string.flatMap({ Int($0) })
+                {
+                    return .tcp(host: host, port: port)
+                } else {
+                    problems.append("\(address): does not know master '\(sentinel.masterName)'")
+                }
+            } catch {
+                problems.append("\(address): \(error.message)")
+            }
+        }
+        throw RedisError(
+            .connectionFailed,
+            "no sentinel gave the address of master '\(sentinel.masterName)' (\(problems.joined(separator: "; ")))")
     }
 
     /// Writes `commands` and reads as many replies, waiting at most until `deadline`.

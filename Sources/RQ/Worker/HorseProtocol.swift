@@ -56,6 +56,19 @@ enum HorseProtocol {
                 if let file = tls.privateKey { settings["ssl_keyfile"] = .string(file) }
                 endpoint["tls"] = .object(settings)
             }
+            if let sentinel = redis.sentinel {
+                var settings: JSONObject = [
+                    "master_name": .string(sentinel.masterName),
+                    "instances": .array(
+                        sentinel.sentinels.compactMap {
+                            guard case .tcp(let host, let port) = $0 else { return nil }
+                            return .array([.string(host), .int(port)])
+                        }),
+                ]
+                if let username = sentinel.username { settings["username"] = .string(username) }
+                if let password = sentinel.password { settings["password"] = .string(password) }
+                endpoint["sentinel"] = .object(settings)
+            }
             var object: JSONObject = [
                 "job_id": .string(jobID), "execution_id": .string(executionID), "worker_name": .string(workerName),
                 "origin": .string(origin), "function": .string(functionName), "args": .array(args),
@@ -114,6 +127,17 @@ enum HorseProtocol {
             configuration.database = redisInfo["db"]?.intValue ?? 0
             configuration.username = redisInfo["username"]?.stringValue
             configuration.password = redisInfo["password"]?.stringValue
+            if let sentinel = redisInfo["sentinel"], let name = sentinel["master_name"]?.stringValue {
+                let instances: [RedisConfiguration.Endpoint] = (sentinel["instances"]?.arrayValue ?? []).compactMap {
+                    guard let host = $0.arrayValue?.first?.stringValue, let port = $0.arrayValue?.last?.intValue else {
+                        return nil
+                    }
+                    return .tcp(host: host, port: port)
+                }
+                configuration.sentinel = SentinelConfiguration(
+                    sentinels: instances, masterName: name, username: sentinel["username"]?.stringValue,
+                    password: sentinel["password"]?.stringValue)
+            }
             if let tls = redisInfo["tls"] {
                 configuration.tls = TLSConfiguration(
                     caCertificates: tls["ssl_ca_certs"]?.stringValue, certificate: tls["ssl_certfile"]?.stringValue,
