@@ -63,7 +63,9 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Argument(help: "The function name, e.g. examples.add.")
     var function: String
 
-    @Argument(parsing: .captureForPassthrough, help: "Arguments: value, :json, key=value, key:=json, @file.")
+    /// Options may stand anywhere on the line, before or after the function and its arguments, as with Python's
+    /// `rq enqueue`; `--` ends them, for an argument that starts with a dash.
+    @Argument(help: "Arguments: value, :json, key=value, key:=json, @file.")
     var arguments: [String] = []
 
     func validate() throws {

@@ -99,6 +99,28 @@ let rqPath = builtExecutable("swift-rq")
         await server.stop()
     }
 
+    /// Options after the function and its arguments are options, as in Python's `rq enqueue` (they were once
+    /// taken for job arguments); `--` ends them.
+    @Test func enqueueTakesOptionsAnywhereAsPythonDoes() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let queue = uniqueName()
+        let after = ["examples.add", ":2", ":3", "-u", server.url, "-q", queue, "--job-id"]
+        var (status, output) = try await runCommand(rqPath, ["enqueue"] + after + ["swift_\(queue)"])
+        #expect(status == 0, "\(output)")
+        _ = try await Python.execute(
+            ["python3", "-m", "rq.cli", "enqueue", "-S", "json"] + after + ["python_\(queue)"], url: server.url)
+        for id in ["swift_\(queue)", "python_\(queue)"] {
+            let job = try await Job.fetch(id: id, redis: redis)
+            #expect(job.origin == queue && job.functionName == "examples.add" && job.args == [2, 3], "\(id)")
+        }
+        (status, output) = try await runCommand(
+            rqPath,
+            ["enqueue", "-u", server.url, "-q", queue, "--job-id", "dash_\(queue)", "examples.echo", "--", "-x"])
+        #expect(status == 0, "\(output)")
+        #expect(try await Job.fetch(id: "dash_\(queue)", redis: redis).args == ["-x"])
+    }
+
     @Test func enqueueWritesWhatPythonsEnqueueWritesAndBothWorkersRunIt() async throws {
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()
