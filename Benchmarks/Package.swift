@@ -10,9 +10,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
+        // malloc's count of the heap in use, for the result-waiters section.
+        .target(name: "CHeapInfo"),
         .executableTarget(
             name: "rq-bench",
             dependencies: [
+                "CHeapInfo",
                 .product(name: "RQ", package: "swift-rq"),
                 .product(name: "RQTesting", package: "swift-rq"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -26,10 +29,10 @@ let package = Package(
                 .product(name: "RQ", package: "swift-rq"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/RQBenchRunner",
-            // A position-dependent executable needs no load-time relocation of its 2 MB of Swift metadata: it
-            // starts with about a third less CPU, which is most of a horse's cost (see README, Performance).
-            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"])]
+            // run.sh builds it twice: tuned as the README advises (--static-swift-stdlib and a position-dependent
+            // link, which needs no load-time relocation of 2 MB of Swift metadata: about a third less CPU per start)
+            // and the default way, `swift build -c release`, into .build-default.
+            path: "Sources/RQBenchRunner"
         ),
     ],
     swiftLanguageModes: [.v6]

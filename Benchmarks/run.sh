@@ -19,24 +19,44 @@ if ! command -v sidekiq >/dev/null; then
 fi
 [ -f "$baselines/python_rq.py" ] || { echo "baseline scripts not found in $baselines (set RQ_BASELINES)" >&2; exit 1; }
 
-echo "building the benchmark (release, static Swift stdlib)…" >&2
-(cd Benchmarks && swift build -c release --static-swift-stdlib >/dev/null)
+echo "building the benchmark (release, tuned: static Swift stdlib, position-dependent)…" >&2
+(cd Benchmarks && swift build -c release --static-swift-stdlib -Xswiftc -Xclang-linker -Xswiftc -no-pie >/dev/null)
 bench=Benchmarks/.build/release/rq-bench
+echo "building the runner the default way (swift build -c release)…" >&2
+(cd Benchmarks && swift build -c release --product rq-bench-runner --scratch-path .build-default >/dev/null)
+default_runner=$root/Benchmarks/.build-default/release/rq-bench-runner
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis_dir=$(mktemp -d)  # an empty working directory: no dump.rdb from elsewhere is loaded
 redis-server --port "$port" --bind 127.0.0.1 --dir "$redis_dir" --save "" --appendonly no --daemonize no \
     --loglevel warning >/dev/null &
 redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null || true; rm -rf "$redis_dir"' EXIT
+# The same server build with TLS only, for enqueue over TLS beside plain (certificates made here).
+tls_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+tls_dir="$redis_dir/tls"
+mkdir -p "$tls_dir"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tls_dir/ca.key" \
+    -out "$tls_dir/ca.crt" -days 1 -subj "/CN=rq-bench CA" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tls_dir/server.key" \
+    -out "$tls_dir/server.csr" -subj "/CN=127.0.0.1" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > "$tls_dir/ext"
+openssl x509 -req -in "$tls_dir/server.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" -CAcreateserial \
+    -out "$tls_dir/server.crt" -days 1 -extfile "$tls_dir/ext" 2>/dev/null
+redis-server --port 0 --tls-port "$tls_port" --tls-cert-file "$tls_dir/server.crt" --tls-key-file "$tls_dir/server.key" \
+    --tls-ca-cert-file "$tls_dir/ca.crt" --tls-auth-clients no --bind 127.0.0.1 --dir "$tls_dir" --save "" \
+    --appendonly no --daemonize no --loglevel warning >/dev/null &
+tls_pid=$!
+trap 'kill $redis_pid $tls_pid 2>/dev/null || true; rm -rf "$redis_dir"' EXIT
 until [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ]; do sleep 0.05; done
+until [ "$(redis-cli -p "$tls_port" --tls --cacert "$tls_dir/ca.crt" ping 2>/dev/null)" = "PONG" ]; do sleep 0.05; done
 
 out=$(mktemp)
 if [ "$quick" = "--quick" ]; then n_enq=2000; n_many=10000; n_fork=100; n_simple=1000; n_pool=300; n_sk=5000
 else n_enq=20000; n_many=100000; n_fork=300; n_simple=3000; n_pool=1000; n_sk=20000; fi
 
 echo "running swift-rq…" >&2
-"$bench" --url "redis://127.0.0.1:$port/13" $quick | tee -a "$out" >&2
+"$bench" --url "redis://127.0.0.1:$port/13" --default-runner "$default_runner" \
+    --tls-url "rediss://127.0.0.1:$tls_port/13?ssl_ca_certs=$tls_dir/ca.crt" $quick | tee -a "$out" >&2
 echo "running Python RQ 2.12…" >&2
 py() { python3 "$baselines/python_rq.py" --url "redis://127.0.0.1:$port/15" "$@" | tee -a "$out" >&2; }
 py --mode enqueue --jobs "$n_enq"
@@ -56,18 +76,25 @@ for line in open(sys.argv[1]):
     name, mode = parts[0], parts[1]
     fields = dict(p.split('=', 1) for p in parts[2:] if '=' in p)
     rates[(name, mode)] = fields
-def rate(name, mode): return float(rates.get((name, mode), {}).get('rate', 'nan'))
+def rate(name, mode, field='rate'): return float(rates.get((name, mode), {}).get(field, 'nan'))
 rows = [
     ("Enqueue, one task awaiting each (jobs/s)", rate('swift-rq', 'enqueue'), "Python RQ enqueue", rate('python-rq', 'enqueue'), "≥ 5×"),
     ("Enqueue, 64 tasks (jobs/s)", rate('swift-rq', 'enqueue-64-tasks'), "Python RQ enqueue", rate('python-rq', 'enqueue'), "≥ 50,000/s"),
     ("enqueueMany (jobs/s)", rate('swift-rq', 'enqueue-many'), "Sidekiq push_bulk", rate('sidekiq', 'bulk-enqueue'), "≥ 1×"),
     ("enqueueMany (jobs/s)", rate('swift-rq', 'enqueue-many'), "Python RQ enqueue_many", rate('python-rq', 'enqueue-many'), ""),
-    ("Horse per job, concurrency 1 (jobs/s)", rate('swift-rq', 'horse-c1'), "Python RQ worker (fork)", rate('python-rq', 'worker'), ""),
-    ("Horse per job, concurrency 2 (jobs/s)", rate('swift-rq', 'horse-c2'), "Python RQ worker-pool -n 2", rate('python-rq', 'pool'), "≥ 5×"),
-    ("Horse per job, concurrency 2 (jobs/s)", rate('swift-rq', 'horse-c2'), "bare spawn of the runner, 2 at once", rate('swift-rq', 'bare-spawn-2'), "≥ 60%"),
-    ("Horse per job, concurrency 4 (jobs/s)", rate('swift-rq', 'horse-c4'), "Python RQ worker-pool -n 2", rate('python-rq', 'pool'), ""),
-    ("In-process, concurrency 10 (jobs/s)", rate('swift-rq', 'in-process-c10'), "Sidekiq, concurrency 10", rate('sidekiq', 'process'), "≥ 2×"),
-    ("In-process, concurrency 10 (jobs/s)", rate('swift-rq', 'in-process-c10'), "Python RQ SimpleWorker", rate('python-rq', 'simple'), ""),
+    ("Enqueue over TLS, one task awaiting each (jobs/s)", rate('swift-rq', 'enqueue-tls'), "swift-rq, plain", rate('swift-rq', 'enqueue'), ""),
+    ("Enqueue over TLS, 64 tasks (jobs/s)", rate('swift-rq', 'enqueue-64-tasks-tls'), "swift-rq, plain", rate('swift-rq', 'enqueue-64-tasks'), ""),
+    ("Horse per job, concurrency 1, steady (jobs/s)", rate('swift-rq', 'horse-c1'), "Python RQ worker (fork), steady", rate('python-rq', 'worker'), ""),
+    ("Horse per job, concurrency 2, steady (jobs/s)", rate('swift-rq', 'horse-c2'), "Python RQ worker-pool -n 2, steady", rate('python-rq', 'pool'), "≥ 5×"),
+    ("Horse per job, concurrency 2, default release build, steady (jobs/s)", rate('swift-rq', 'horse-c2-default-build'), "Python RQ worker-pool -n 2, steady", rate('python-rq', 'pool'), ""),
+    ("Horse per job, concurrency 2, whole burst run (jobs/s)", rate('swift-rq', 'horse-c2', 'wall_rate'), "Python RQ worker-pool -n 2, whole command", rate('python-rq', 'pool', 'wall_rate'), ""),
+    ("Horse per job, concurrency 2, steady (jobs/s)", rate('swift-rq', 'horse-c2'), "bare spawn of the runner, 2 at once", rate('swift-rq', 'bare-spawn-2'), "≥ 60%"),
+    ("Horse per job, concurrency 4, steady (jobs/s)", rate('swift-rq', 'horse-c4'), "Python RQ worker-pool -n 2, steady", rate('python-rq', 'pool'), ""),
+    ("In-process, concurrency 10, steady (jobs/s)", rate('swift-rq', 'in-process-c10'), "Sidekiq, concurrency 10", rate('sidekiq', 'process'), "≥ 2×"),
+    ("In-process, concurrency 10, steady (jobs/s)", rate('swift-rq', 'in-process-c10'), "Python RQ SimpleWorker, steady", rate('python-rq', 'simple'), ""),
+    ("redis-server CPU per job, worker side, horse c1 (µs)", rate('swift-rq', 'horse-c1', 'server_us_per_job'), "Python RQ worker (fork)", rate('python-rq', 'worker', 'server_us_per_job'), ""),
+    ("redis-server CPU per job, worker side, horse c2 (µs)", rate('swift-rq', 'horse-c2', 'server_us_per_job'), "Python RQ worker-pool -n 2", rate('python-rq', 'pool', 'server_us_per_job'), ""),
+    ("redis-server CPU per job, worker side, in-process c10 (µs)", rate('swift-rq', 'in-process-c10', 'server_us_per_job'), "Python RQ SimpleWorker", rate('python-rq', 'simple', 'server_us_per_job'), ""),
 ]
 print(f"swift-rq benchmark — {datetime.date.today()} — {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}")
 print()
@@ -88,6 +115,9 @@ f = rates.get(('swift-rq', 'latency-idle-round-trip'), {})
 print(f"| Floor: one idle Redis round trip (PING after 5 ms idle), p50 / p99 (ms) | {f.get('p50_ms', '?')} / {f.get('p99_ms', '?')} | | | | |")
 f = rates.get(('swift-rq', 'enqueue-many'), {})
 print(f"| redis-server CPU per job in enqueueMany (µs) | {f.get('server_us_per_job', '?')} | | | | |")
+w = rates.get(('swift-rq', 'result-waiters-1000'), {})
+print(f"| 1,000 concurrent `job.result()` waits: wake-up after the result is stored, p50 / p99 (ms) | {w.get('p50_ms', '?')} / {w.get('p99_ms', '?')} | | | | |")
+print(f"| 1,000 concurrent `job.result()` waits: heap / threads added while they wait, Redis connections | {int(w.get('heap_kb_added', 0))/1024:.1f} MiB / {w.get('threads_added', '?')} / {w.get('redis_connections', '?')} | | | | ≤ 4 connections |")
 m = rates.get(('swift-rq', 'memory'), {})
 print(f"| Memory: idle worker RSS / warm horse RSS (MiB) | {int(m.get('idle_worker_rss_kb', 0))/1024:.1f} / {int(m.get('warm_horse_rss_kb', 0))/1024:.1f} | | | | |")
 for mode, label in (('soak-horse-c2', 'horses, concurrency 2'), ('soak-in-process-c10', 'in-process, concurrency 10')):

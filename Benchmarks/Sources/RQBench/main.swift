@@ -2,8 +2,9 @@
 //   swift-rq MODE jobs=N seconds=S rate=R [extra=…]
 // lines like the Python RQ and Sidekiq baselines in ../shared/bench, so run.sh can put them side by side.
 //
-//   rq-bench [--url redis://127.0.0.1:PORT/13] [--quick]
+//   rq-bench [--url redis://127.0.0.1:PORT/13] [--quick] [--default-runner PATH] [--tls-url rediss://…]
 //   rq-bench worker URL        (used by the memory measurement: an idle worker process)
+import CHeapInfo
 import Foundation
 import Histogram
 import Logging
@@ -24,9 +25,18 @@ guard FileManager.default.isExecutableFile(atPath: runner) else {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let quick = arguments.contains("--quick")
+/// The value after `name` on the command line.
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
+/// The same runner built the default way (`swift build -c release`: dynamic Swift runtime, PIE), beside the tuned
+/// one, so the table shows what the defaults give and what the README's link flags buy.
+let defaultRunner = option("--default-runner")
+/// A TLS-only server of the same kind, for enqueue over TLS beside plain.
+let tlsURL = option("--tls-url")
 /// `--only SECTION` runs one section (or a group of them), for profiling: enqueue (-serial, -tasks, -many), workers
 /// (-horses, -in-process), spawn, latency, memory, soak (-horses, -in-process).
-let only: String? = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+let only = option("--only")
 /// Whether a section runs: all without `--only`; `--only enqueue` selects `enqueue-serial`, `enqueue-tasks` and
 /// `enqueue-many`, and so on.
 func runs(_ section: String) -> Bool {
@@ -97,18 +107,22 @@ func fresh(_ name: String) async throws -> Queue {
 // MARK: Enqueue
 
 let requests = (0..<(quick ? 10_000 : 100_000)).map { _ in EnqueueRequest("examples.noop") }
-if runs("enqueue-serial") {
+/// One task enqueueing one job at a time.
+func enqueueSerially(_ mode: String, on client: Redis) async throws {
     let serialJobs = quick ? 2_000 : 20_000
-    let queue = try await fresh("default")
+    try await client.send("FLUSHDB")
+    let queue = Queue("default", redis: client)
     let seconds = try await time {
         for _ in 0..<serialJobs { try await queue.enqueue("examples.noop") }
     }
-    report("enqueue", jobs: serialJobs, seconds: seconds)
+    report(mode, jobs: serialJobs, seconds: seconds)
 }
 
-if runs("enqueue-tasks") {
+/// 64 tasks enqueueing at once through one client.
+func enqueueFromTasks(_ mode: String, on client: Redis) async throws {
     let concurrentJobs = quick ? 10_000 : 100_000
-    let queue = try await fresh("default")
+    try await client.send("FLUSHDB")
+    let queue = Queue("default", redis: client)
     let seconds = try await time {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<64 {
@@ -118,7 +132,16 @@ if runs("enqueue-tasks") {
             try await group.waitForAll()
         }
     }
-    report("enqueue-64-tasks", jobs: concurrentJobs, seconds: seconds)
+    report(mode, jobs: concurrentJobs, seconds: seconds)
+}
+
+if runs("enqueue-serial") { try await enqueueSerially("enqueue", on: redis) }
+if runs("enqueue-tasks") { try await enqueueFromTasks("enqueue-64-tasks", on: redis) }
+if runs("enqueue-tls"), let tlsURL {
+    let tls = try Redis(url: tlsURL)
+    try await enqueueSerially("enqueue-tls", on: tls)
+    try await enqueueFromTasks("enqueue-64-tasks-tls", on: tls)
+    await tls.close()
 }
 
 if runs("enqueue-many") {
@@ -152,19 +175,29 @@ func drain(_ mode: String, jobs: Int, execution: WorkerPoolConfiguration.Executi
     configuration.burst = true
     let pool = WorkerPool(configuration: configuration, redis: redis, logger: quietLogger)
     let commandsBefore = try await commandsProcessed()
+    let serverBefore = try await serverMicroseconds()
     let tripsBefore = RedisRoundTrips.count
-    let seconds = try await time { try await pool.run() }
+    let wall = try await time { try await pool.run() }
     let trips = RedisRoundTrips.count - tripsBefore
-    let commands = try await commandsProcessed() - commandsBefore - 1
-    let finished = try await queue.finishedJobRegistry.count()
-    guard finished == jobs else {
-        FileHandle.standardError.write(Data("swift-rq \(mode): only \(finished) of \(jobs) jobs finished\n".utf8))
+    let serverSpent = try await serverMicroseconds() - serverBefore
+    let commands = try await commandsProcessed() - commandsBefore - 2
+    let ids = try await queue.finishedJobRegistry.jobIDs()
+    guard ids.count == jobs else {
+        FileHandle.standardError.write(Data("swift-rq \(mode): only \(ids.count) of \(jobs) jobs finished\n".utf8))
         exit(1)
     }
+    // The steady-state rate, as the Python baseline reports it: first job's start to last job's end, from the job
+    // hashes, so the worker's start and burst end are left out on both sides; `wall_rate` is the whole run.
+    let finished = try await Job.fetchMany(ids: ids, redis: redis).compactMap { $0 }
+    let firstStart = finished.compactMap(\.startedAt).min() ?? Date()
+    let lastEnd = finished.compactMap(\.endedAt).max() ?? Date()
+    let span = lastEnd.timeIntervalSince(firstStart)
     report(
-        mode, jobs: jobs, seconds: seconds,
-        "round_trips_per_job=\(String(format: "%.2f", Double(trips) / Double(jobs))) "
-            + "commands_per_job=\(String(format: "%.1f", Double(commands) / Double(jobs)))")
+        mode, jobs: jobs, seconds: span,
+        "wall_rate=\(Int((Double(jobs) / wall).rounded())) "
+            + "round_trips_per_job=\(String(format: "%.2f", Double(trips) / Double(jobs))) "
+            + "commands_per_job=\(String(format: "%.1f", Double(commands) / Double(jobs))) "
+            + "server_us_per_job=\(String(format: "%.1f", Double(serverSpent) / Double(jobs)))")
 }
 
 if runs("workers-horses") {
@@ -172,6 +205,11 @@ if runs("workers-horses") {
         try await drain(
             "horse-c\(concurrency)", jobs: quick ? 200 : 2_000, execution: .horse(runner: runner),
             concurrency: concurrency)
+    }
+    if let defaultRunner {
+        try await drain(
+            "horse-c2-default-build", jobs: quick ? 200 : 2_000, execution: .horse(runner: defaultRunner),
+            concurrency: 2)
     }
 }
 if runs("workers-in-process") {
@@ -200,6 +238,62 @@ if runs("spawn") {
     report("bare-spawn-serial", jobs: spawns, seconds: try await spawnRate(parallel: 1, count: spawns))
     report("bare-spawn-2", jobs: spawns, seconds: try await spawnRate(parallel: 2, count: spawns))
 }
+
+// MARK: Many result waiters in one process
+
+/// The process's heap in use (malloc's own count: RSS would hide what earlier sections freed and this one reuses)
+/// and its threads.
+func heapAndThreads() -> (heap: Int, threads: Int) { (Int(rq_bench_heap_in_use()), threadCount(getpid())) }
+
+/// 1,000 tasks await `job.result()` at once through one client while an in-process worker runs the jobs: how long
+/// after Redis stored each result its waiter had it (the entry id is Redis's clock), and what the waiting cost.
+func resultWaiters(count: Int, execution: WorkerPoolConfiguration.Execution) async throws {
+    let queue = try await fresh("waiters")
+    func connectedClients() async throws -> Int {
+        let line = try await redis.send("INFO", "clients").string?.split(separator: "\r\n")
+            .first { $0.hasPrefix("connected_clients:") }
+        return Int(line?.split(separator: ":").last ?? "") ?? 0
+    }
+    let clientsBefore = try await connectedClients()
+    let client = try Redis(url: url)
+    let ids = try await queue.enqueueMany(Array(requests[0..<count])).map(\.id)
+    let jobs = try await Job.fetchMany(ids: ids, redis: client).compactMap { $0 }
+    let before = heapAndThreads()
+    let received = Task.detached {
+        try await withThrowingTaskGroup(of: (String, Double).self) { group in
+            for job in jobs {
+                group.addTask {
+                    _ = try await job.result(timeout: .seconds(120))
+                    return (job.id, Date().timeIntervalSince1970)
+                }
+            }
+            var times: [String: Double] = [:]
+            for try await (id, at) in group { times[id] = at }
+            return times
+        }
+    }
+    while client.streamWaiterCount < count { try await Task.sleep(for: .milliseconds(20)) }
+    let waiting = heapAndThreads()
+    let connections = try await connectedClients() - clientsBefore
+    var configuration = WorkerPoolConfiguration(queues: ["waiters"], execution: execution)
+    configuration.concurrency = 10
+    configuration.burst = true
+    try await WorkerPool(configuration: configuration, redis: redis, logger: quietLogger).run()
+    let times = try await received.value
+    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+    for job in jobs {
+        guard let result = try await job.latestResult(), let returned = times[job.id] else { continue }
+        histogram.record(UInt64(max(0, (returned - result.createdAt.timeIntervalSince1970) * 1_000_000)))
+    }
+    print(
+        "swift-rq result-waiters-\(count) p50_ms=\(String(format: "%.3f", Double(histogram.valueAtPercentile(50)) / 1000)) "
+            + "p99_ms=\(String(format: "%.3f", Double(histogram.valueAtPercentile(99)) / 1000)) "
+            + "heap_kb_added=\((waiting.heap - before.heap) / 1024) threads_added=\(waiting.threads - before.threads) "
+            + "redis_connections=\(connections)")
+    await client.close()
+}
+
+if runs("waiters") { try await resultWaiters(count: 1_000, execution: .inProcess(functions)) }
 
 // MARK: Latency: enqueue to start on an idle worker
 

@@ -18,6 +18,9 @@ public actor Redis {
     private nonisolated let shared: RedisConnection
     /// The tasks waiting for stream entries (`job.result()`), served by one blocking read.
     package nonisolated let streamWaiters: StreamWaiters
+
+    /// How many tasks wait for a stream entry (`job.result()`) through this client now.
+    @_spi(Benchmarks) public nonisolated var streamWaiterCount: Int { streamWaiters.count }
     private var idleBlocking: [RedisConnection] = []
     private var scriptHashes: [String: String] = [:]
     private var isClosed = false
