@@ -157,6 +157,37 @@ import Testing
         await server.stop()
     }
 
+    /// Managed Redis often gives an ACL user without the `@dangerous` and `@admin` commands (no INFO, KEYS, CONFIG,
+    /// CLIENT LIST…): enqueueing, a worker with horses and a scheduler, worker commands over pub/sub and result
+    /// waits all work as such a user.
+    @Test func everythingWorksAsAnACLUserWithoutDangerousOrAdminCommands() async throws {
+        let server = try await RedisServer.start(arguments: ["--requirepass", "s3cret"])
+        let admin = try Redis(url: "redis://:s3cret@127.0.0.1:\(server.port)/0")
+        try await admin.send(
+            "ACL", "SETUSER", "worker", "on", ">workerpw", "~*", "&*", "+@all", "-@dangerous", "-@admin")
+        let url = "redis://worker:workerpw@127.0.0.1:\(server.port)/0"
+        let redis = try Redis(url: url)
+        await #expect(throws: RedisError.self) { try await redis.send("INFO") }  // the user really is limited
+        let queue = Queue(uniqueName(), redis: redis)
+        let jobs = try await queue.enqueueMany((0..<5).map { EnqueueRequest("examples.add", args: [.int($0), 1]) })
+        let scheduled = try await queue.enqueue(in: .seconds(1), "examples.add", args: [10, 1])
+        let worker = RunningWorker.start(queues: [queue.name], redis: try Redis(url: url), concurrency: 2) {
+            $0.withScheduler = true
+        }
+        for (index, job) in jobs.enumerated() {
+            #expect(try await job.result(timeout: .seconds(20)) == .int(index + 1))
+        }
+        #expect(try await scheduled.result(timeout: .seconds(20)) == 11)
+        _ = try await Python.run(
+            """
+            from rq.command import send_shutdown_command
+            send_shutdown_command(r, '\(worker.pool.name)')
+            print('null')
+            """, url: url)
+        try await worker.task.value
+        await server.stop()
+    }
+
     @Test func connectsOverAUnixSocketAndSetsTheClientName() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("rq")).sock").path
         let server = try await RedisServer.start(arguments: ["--unixsocket", path, "--unixsocketperm", "700"])
