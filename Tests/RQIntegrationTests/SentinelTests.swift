@@ -78,6 +78,15 @@ struct SentinelCluster {
     @Test func workersFollowAFailoverAndEveryJobFinishes() async throws {
         let cluster = try await SentinelCluster.start()
         let redis = try Redis(url: cluster.url)
+        // ROLE, which checks that the named master is one, is an @admin command: a user without it connects too.
+        for server in [cluster.master, cluster.replica] {
+            try await server.makeClient().send(
+                "ACL", "SETUSER", "app", "on", ">apppw", "~*", "&*", "+@all", "-@dangerous", "-@admin")
+        }
+        let restricted = try Redis(
+            url: cluster.url.replacingOccurrences(of: "sentinel://", with: "sentinel://app:apppw@"))
+        try await restricted.send("SET", "written-by", "app")
+        #expect(try await redis.send("GET", "written-by").string == "app")
         let queue = Queue(uniqueName(), redis: redis)
         let jobs = try await queue.enqueueMany(
             (0..<200).map {

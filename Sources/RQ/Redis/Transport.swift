@@ -33,11 +33,12 @@ final class TransportOpener: @unchecked Sendable {
         if configuration.database != 0 { commands.append(RedisCommand("SELECT", configuration.database)) }
         if let name = configuration.clientName { commands.append(RedisCommand("CLIENT", "SETNAME", name)) }
         if configuration.tls != nil { commands.append(RedisCommand("PING")) }
-        // Behind Sentinel, the server named master may not know it yet (or any more): check its role.
+        // Behind Sentinel, the server named master may not know it yet (or any more): check its role. (ROLE is an
+        // @admin command; a user without it skips the check and relies on READONLY replies instead.)
         if configuration.sentinel != nil { commands.append(RedisCommand("ROLE")) }
         let replies = try exchange(
             commands, context: context, transport: transport, deadline: .now + configuration.commandTimeout)
-        for (command, reply) in zip(commands, replies) {
+        for (command, reply) in zip(commands, replies) where command.name != "ROLE" {
             if case .error(let message) = reply {
                 throw RedisError(.server, "Redis at \(endpoint) refused \(command.name): \(message)")
             }
