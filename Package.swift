@@ -7,6 +7,14 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// What a program that runs swift-rq in a ServiceGroup needs besides RQ (the service example, the README's
+/// snippet and the test fixture that forgets `runHorseIfRequested()`).
+let serviceDependencies: [Target.Dependency] = [
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+]
+
 let package = Package(
     name: "swift-rq",
     products: [
@@ -95,36 +103,21 @@ let package = Package(
         ),
         .executableTarget(
             name: "ServiceExample",
-            dependencies: [
-                "RQ", "ExampleFunctions",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["RQ", "ExampleFunctions"] + serviceDependencies,
             path: "Examples/ServiceExample",
             swiftSettings: swiftSettings
         ),
         // The README's code blocks, compiled (ReadmeTests checks they are the README's, verbatim).
         .target(
             name: "ReadmeSnippets",
-            dependencies: [
-                "RQ",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["RQ"] + serviceDependencies,
             path: "Examples/ReadmeSnippets",
             swiftSettings: swiftSettings
         ),
         // Built for the integration tests: a service that forgets `runHorseIfRequested()`.
         .executableTarget(
             name: "ForgetfulService",
-            dependencies: [
-                "RQ",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["RQ"] + serviceDependencies,
             path: "Tests/Fixtures/ForgetfulService",
             swiftSettings: swiftSettings
         ),
