@@ -142,10 +142,16 @@ let rqPath = builtExecutable("swift-rq")
         let hashes = try await redis.pipeline([
             RedisCommand("HGETALL", "rq:job:swift_cli"), RedisCommand("HGETALL", "rq:job:python_cli"),
         ])
-        let volatile: Set<String> = ["created_at", "enqueued_at"]
+        // `data` holds the same call: compressed by Python, plain JSON (short) from Swift; both read back alike.
+        let volatile: Set<String> = ["created_at", "enqueued_at", "data"]
         let swiftFields = hashes[0].fieldPairs.filter { !volatile.contains($0.key) }
         let pythonFields = hashes[1].fieldPairs.filter { !volatile.contains($0.key) }
-        #expect(Set(swiftFields.keys) == Set(pythonFields.keys))
+        #expect(Set(hashes[0].fieldPairs.keys) == Set(hashes[1].fieldPairs.keys))
+        let (swiftJob, pythonJob) = (
+            try await Job.fetch(id: "swift_cli", redis: redis), try await Job.fetch(id: "python_cli", redis: redis)
+        )
+        #expect(swiftJob.functionName == pythonJob.functionName)
+        #expect(swiftJob.args == pythonJob.args && swiftJob.kwargs == pythonJob.kwargs)
         for (field, value) in pythonFields {
             #expect(
                 swiftFields[field] == value,

@@ -1,12 +1,20 @@
-/// The `data` field: zlib(JSON `[func_name, instance, args, kwargs]`), as RQ's JSONSerializer writes it.
+/// The `data` field: JSON `[func_name, instance, args, kwargs]` as RQ's JSONSerializer writes it, zlib-compressed
+/// unless it is short.
 struct JobPayload: Sendable, Hashable {
     var functionName: String
     var args: [JSONValue]
     var kwargs: JSONObject
 
-    /// The stored bytes: the JSON Python writes for the same call, zlib-compressed (see ``Zlib/compress(_:)``).
+    /// Below this many bytes the JSON is stored as it is: deflating a short payload saves little or nothing (a zlib
+    /// stream adds 6 bytes of header and checksum) and costs the most per byte. Python RQ reads plain JSON too: when
+    /// `zlib.decompress` fails it takes the raw bytes (`rq/job.py`, `Job.restore`).
+    static let compressionThreshold = 128
+
+    /// The stored bytes: the JSON Python writes for the same call, zlib-compressed (see ``Zlib/compress(_:)``) when
+    /// it is at least ``compressionThreshold`` bytes long.
     func encoded() -> [UInt8] {
-        Zlib.compress(JSONValue.array([.string(functionName), .null, .array(args), .object(kwargs)]).serialized())
+        let json = JSONValue.array([.string(functionName), .null, .array(args), .object(kwargs)]).serialized()
+        return json.count < Self.compressionThreshold ? json : Zlib.compress(json)
     }
 
     /// Reads the stored bytes. Like Python, data that is not a zlib stream is tried as plain JSON.

@@ -4,16 +4,11 @@ import Glibc
 
 /// RFC 1950 zlib streams, as Python's `zlib.compress` writes them (the `data` field and `exc_string`).
 enum Zlib {
-    /// Compresses at zlib's default level, which is what Python's `zlib.compress` uses.
+    /// Compresses at zlib's default level, which is what Python's `zlib.compress` uses: the same bytes.
     ///
-    /// Inputs shorter than ``SmallDeflate/inputLimit`` (most job payloads) are deflated by ``SmallDeflate``, which
-    /// parses as zlib does without zlib's fixed cost per call. Longer ones go through zlib: deflate state is about
-    /// 270 KB, and allocating it per call (as `compress2` does) costs an mmap, page faults and a munmap each time,
-    /// so streams are kept in a small pool and reset, which yields the same bytes.
+    /// Deflate state is about 270 KB, and allocating it per call (as `compress2` does) costs an mmap, page faults
+    /// and a munmap each time, so streams are kept in a small pool and reset, which yields the same bytes.
     static func compress(_ input: [UInt8]) -> [UInt8] {
-        if input.count < SmallDeflate.inputLimit {
-            return input.withUnsafeBufferPointer { SmallDeflate.compress($0) }
-        }
         let stream = DeflateStreams.shared.take()
         defer { DeflateStreams.shared.put(stream) }
         let capacity = Int(deflateBound(stream, uLong(input.count))) + 16
