@@ -59,3 +59,19 @@ import Testing
         }
     }
 }
+
+@Suite struct BackoffTests {
+    @Test func doublesUpToTheCapAndStartsAgainAfterAReset() {
+        var backoff = Backoff(first: .milliseconds(100), cap: .seconds(1))
+        let waits = (0..<6).map { _ in backoff.next() }
+        #expect(
+            waits == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1),
+                .seconds(1),
+            ])
+        backoff.reset()
+        #expect(backoff.next() == .milliseconds(100))
+        var capped = Backoff(first: .seconds(9), cap: .seconds(5))
+        #expect(capped.next() == .seconds(5))
+    }
+}

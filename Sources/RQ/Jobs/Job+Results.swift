@@ -60,7 +60,7 @@ extension Job {
         let lastSeen = latest?.entryID ?? "0-0"
         // Block in slices so a job that vanishes (deleted, expired, result_ttl=0) ends the wait.
         let slice = Duration.seconds(5)
-        var backoff = Duration.milliseconds(100)
+        var backoff = Backoff.outage
         while true {
             var wait = slice
             if let deadline { wait = min(slice, clock.now.duration(to: deadline)) }
@@ -77,12 +77,12 @@ extension Job {
                 if !(try await Job.exists(id: id, redis: redis)) {
                     throw RQError(.noSuchJob, "job \(id) disappeared before a result was written", jobID: id)
                 }
-                backoff = .milliseconds(100)
+                backoff.reset()
             } catch let error as RedisError where error.isTransient {
                 // Redis is away (restarting, failing over): wait with backoff and ask again, until the deadline.
-                if let deadline, clock.now + backoff >= deadline { throw error }
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                let delay = backoff.next()
+                if let deadline, clock.now + delay >= deadline { throw error }
+                try await Task.sleep(for: delay)
             }
         }
     }

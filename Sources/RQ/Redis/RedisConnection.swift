@@ -551,7 +551,7 @@ final class RedisConnection: Sendable {
         private func connected() throws(RedisError) -> (HiredisContext, Transport) {
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: configuration.connectTimeout)
-            var delay = Duration.milliseconds(10)
+            var backoff = Backoff(first: .milliseconds(10), cap: .milliseconds(500))
             while true {
                 let remaining = clock.now.duration(to: deadline)
                 do {
@@ -561,12 +561,12 @@ final class RedisConnection: Sendable {
                 } catch {
                     // A first connection fails at once, as redis-py's does: "could not connect" is the answer a
                     // command-line user or a starting service needs now. Reconnects retry, to ride out a restart.
+                    let delay = backoff.next()
                     if clock.now.advanced(by: delay) >= deadline || isClosedNow() || !hasConnectedBefore() {
                         throw error
                     }
                     logger.debug("redis connect retry", metadata: ["rq.redis": "\(configuration.endpoint)"])
                     BlockingThread.sleep(seconds: delay.inSeconds)
-                    delay = min(delay * 2, .milliseconds(500))
                 }
             }
         }

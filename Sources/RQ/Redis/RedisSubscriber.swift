@@ -33,7 +33,7 @@ final class RedisSubscriber: Sendable {
 
     private func loop(configuration: RedisConfiguration, channel: String, logger: Logger) {
         let opener = TransportOpener(configuration: configuration)
-        var delay = 0.05
+        var backoff = Backoff(first: .milliseconds(50), cap: .seconds(2))
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while !isStopped {
             do throws(RedisError) {
@@ -48,7 +48,7 @@ final class RedisSubscriber: Sendable {
                     return state.stopped
                 }
                 if stopped { return }
-                delay = 0.05
+                backoff.reset()
                 while true {
                     while let reply = try context.nextReply() {
                         if let parts = reply.array, parts.count == 3, parts[0].string == "message",
@@ -73,8 +73,7 @@ final class RedisSubscriber: Sendable {
             } catch {
                 if isStopped { return }
                 logger.debug("pubsub reconnect", metadata: ["rq.channel": "\(channel)", "error": "\(error)"])
-                BlockingThread.sleep(seconds: delay)
-                delay = min(delay * 2, 2)
+                BlockingThread.sleep(seconds: backoff.next().inSeconds)
             }
         }
     }

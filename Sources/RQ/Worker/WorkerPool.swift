@@ -49,8 +49,8 @@ public actor WorkerPool: Service {
     private var lastMaintenance: ContinuousClock.Instant?
     private var lastActivity = ContinuousClock.now
     private var lastSuspensionCheck: ContinuousClock.Instant?
-    /// Since when Redis has been unreachable, and the next backoff step; nil while it answers.
-    private var outage: (since: ContinuousClock.Instant, delay: Duration)?
+    /// Since when Redis has been unreachable, and the backoff of the tries; nil while it answers.
+    private var outage: (since: ContinuousClock.Instant, backoff: Backoff)?
     private var wasSuspended = false
 
     /// Jobs this worker has finished: successful and failed.
@@ -767,7 +767,7 @@ public actor WorkerPool: Service {
     /// Runs a write until it succeeds: through an outage of any length (up to `maximumOutage`), and five times for
     /// other errors. An outcome is never dropped because Redis was away when the job ended.
     private func withRetries(_ what: String, jobID: String, _ body: @Sendable () async throws -> Void) async {
-        var delay = Duration.milliseconds(100)
+        var backoff = Backoff.outage
         var attempt = 0
         while true {
             do {
@@ -789,8 +789,7 @@ public actor WorkerPool: Service {
                         "rq.job_id": "\(jobID)", "what": "\(what)", "attempt": "\(attempt)", "error": "\(error)",
                     ])
                 if attempt == 5 { return }
-                try? await Task.sleep(for: delay)
-                delay *= 2
+                try? await Task.sleep(for: backoff.next())
             }
         }
     }
@@ -816,8 +815,9 @@ public actor WorkerPool: Service {
                 "Redis unreachable for longer than the maximum outage", metadata: ["rq.max_outage": "\(limit)"])
             throw error
         }
-        let delay = outage?.delay ?? .milliseconds(100)
-        outage = (since, min(delay * 2, .seconds(5)))
+        var backoff = outage?.backoff ?? .outage
+        let delay = backoff.next()
+        outage = (since, backoff)
         try await Task.sleep(for: delay)
     }
 
