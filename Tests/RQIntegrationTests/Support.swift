@@ -3,21 +3,28 @@ import RQ
 import RQTesting
 import Testing
 
-/// One throwaway redis-server for the whole test process; tests keep apart by using their own queue names.
-actor SharedRedis {
-    static let instance = SharedRedis()
-    // A task, not the server itself: the actor is reentrant across the await, and every caller must get the
-    // one server that the first caller started.
-    private var starting: Task<RedisServer, any Error>?
+/// A value made once per test process, by the first caller; every caller gets that one value.
+actor Once<Value: Sendable> {
+    // A task, not the value itself: the actor is reentrant across the await, and every caller must get what the
+    // first caller started.
+    private var making: Task<Value, any Error>?
+    private let make: @Sendable () async throws -> Value
 
-    func get() async throws -> RedisServer {
-        if let starting { return try await starting.value }
-        let task = Task { try await RedisServer.start() }
-        starting = task
+    init(_ make: @escaping @Sendable () async throws -> Value) { self.make = make }
+
+    func value() async throws -> Value {
+        if let making { return try await making.value }
+        let task = Task { try await make() }
+        making = task
         return try await task.value
     }
+}
 
-    static func server() async throws -> RedisServer { try await instance.get() }
+/// One throwaway redis-server for the whole test process; tests keep apart by using their own queue names.
+enum SharedRedis {
+    static let instance = Once { try await RedisServer.start() }
+
+    static func server() async throws -> RedisServer { try await instance.value() }
     static func client() async throws -> Redis { try await server().makeClient() }
 }
 

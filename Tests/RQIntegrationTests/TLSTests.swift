@@ -7,19 +7,11 @@ import Testing
 /// Certificates made by `openssl` for the TLS tests, once per test process: a CA, a server certificate for
 /// 127.0.0.1 and localhost, a client certificate, a server certificate for another name, and a second CA that
 /// signed nothing the servers use.
-actor TestCertificates {
-    static let shared = TestCertificates()
-    private var made: Task<URL, any Error>?
-
-    func directory() async throws -> URL {
-        if let made { return try await made.value }
-        let task = Task { try await Self.make() }
-        made = task
-        return try await task.value
-    }
+enum TestCertificates {
+    static let directory = Once { try await make() }
 
     static func path(_ name: String) async throws -> String {
-        try await shared.directory().appendingPathComponent(name).path
+        try await directory.value().appendingPathComponent(name).path
     }
 
     private static func make() async throws -> URL {
