@@ -42,6 +42,10 @@ public actor WorkerPool: Service {
     private var running: [String: RunningJob] = [:]
     /// The jobs whose outcomes are being written (see `perform`), and who waits for them all.
     private var unrecorded: Set<String> = []
+    /// Every job this worker has dequeued whose outcome is not written yet: loading, running or being recorded.
+    private var taken: Set<String> = []
+    /// A dequeue failed: its script may have started jobs in Redis whose reply never came.
+    private var startsMayBeLost = false
     private var recordWaiters: [CheckedContinuation<Void, Never>] = []
     private var warmHorses: [Horse] = []
     private var queueOrder: [String]
@@ -254,10 +258,23 @@ public actor WorkerPool: Service {
                 if let maxJobs = configuration.maxJobs { limit = min(limit, maxJobs - processed) }
                 let batch: [Dequeued]
                 do { batch = try await dequeue(upTo: limit) } catch {
+                    startsMayBeLost = true
                     try await rideOut(error)
                     continue
                 }
+                for dequeued in batch { taken.insert(dequeued.id) }
                 await outageEnded()
+                // Only here, between dequeues, is every job this worker started in Redis known to it (a dequeue in
+                // flight elsewhere could have started jobs whose reply is still on its way).
+                if startsMayBeLost {
+                    do {
+                        try await requeueLostStarts()
+                        startsMayBeLost = false
+                    } catch {
+                        try await rideOut(error)
+                        continue
+                    }
+                }
                 if batch.isEmpty {
                     if configuration.burst {
                         if active == 0 {
@@ -281,7 +298,10 @@ public actor WorkerPool: Service {
                 }
                 lastActivity = .now
                 for dequeued in batch {
-                    guard let job = await loadJob(dequeued) else { continue }
+                    guard let job = await loadJob(dequeued) else {
+                        taken.remove(dequeued.id)
+                        continue
+                    }
                     processed += 1
                     active += 1
                     let execution = JobExecution(
@@ -494,6 +514,7 @@ public actor WorkerPool: Service {
                 handle = RunningJob(execution: execution, horse: nil)
                 outcome = .failure("could not start the job runner \(runner): \(error)\n")
                 await record(outcome, handle: handle)
+                taken.remove(job.id)
                 return
             }
             handle = RunningJob(execution: execution, horse: horse)
@@ -517,6 +538,7 @@ public actor WorkerPool: Service {
 
     private func recordWritten(_ jobID: String) {
         unrecorded.remove(jobID)
+        taken.remove(jobID)
         guard unrecorded.isEmpty else { return }
         let waiters = recordWaiters
         recordWaiters.removeAll()
@@ -821,9 +843,9 @@ public actor WorkerPool: Service {
         try await Task.sleep(for: delay)
     }
 
-    /// After a successful Redis call: if Redis had been away, logs that it is back, registers the worker again if
-    /// its hash is gone (a failover to a replica that had not seen it), and takes back the jobs whose start the
-    /// outage swallowed.
+    /// After a successful Redis call: if Redis had been away, logs that it is back and registers the worker again if
+    /// its hash is gone (a failover to a replica that had not seen it). (The dequeue loop takes back the jobs whose
+    /// start the outage swallowed.)
     private func outageEnded() async {
         guard let since = outage?.since else { return }
         outage = nil
@@ -834,17 +856,16 @@ public actor WorkerPool: Service {
                 logger.info("Worker hash gone after the outage; registering again")
                 try await redis.transaction(registrationCommands(address: await ipAddress()) + workerStateCommands())
             }
-            try await requeueLostStarts()
         } catch {
             logger.warning("Checks after the outage failed", metadata: ["error": "\(error)"])
         }
     }
 
     /// Jobs this worker started in Redis but never heard of — the reply of the script that started them was lost
-    /// with the connection — go back to the front of their queue: they never ran. Jobs running here, or whose
-    /// outcomes are still being written, stay as they are.
+    /// with the connection — go back to the front of their queue: they never ran. Every job it did hear of
+    /// (`taken`: loading, running or being recorded) stays as it is.
     private func requeueLostStarts() async throws {
-        let known = Array(running.keys) + Array(unrecorded)
+        let known = Array(taken)
         for queue in configuration.queues {
             let requeued = try await redis.evaluate(
                 RQScripts.requeueLostStarts, keys: [RQKeys.started(queue), RQKeys.queue(queue)],
