@@ -10,6 +10,7 @@ struct RQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "rq") } ?? "rq",
         abstract: "Run and inspect RQ workers and queues (Python RQ 2.12 compatible).",
+        version: "swift-rq \(SwiftRQ.version) (Python RQ 2.12's Redis layout and commands)",
         subcommands: [
             WorkerCommand.self, WorkerPoolCommand.self, InfoCommand.self, EnqueueCommand.self, RequeueCommand.self,
             EmptyCommand.self, SuspendCommand.self, ResumeCommand.self, CronCommand.self,

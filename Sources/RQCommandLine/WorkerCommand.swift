@@ -44,12 +44,30 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "Exit after Redis has been unreachable this many seconds (default: keep trying).")
     var maxOutage: Int?
 
-    @Option(name: [.customShort("d"), .customLong("dequeue-strategy")], help: "default, round_robin or random.")
+    @Option(
+        name: [.customLong("ds", withSingleDash: true), .customLong("dequeue-strategy")],
+        help: "default, round_robin or random.")
     var dequeueStrategy: String?
 
     @Option(
-        name: [.customShort("l"), .customLong("logging-level")], help: "DEBUG, INFO, WARNING or ERROR (default INFO).")
+        name: [.customShort("l"), .customLong("logging-level"), .customLong("logging_level")],
+        help: "DEBUG, INFO, WARNING or ERROR (default INFO).")
     var loggingLevel: String?
+
+    @Option(
+        name: [.customShort("S"), .long],
+        help: "The job serializer: json (rq.serializers.JSONSerializer), the one swift-rq reads.")
+    var serializer: String?
+
+    @Option(
+        name: [.customShort("w"), .customLong("worker-class")],
+        help: "RQ's worker class: rq.Worker or rq.worker.SpawnWorker (horses), rq.worker.SimpleWorker (in process).")
+    var workerClass: String?
+
+    @Flag(
+        name: [.customShort("d"), .customLong("disable-default-exception-handler")],
+        help: "Do not move failed jobs to the failed registry (RQ's -d).")
+    var disableDefaultExceptionHandler = false
 
     @Option(help: "Accepted for compatibility with Python RQ; swift-log formats the lines.")
     var logFormat: String?
@@ -66,7 +84,7 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "Write the process id to this file.")
     var pid: String?
 
-    @Flag(name: [.short, .long], help: "Also run a scheduler that enqueues due scheduled jobs.")
+    @Flag(name: [.customShort("s"), .long], help: "Also run a scheduler that enqueues due scheduled jobs.")
     var withScheduler = false
 
     func validate() throws {
@@ -81,6 +99,33 @@ struct WorkerOptions: ParsableArguments {
             throw ValidationError("--dequeue-strategy must be default, round_robin or random, not '\(dequeueStrategy)'")
         }
         if verbose && quiet { throw ValidationError("Flags --verbose and --quiet are mutually exclusive.") }
+        if let serializer { try Self.checkSerializer(serializer) }
+        if let workerClass { _ = try Self.runsInProcess(workerClass: workerClass) }
+    }
+
+    /// The serializers swift-rq reads: JSON, by Python RQ's names for it.
+    static func checkSerializer(_ name: String) throws {
+        switch name {
+        case "json", "JSONSerializer", "rq.serializers.JSONSerializer": return
+        case "pickle", "DefaultSerializer", "PickleSerializer", "rq.serializers.DefaultSerializer",
+            "rq.serializers.PickleSerializer":
+            throw ValidationError(
+                "-S \(name): swift-rq reads JSON jobs only; enqueue with serializer=JSONSerializer and use -S json")
+        default:
+            throw ValidationError("-S \(name): unknown serializer; swift-rq reads rq.serializers.JSONSerializer (json)")
+        }
+    }
+
+    /// Whether RQ's worker class `name` runs jobs in the worker's process (SimpleWorker) rather than in horses.
+    static func runsInProcess(workerClass name: String) throws -> Bool {
+        switch name {
+        case "rq.worker.SimpleWorker", "rq.SimpleWorker": return true
+        case "rq.Worker", "rq.worker.Worker", "rq.worker.SpawnWorker", "rq.SpawnWorker": return false
+        default:
+            throw ValidationError(
+                "-w \(name): swift-rq runs rq.Worker and rq.worker.SpawnWorker (horses) or rq.worker.SimpleWorker "
+                    + "(in process); a worker class of your own is Python code")
+        }
     }
 
     /// Builds the worker configuration from the options, the settings file and RQ's defaults.
@@ -101,6 +146,9 @@ struct WorkerOptions: ParsableArguments {
         configuration.maxJobs = maxJobs ?? file?.int("max_jobs")
         configuration.maxIdleTime = (maxIdleTime ?? file?.int("max_idle_time")).map { .seconds($0) }
         configuration.maximumOutage = (maxOutage ?? file?.int("max_outage")).map { .seconds($0) }
+        configuration.disableDefaultExceptionHandler =
+            disableDefaultExceptionHandler || file?.bool("disable_default_exception_handler") == true
+        if let name = serializer ?? file?.string("serializer") { try Self.checkSerializer(name) }
         if let strategy = dequeueStrategy ?? file?.string("dequeue_strategy") {
             guard let parsed = WorkerPoolConfiguration.DequeueStrategy(rawValue: strategy) else {
                 throw ValidationError("dequeue strategy must be default, round_robin or random, not '\(strategy)'")
@@ -111,7 +159,10 @@ struct WorkerOptions: ParsableArguments {
     }
 
     private func execution(file: SettingsFile?) throws -> WorkerPoolConfiguration.Execution {
-        if inProcess || file?.bool("in_process") == true {
+        let workerClassInProcess = try (workerClass ?? file?.string("worker_class")).map {
+            try Self.runsInProcess(workerClass: $0)
+        }
+        if inProcess || file?.bool("in_process") == true || workerClassInProcess == true {
             guard let functions = CommandLineHost.functions else {
                 throw ValidationError("--in-process needs a runner executable that registers job functions")
             }

@@ -121,6 +121,38 @@ let rqPath = builtExecutable("swift-rq")
         #expect(try await Job.fetch(id: "dash_\(queue)", redis: redis).args == ["-x"])
     }
 
+    /// A worker line written for Python RQ (a Procfile, a systemd unit) runs a Swift worker with Python's meanings:
+    /// -S json, -w SimpleWorker, -ds, --logging_level, -s, -d.
+    @Test func pythonsWorkerOptionsMeanWhatTheyMeanInPython() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let (high, low) = (Queue(uniqueName("high"), redis: redis), Queue(uniqueName("low"), redis: redis))
+        let added = try await low.enqueue("examples.add", args: [1, 2])
+        let failing = try await high.enqueue("examples.fail", args: ["no registry"])
+        let scheduled = try await high.enqueue(in: .milliseconds(200), "examples.add", args: [3, 4])
+        let line = [
+            "worker", "-S", "rq.serializers.JSONSerializer", "-w", "rq.worker.SimpleWorker", "-ds", "round_robin",
+            "--logging_level", "INFO", "-s", "-d", "-u", server.url, high.name, low.name,
+        ]
+        let process = try CommandProcess(exampleJobsPath, line)
+        #expect(try await eventually { try await scheduled.currentStatus() == .finished }, "\(process.log)")
+        #expect(try await added.result(timeout: .seconds(10)) == 3)
+        #expect(try await failing.currentStatus() == .failed)
+        #expect(try await !high.failedJobRegistry.contains(failing.id))  // -d: no default exception handler
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit(timeout: .seconds(10)) == 0, "\(process.log)")
+
+        for (option, message) in [
+            (["-S", "pickle"], "swift-rq reads JSON jobs only"),
+            (["-w", "myapp.MyWorker"], "a worker class of your own"),
+        ] {
+            let (status, output) = try await runCommand(exampleJobsPath, ["worker", "-b", "-u", server.url] + option)
+            #expect(status == 64 && output.contains(message), "\(output)")
+        }
+        let (status, output) = try await runCommand(rqPath, ["--version"])
+        #expect(status == 0 && output.hasPrefix("swift-rq "), "\(output)")
+    }
+
     @Test func enqueueWritesWhatPythonsEnqueueWritesAndBothWorkersRunIt() async throws {
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()

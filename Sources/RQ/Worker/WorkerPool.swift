@@ -987,6 +987,12 @@ public actor WorkerPool: Service {
 }
 
 /// The version strings a worker writes to its hash.
+/// swift-rq itself.
+public enum SwiftRQ {
+    /// The library's version, as `swift-rq --version` prints it and workers write it to their hash.
+    public static let version = RQVersion.library
+}
+
 enum RQVersion {
     static let library = "0.1.0"
     /// The `version` field; `rq info` and rq-dashboard show it verbatim.
