@@ -59,13 +59,13 @@ final class RedisSubscriber: Sendable {
                     }
                     let count = transport.receive(into: &buffer, waiting: .seconds(3600))
                     if count == 0 {
-                        throw RedisError(.connectionLost, "Redis at \(configuration.endpoint) closed the connection")
+                        throw RedisError(.connectionLost, "Redis at \(context.endpoint) closed the connection")
                     }
                     if count < 0 {
                         if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
                         throw RedisError(
                             .connectionLost,
-                            "connection to Redis at \(configuration.endpoint) lost: "
+                            "connection to Redis at \(context.endpoint) lost: "
                                 + (transport.tlsError ?? String(cString: strerror(errno))))
                     }
                     try context.feed(buffer, count: count)

@@ -7,14 +7,13 @@ import Glibc
 final class TLSContext: @unchecked Sendable {
     private let context: OpaquePointer
     let configuration: TLSConfiguration
-    private let endpoint: RedisConfiguration.Endpoint
 
     /// Loads the trusted CAs and the client certificate.
     ///
+    /// - Parameter endpoint: the configured server, for error messages.
     /// - Throws: ``RedisError`` `connectionFailed` naming the file that cannot be used.
     init(_ configuration: TLSConfiguration, endpoint: RedisConfiguration.Endpoint) throws(RedisError) {
         self.configuration = configuration
-        self.endpoint = endpoint
         guard let context = SSL_CTX_new(TLS_client_method()) else {
             throw RedisError(.connectionFailed, "TLS for Redis at \(endpoint): \(Self.errorQueueText())")
         }
@@ -52,14 +51,16 @@ final class TLSContext: @unchecked Sendable {
 
     deinit { SSL_CTX_free(context) }
 
-    /// Runs the TLS handshake over a connected socket, which it makes non-blocking, waiting at most until
-    /// `deadline`.
+    /// Runs the TLS handshake over a socket connected to `endpoint` (behind Sentinel, the master the sentinels named:
+    /// the name that is sent and checked), which it makes non-blocking, waiting at most until `deadline`.
     ///
     /// - Throws: ``RedisError`` `connectionFailed` saying what failed (an unknown CA, a name that does not match, an
     ///   expired certificate, a server that does not speak TLS), or `timeout`.
-    func handshake(socket: Int32, deadline: ContinuousClock.Instant) throws(RedisError) -> TLSStream {
+    func handshake(socket: Int32, endpoint: RedisConfiguration.Endpoint, deadline: ContinuousClock.Instant)
+        throws(RedisError) -> TLSStream
+    {
         _ = fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK)
-        guard let ssl = SSL_new(context) else { throw failure(nil) }
+        guard let ssl = SSL_new(context) else { throw failure(nil, endpoint: endpoint) }
         let stream = TLSStream(ssl: ssl, socket: socket)
         SSL_set_fd(ssl, socket)
         if let host = endpoint.host {
@@ -83,7 +84,7 @@ final class TLSContext: @unchecked Sendable {
             switch error {
             case SSL_ERROR_WANT_READ: events = Int16(POLLIN)
             case SSL_ERROR_WANT_WRITE: events = Int16(POLLOUT)
-            default: throw failure(ssl, code: error)
+            default: throw failure(ssl, code: error, endpoint: endpoint)
             }
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero, TLSStream.wait(socket, for: events, milliseconds: remaining.wholeMilliseconds)
@@ -97,7 +98,9 @@ final class TLSContext: @unchecked Sendable {
     }
 
     /// What went wrong in a handshake, in words a user can act on.
-    private func failure(_ ssl: OpaquePointer?, code: Int32 = SSL_ERROR_SSL) -> RedisError {
+    private func failure(
+        _ ssl: OpaquePointer?, code: Int32 = SSL_ERROR_SSL, endpoint: RedisConfiguration.Endpoint
+    ) -> RedisError {
         let prefix = "TLS handshake with Redis at \(endpoint) failed"
         if let ssl, configuration.certificateRequirement != .none {
             let result = Int32(SSL_get_verify_result(ssl))

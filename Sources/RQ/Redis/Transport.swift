@@ -27,7 +27,8 @@ final class TransportOpener: @unchecked Sendable {
         var transport = Transport.plain(context.fileDescriptor)
         if let tls = configuration.tls {
             if tlsContext == nil { tlsContext = try TLSContext(tls, endpoint: configuration.endpoint) }
-            transport = .tls(try tlsContext!.handshake(socket: context.fileDescriptor, deadline: deadline))
+            transport = .tls(
+                try tlsContext!.handshake(socket: context.fileDescriptor, endpoint: endpoint, deadline: deadline))
         }
         var commands = configuration.authenticationCommands
         if configuration.database != 0 { commands.append(RedisCommand("SELECT", configuration.database)) }
@@ -94,7 +95,7 @@ final class TransportOpener: @unchecked Sendable {
         _ commands: [RedisCommand], context: HiredisContext, transport: Transport, deadline: ContinuousClock.Instant
     ) throws(RedisError) -> [RedisValue] {
         guard !commands.isEmpty else { return [] }
-        let endpoint = configuration.endpoint
+        let endpoint = context.endpoint
         func failed(closed: Bool = false) -> RedisError {
             if let reason = transport.tlsError {
                 return RedisError(.connectionFailed, "TLS connection to Redis at \(endpoint) failed: \(reason)")
