@@ -99,8 +99,6 @@ struct WorkerOptions: ParsableArguments {
             throw ValidationError("--dequeue-strategy must be default, round_robin or random, not '\(dequeueStrategy)'")
         }
         if verbose && quiet { throw ValidationError("Flags --verbose and --quiet are mutually exclusive.") }
-        if let serializer { try Self.checkSerializer(serializer) }
-        if let workerClass { _ = try Self.runsInProcess(workerClass: workerClass) }
     }
 
     /// The serializers swift-rq reads: JSON, by Python RQ's names for it.
