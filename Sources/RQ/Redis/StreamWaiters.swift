@@ -128,10 +128,20 @@ package final class StreamWaiters: Sendable {
                 arguments: ["COUNT", 1, "BLOCK", milliseconds, "STREAMS"] + streams.map(\.0) + [wakeKey]
                     + streams.map { $0.1.description } + [wakeSeen])
             do {
+                // The waiters are resumed by the connection's own thread the moment the reply arrives, without a
+                // hop through this task first (the connection runs a follow-up that way when nothing else is in
+                // flight, as on this connection of its own; if it ever did not, the reply is delivered here).
+                let delivered = Mutex(false)
                 let reply = try await connection.execute(
-                    [command], timeout: .milliseconds(milliseconds) + commandTimeout)[0]
+                    [command], timeout: .milliseconds(milliseconds) + commandTimeout,
+                    followUp: { [self] replies in
+                        if case .error = replies[0] { return [] }
+                        deliver(replies[0])
+                        delivered.withLock { $0 = true }
+                        return []
+                    })[0]
                 if case .error(let message) = reply { throw RedisError(.server, "XREAD: \(message)") }
-                deliver(reply)
+                if !delivered.withLock({ $0 }) { deliver(reply) }
             } catch {
                 // The read failed (the connection was lost, say): every waiter hears of it and may wait again.
                 let failed = state.withLock { state -> [Waiter] in
