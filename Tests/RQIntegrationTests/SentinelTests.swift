@@ -19,8 +19,9 @@ struct SentinelCluster {
         "redis+sentinel://" + sentinelPorts.map { "127.0.0.1:\($0)" }.joined(separator: ",") + "/\(Self.masterName)/0"
     }
 
-    static func start() async throws -> SentinelCluster {
-        let master = try await RedisServer.start()
+    /// - Parameter masterArguments: more `redis-server` arguments for the master.
+    static func start(masterArguments: [String] = []) async throws -> SentinelCluster {
+        let master = try await RedisServer.start(arguments: masterArguments)
         let replica = try await RedisServer.start(arguments: ["--replicaof", "127.0.0.1", String(master.port)])
         let replicaClient = try replica.makeClient()
         #expect(
@@ -139,5 +140,74 @@ struct SentinelCluster {
             error?.message.contains("no sentinel gave the address of master 'nosuch'") == true,
             "\(String(describing: error))")
         #expect(error?.message.contains("127.0.0.1:\(port): could not connect") == true, "\(String(describing: error))")
+    }
+
+    /// A failover that leaves the old master up and still a master — the sentinels cannot demote it (here its
+    /// REPLICAOF is renamed away; in life, a partition): it goes on answering everything. The client hears the
+    /// sentinels' `+switch-master` and moves to the new master with no error to tell it.
+    @Test func aClientFollowsSwitchMasterWhenTheOldMasterStaysUp() async throws {
+        let cluster = try await SentinelCluster.start(
+            masterArguments: ["--rename-command", "REPLICAOF", "", "--rename-command", "SLAVEOF", ""])
+        let redis = try Redis(url: cluster.url)
+        try await redis.send("SET", "before", "1")
+        func port() async throws -> String? {
+            try await redis.send("INFO", "server").string?.split(separator: "\r\n")
+                .first { $0.hasPrefix("tcp_port:") }.map { String($0.dropFirst("tcp_port:".count)) }
+        }
+        #expect(try await port() == String(cluster.master.port))
+        let sentinel = try Redis(url: "redis://127.0.0.1:\(cluster.sentinelPorts[0])/0")
+        try await sentinel.send("SENTINEL", "FAILOVER", SentinelCluster.masterName)
+        #expect(
+            try await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
+                try await port() == String(cluster.replica.port)
+            }, "the client stayed on the old master")
+        #expect(try await cluster.master.makeClient().send("ROLE").array?.first?.string == "master")
+        try await redis.send("SET", "after", "1")
+        #expect(try await cluster.replica.makeClient().send("GET", "after").string == "1")
+        await redis.close()
+        await sentinel.close()
+        await cluster.stop()
+    }
+
+    /// Sentinels on a TLS port: `sentinel_ssl=true` with the TLS parameters finds the master through them.
+    @Test func sentinelsOverTLSAreAskedOverTLS() async throws {
+        let master = try await RedisServer.start()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("tls-sentinel"))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = try unusedPort()
+        let ca = try await TestCertificates.path("ca.crt")
+        let file = directory.appendingPathComponent("sentinel.conf")
+        try """
+        port 0
+        tls-port \(port)
+        bind 127.0.0.1
+        dir \(directory.path)
+        tls-cert-file \(try await TestCertificates.path("server.crt"))
+        tls-key-file \(try await TestCertificates.path("server.key"))
+        tls-ca-cert-file \(ca)
+        tls-auth-clients no
+        sentinel monitor tlsmaster 127.0.0.1 \(master.port) 1
+
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let sentinel = try CommandProcess("/usr/bin/redis-server", [file.path, "--sentinel"])
+        defer { sentinel.signal(SIGTERM) }
+        let url = "redis+sentinel://127.0.0.1:\(port)/tlsmaster/0?sentinel_ssl=true&ssl_ca_certs=\(ca)"
+        let redis = try Redis(url: url)
+        // The sentinel takes a moment to listen: a first connection is tried once, so ask until it answers.
+        #expect(
+            try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
+                (try? await redis.send("SET", "over-tls", "yes")) != nil
+            })
+        #expect(try await master.makeClient().send("GET", "over-tls").string == "yes")
+        // Asked in plain text, the TLS sentinel does not answer: the error names it.
+        let plain = try Redis(url: "redis+sentinel://127.0.0.1:\(port)/tlsmaster/0")
+        let error = await #expect(throws: RedisError.self) { try await plain.send("PING") }
+        #expect(
+            error?.message.contains("no sentinel gave the address of master 'tlsmaster'") == true,
+            "\(String(describing: error))")
+        await redis.close()
+        await plain.close()
+        await master.stop()
     }
 }

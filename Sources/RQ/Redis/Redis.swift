@@ -16,6 +16,8 @@ public actor Redis {
     public nonisolated let configuration: RedisConfiguration
     nonisolated let logger: Logger
     private nonisolated let shared: RedisConnection
+    /// Behind Sentinel, drops the connections when the master moves.
+    private nonisolated let sentinelWatcher: SentinelWatcher?
     /// The tasks waiting for stream entries (`job.result()`), served by one blocking read.
     package nonisolated let streamWaiters: StreamWaiters
 
@@ -35,8 +37,19 @@ public actor Redis {
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "rq.redis")) {
         self.configuration = configuration
         self.logger = logger
-        self.shared = RedisConnection(configuration: configuration, interruptible: false, logger: logger)
+        let watcher = configuration.sentinel.map {
+            SentinelWatcher(configuration: configuration, sentinel: $0, logger: logger)
+        }
+        self.sentinelWatcher = watcher
+        var onOpen: (@Sendable () -> Void)?
+        if let watcher { onOpen = { watcher.start() } }
+        self.shared = RedisConnection(
+            configuration: configuration, interruptible: false, logger: logger, onOpen: onOpen)
         self.streamWaiters = StreamWaiters(configuration: configuration, logger: logger)
+        if let watcher {
+            watcher.watch(shared)
+            watcher.watch(streamWaiters.connection)
+        }
     }
 
     /// Creates a client from a URL such as `redis://:secret@127.0.0.1:6379/2` or `unix:///run/redis.sock?db=1`.
@@ -175,6 +188,7 @@ public actor Redis {
         isClosed = true
         shared.close()
         streamWaiters.close()
+        sentinelWatcher?.stop()
         for connection in idleBlocking { connection.close() }
         idleBlocking.removeAll()
     }
@@ -184,7 +198,9 @@ public actor Redis {
         if let connection = idleBlocking.popLast() { return connection }
         var dedicated = configuration
         dedicated.clientName = nil
-        return RedisConnection(configuration: dedicated, interruptible: true, logger: logger)
+        let connection = RedisConnection(configuration: dedicated, interruptible: true, logger: logger)
+        sentinelWatcher?.watch(connection)
+        return connection
     }
 
     private func checkIn(_ connection: RedisConnection) {

@@ -52,7 +52,8 @@ public struct RedisConfiguration: Sendable, Hashable {
 
     /// Parses a Redis URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS),
     /// `redis+sentinel://[[user]:password@]host:port[,host:port…]/MASTER_NAME[/db]` (Sentinel; the password is the
-    /// master's, `sentinel_password=` and `sentinel_username=` in the query the sentinels') or
+    /// master's, `sentinel_password=` and `sentinel_username=` in the query the sentinels'; `ssl=true` for TLS to
+    /// the master, `sentinel_ssl=true` to the sentinels, both with the TLS parameters below) or
     /// `unix:///path/to.sock[?db=N&password=P]`.
     ///
     /// A `rediss://` URL takes redis-py's TLS query parameters: `ssl_ca_certs` (a PEM file of the CAs to trust;
@@ -134,7 +135,19 @@ public struct RedisConfiguration: Sendable, Hashable {
         default:
             throw bad("unknown scheme '\(scheme)'; expected redis://, rediss://, redis+sentinel:// or unix://")
         }
-        if scheme == "rediss" {
+        func flag(_ name: String) throws(RedisError) -> Bool? {
+            guard let text = query[name] else { return nil }
+            switch text.lowercased() {
+            case "true", "1", "yes", "y", "t": return true
+            case "false", "0", "no", "n", "f": return false
+            default: throw bad("\(name) must be true or false, not '\(text)'")
+            }
+        }
+        let sslFlag = try flag("ssl")
+        let sentinelSSLFlag = try flag("sentinel_ssl")
+        let masterTLS = scheme == "rediss" || (scheme == "redis+sentinel" && sslFlag == true)
+        let sentinelTLS = scheme == "redis+sentinel" && sentinelSSLFlag == true
+        if masterTLS || sentinelTLS {
             var tls = TLSConfiguration()
             tls.caCertificates = query["ssl_ca_certs"]
             tls.certificate = query["ssl_certfile"]
@@ -145,17 +158,12 @@ public struct RedisConfiguration: Sendable, Hashable {
                 }
                 tls.certificateRequirement = requirement
             }
-            if let text = query["ssl_check_hostname"] {
-                switch text.lowercased() {
-                case "true", "1", "yes", "y", "t": tls.checkHostname = true
-                case "false", "0", "no", "n", "f": tls.checkHostname = false
-                default: throw bad("ssl_check_hostname must be true or false, not '\(text)'")
-                }
-            }
+            if let check = try flag("ssl_check_hostname") { tls.checkHostname = check }
             if tls.privateKey != nil, tls.certificate == nil {
                 throw bad("ssl_keyfile needs ssl_certfile")
             }
-            self.tls = tls
+            if masterTLS { self.tls = tls }
+            if sentinelTLS { sentinel?.tls = tls }
         }
         if let db = query["db"] {
             guard let value = Int(db), value >= 0 else { throw bad("invalid database '\(db)'") }
@@ -277,13 +285,18 @@ public struct SentinelConfiguration: Sendable, Hashable {
     /// configuration's `username` and `password`).
     public var username: String?
     public var password: String?
+    /// TLS to the sentinels themselves, if they listen on a TLS port (RQ's `SENTINEL_KWARGS` `ssl`; the URL's
+    /// `sentinel_ssl=true`); nil for plain connections. TLS to the master is the configuration's ``RedisConfiguration/tls``.
+    public var tls: TLSConfiguration?
 
     public init(
-        sentinels: [RedisConfiguration.Endpoint], masterName: String, username: String? = nil, password: String? = nil
+        sentinels: [RedisConfiguration.Endpoint], masterName: String, username: String? = nil, password: String? = nil,
+        tls: TLSConfiguration? = nil
     ) {
         self.sentinels = sentinels
         self.masterName = masterName
         self.username = username
         self.password = password
+        self.tls = tls
     }
 }

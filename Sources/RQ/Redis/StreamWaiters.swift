@@ -31,7 +31,7 @@ package final class StreamWaiters: Sendable {
 
     private let state = Mutex(State())
     /// The blocking read's own connection (opened by its first read), so a reply resumes the reading task directly.
-    private let connection: RedisConnection
+    let connection: RedisConnection
     private let commandTimeout: Duration
     private let wakeKey = "rq:swift-rq:wake:\(RandomID.hex32())"
     /// The longest single block, so that a lost wake or a slow clock never leaves a waiter stranded.

@@ -8,6 +8,8 @@ final class TransportOpener: @unchecked Sendable {
     let configuration: RedisConfiguration
     /// Built on first use (it reads the CA and certificate files), then shared by this opener's connections.
     private var tlsContext: TLSContext?
+    /// The same for connections to the sentinels.
+    private var sentinelTLSContext: TLSContext?
 
     init(configuration: RedisConfiguration) {
         self.configuration = configuration
@@ -58,20 +60,16 @@ final class TransportOpener: @unchecked Sendable {
         -> RedisConfiguration.Endpoint
     {
         var problems: [String] = []
-        var setup: [RedisCommand] = []
-        if let password = sentinel.password {
-            setup.append(sentinel.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password))
-        }
-        let ask = setup + [RedisCommand("SENTINEL", "get-master-addr-by-name", sentinel.masterName)]
         for address in sentinel.sentinels {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { break }
             do throws(RedisError) {
                 // Each sentinel gets a share of the time, so one that does not answer leaves time for the others.
                 let share = min(remaining, .seconds(1))
-                let context = try HiredisContext.connect(to: address, timeout: share)
+                let (context, transport) = try openSentinel(address, sentinel, timeout: share)
                 let replies = try exchange(
-                    ask, context: context, transport: .plain(context.fileDescriptor), deadline: .now + share)
+                    [RedisCommand("SENTINEL", "get-master-addr-by-name", sentinel.masterName)], context: context,
+                    transport: transport, deadline: .now + share)
                 if case .error(let message) = replies.last {
                     problems.append("\(address): \(message)")
                 } else if let parts = replies.last?.array, parts.count == 2, let host = parts[0].string,
@@ -88,6 +86,32 @@ final class TransportOpener: @unchecked Sendable {
         throw RedisError(
             .connectionFailed,
             "no sentinel gave the address of master '\(sentinel.masterName)' (\(problems.joined(separator: "; ")))")
+    }
+
+    /// A connection to one sentinel — over TLS if the sentinels use it — authenticated if they need it.
+    func openSentinel(
+        _ address: RedisConfiguration.Endpoint, _ sentinel: SentinelConfiguration, timeout: Duration
+    ) throws(RedisError) -> (HiredisContext, Transport) {
+        let deadline = ContinuousClock.now + timeout
+        let context = try HiredisContext.connect(to: address, timeout: timeout)
+        context.setTimeout(configuration.commandTimeout)
+        var transport = Transport.plain(context.fileDescriptor)
+        if let tls = sentinel.tls {
+            if sentinelTLSContext == nil { sentinelTLSContext = try TLSContext(tls, endpoint: address) }
+            transport = .tls(
+                try sentinelTLSContext!.handshake(socket: context.fileDescriptor, endpoint: address, deadline: deadline)
+            )
+        }
+        if let password = sentinel.password {
+            let auth = sentinel.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password)
+            if case .error(let message) = try exchange(
+                [auth], context: context, transport: transport, deadline: deadline
+            )
+            .first {
+                throw RedisError(.server, "sentinel at \(address) refused AUTH: \(message)")
+            }
+        }
+        return (context, transport)
     }
 
     /// Writes `commands` and reads as many replies, waiting at most until `deadline`.
