@@ -1,5 +1,6 @@
 import ExampleFunctions
 import Foundation
+import Logging
 import RQTesting
 import Testing
 
@@ -19,6 +20,13 @@ import Testing
         let inProcess = RunningWorker.start(
             queues: [queue.name], redis: try server.makeClient(), inProcess: true, concurrency: 3
         ) { $0.withScheduler = true }
+
+        // A task awaits the last job's result across the outage, on a client of its own.
+        let waiter = try server.makeClient()
+        let lastJob = jobs.last!
+        let awaited = Task {
+            try await Job.fetch(id: lastJob.id, redis: waiter).result(timeout: .seconds(120))
+        }
 
         // Kill Redis mid-run, while jobs run on both workers.
         #expect(try await eventually { try await queue.finishedJobRegistry.count() >= 60 })
@@ -44,9 +52,38 @@ import Testing
             if let ended = job?.endedAt, ended > outageStarted, ended < outageEnded { endedInOutage += 1 }
         }
         #expect(endedInOutage > 0)
+        // The wait rode the outage out and got the result.
+        #expect(try await awaited.value == .double(0.02 + Double((jobs.count - 1) % 5) * 0.01))
         // Still running: a warm shutdown ends each normally (a worker that had exited with an error would throw).
         try await horses.stop()
         try await inProcess.stop()
+    }
+}
+
+/// The cron scheduler rides out an outage too: it keeps running, and enqueues again once Redis is back.
+@Suite struct CronOutageTests {
+    @Test func cronRidesOutARedisCrashAndEnqueuesAgainAfterIt() async throws {
+        let server = try await RedisServer.start(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
+        let redis = try server.makeClient()
+        let queue = uniqueName()
+        let cron = try CronScheduler(
+            redis: try server.makeClient(),
+            jobs: [CronJob("examples.add", args: [1, 2], queue: queue, schedule: .every(seconds: 1), name: "tick")],
+            name: uniqueName("cron"), logger: Logger(label: "rq.cron.test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let running = Task { try await cron.run() }
+        func enqueued() async throws -> Int { try await redis.send("LLEN", "rq:queue:\(queue)").int ?? 0 }
+        #expect(try await eventually { try await enqueued() >= 1 })
+
+        server.signal(SIGKILL)
+        try await Task.sleep(for: .seconds(3))  // the outage: Redis is down this long, three ticks
+        try await server.restart()
+        let afterRestart = try await eventually { (try? await enqueued()) != nil }
+        #expect(afterRestart)
+        let before = try await enqueued()
+        // Ticks come again after the restart, and the scheduler is still running (it did not end with an error).
+        #expect(try await eventually(timeout: .seconds(15)) { try await enqueued() > before })
+        cron.triggerGracefulShutdown()
+        try await running.value
     }
 }
 

@@ -46,21 +46,37 @@ extension Job {
 
     /// Waits for the job's next (or, if it ended, latest) result of any kind.
     public func waitForResult(timeout: Duration? = nil) async throws -> JobResult {
-        let replies = try await redis.pipeline([
-            RedisCommand("HGET", RQKeys.job(id), "status"),
-            RedisCommand("XREVRANGE", RQKeys.results(id), "+", "-", "COUNT", 1),
-        ])
+        let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now.advanced(by: $0) }
+        var backoff = Backoff.outage
+        /// Waits out a transient Redis error with backoff, or rethrows it if the deadline would pass first.
+        func rideOut(_ error: RedisError) async throws {
+            let delay = backoff.next()
+            if let deadline, clock.now + delay >= deadline { throw error }
+            try await Task.sleep(for: delay)
+        }
+        var first: [RedisValue]?
+        while first == nil {
+            do {
+                first = try await redis.pipeline([
+                    RedisCommand("HGET", RQKeys.job(id), "status"),
+                    RedisCommand("XREVRANGE", RQKeys.results(id), "+", "-", "COUNT", 1),
+                ])
+            } catch let error as RedisError where error.isTransient {
+                // Redis is away (restarting, failing over): ask again, until the deadline.
+                try await rideOut(error)
+            }
+        }
+        let replies = first!
         let status = replies[0].string.map(JobStatus.init(rawValue:))
         let latest = try replies[1].array?.first.map { entry throws(RQError) in try JobResult(entry: entry, jobID: id) }
         if let latest, status == nil || status!.isTerminal { return latest }
         if status == nil { throw RQError(.noSuchJob, "no such job: \(id)", jobID: id) }
+        backoff.reset()
 
-        let clock = ContinuousClock()
-        let deadline = timeout.map { clock.now.advanced(by: $0) }
         let lastSeen = latest?.entryID ?? "0-0"
         // Block in slices so a job that vanishes (deleted, expired, result_ttl=0) ends the wait.
         let slice = Duration.seconds(5)
-        var backoff = Backoff.outage
         while true {
             var wait = slice
             if let deadline { wait = min(slice, clock.now.duration(to: deadline)) }
@@ -79,10 +95,7 @@ extension Job {
                 }
                 backoff.reset()
             } catch let error as RedisError where error.isTransient {
-                // Redis is away (restarting, failing over): wait with backoff and ask again, until the deadline.
-                let delay = backoff.next()
-                if let deadline, clock.now + delay >= deadline { throw error }
-                try await Task.sleep(for: delay)
+                try await rideOut(error)
             }
         }
     }
