@@ -18,7 +18,8 @@ struct RQCommand: AsyncParsableCommand {
     )
 }
 
-/// The Redis options every command shares.
+/// The options Python RQ's commands share: the Redis connection, the settings (`-c`) and where a settings module is
+/// looked for (`-P`).
 struct ConnectionOptions: ParsableArguments {
     @Option(
         name: [.short, .long],
@@ -26,12 +27,22 @@ struct ConnectionOptions: ParsableArguments {
     var url: String?
 
     @Option(
-        name: [.short, .long], help: "A JSON settings file (see the README); command-line options win over it.")
+        name: [.short, .long],
+        help: """
+            Settings: a module name (settings, myapp.settings: a file of NAME = literal lines found on the -P \
+            paths), a .py file, or a JSON file; command-line options win over it (env: RQ_CONFIG).
+            """)
     var config: String?
 
-    /// The settings file, if one was given.
+    @Option(
+        name: [.customShort("P"), .long],
+        help: "Where -c looks for a settings module (repeatable; default: the current directory).")
+    var path: [String] = []
+
+    /// The settings, if `-c` or `RQ_CONFIG` names them.
     func settings() throws -> SettingsFile? {
-        try config.map { try SettingsFile.load(path: $0) }
+        guard let reference = config ?? ProcessInfo.processInfo.environment["RQ_CONFIG"] else { return nil }
+        return try SettingsFile.load(reference: reference, searchPaths: path.isEmpty ? ["."] : path)
     }
 
     /// The Redis URL: `--url`, else the settings file, else `RQ_REDIS_URL` / `REDIS_HOST`…, else the local default.

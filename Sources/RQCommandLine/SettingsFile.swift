@@ -1,12 +1,19 @@
 import FoundationEssentials
 import RQ
 
-/// A settings file: a JSON object with RQ's setting names, in RQ's upper case or lower case.
+/// The settings `-c` names: a Python settings module of plain assignments, as RQ users write them, or a JSON
+/// object with the same names.
 ///
-/// ```json
-/// { "REDIS_URL": "redis://127.0.0.1:6379/0", "QUEUES": ["high", "default"], "NAME": "worker-1",
-///   "concurrency": 4, "runner": "/usr/local/bin/my-jobs", "results_ttl": 600 }
+/// ```python
+/// REDIS_URL = 'redis://127.0.0.1:6379/0'
+/// QUEUES = ['high', 'default']
+/// NAME = 'worker-1'
+/// SENTINEL = {'INSTANCES': [('sentinel-1', 26379)], 'MASTER_NAME': 'mymaster', 'DB': 0}
 /// ```
+///
+/// A module is read, never run: each statement must be `NAME = literal` (strings, numbers, True/False/None, lists,
+/// tuples, dicts), and only UPPERCASE names count, as with Python's `-c`; anything else is an error naming its line.
+/// JSON keys may be upper or lower case, and swift-rq's own settings (`runner`, `concurrency`, …) go there too.
 struct SettingsFile {
     struct Error: Swift.Error, CustomStringConvertible {
         let description: String
@@ -14,13 +21,46 @@ struct SettingsFile {
 
     let values: [String: JSONValue]
 
+    /// Finds and reads the settings `reference` names: a file (a `.py` module, or JSON), or a module name as
+    /// Python's `-c` takes it (`settings`, `myapp.settings`), looked for in `searchPaths` in order.
+    static func load(reference: String, searchPaths: [String]) throws -> SettingsFile {
+        var isDirectory = false
+        if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory), !isDirectory {
+            return try load(path: reference)
+        }
+        let parts = reference.split(separator: ".", omittingEmptySubsequences: false)
+        let isModuleName = parts.allSatisfy { part in
+            guard let first = part.first, first == "_" || first.isLetter else { return false }
+            return part.allSatisfy { $0 == "_" || $0.isLetter || $0.isNumber }
+        }
+        guard isModuleName else { throw Error(description: "cannot read settings file \(reference): no such file") }
+        let relative = parts.joined(separator: "/")
+        var tried: [String] = []
+        for directory in searchPaths {
+            for candidate in ["\(relative).py", "\(relative)/__init__.py"] {
+                let path = directory == "." ? candidate : "\(directory)/\(candidate)"
+                tried.append(path)
+                if FileManager.default.fileExists(atPath: path) { return try load(path: path) }
+            }
+        }
+        throw Error(
+            description: "cannot find settings module '\(reference)': no file \(tried.joined(separator: ", "))")
+    }
+
+    /// Reads a settings file: JSON if it ends in `.json` or starts with `{`, else a Python module.
     static func load(path: String) throws -> SettingsFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Error(description: "cannot read settings file \(path)")
         }
+        let text = String(decoding: data, as: UTF8.self)
+        let isJSON = path.hasSuffix(".json") || (!path.hasSuffix(".py") && text.drop { $0.isWhitespace }.first == "{")
+        return isJSON ? try loadJSON(text, path: path) : try loadModule(text, path: path)
+    }
+
+    private static func loadJSON(_ text: String, path: String) throws -> SettingsFile {
         let document: JSONValue
         do {
-            document = try JSONValue(parsing: Array(data))
+            document = try JSONValue(parsing: text)
         } catch {
             throw Error(description: "settings file \(path) is not valid JSON: \(error)")
         }
@@ -29,6 +69,29 @@ struct SettingsFile {
         }
         var values: [String: JSONValue] = [:]
         for (key, value) in object { values[key.lowercased().replacing("-", with: "_")] = value }
+        return SettingsFile(values: values)
+    }
+
+    private static func loadModule(_ text: String, path: String) throws -> SettingsFile {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        func quoted(_ line: Int?) -> String {
+            guard let line, line >= 1, line <= lines.count else { return "" }
+            return ": " + String(lines[line - 1].drop { $0 == " " || $0 == "\t" })
+        }
+        var values: [String: JSONValue] = [:]
+        do {
+            for (name, literal, line) in try PythonLiteralParser.assignments(text) where name.uppercased() == name {
+                do {
+                    values[name.lowercased()] = try literal.jsonValue()
+                } catch {
+                    throw PythonLiteralError("\(name): \(error.message)", line: line)
+                }
+            }
+        } catch let error as PythonLiteralError {
+            throw Error(
+                description: "settings module \(path), line \(error.line ?? 0)\(quoted(error.line)): \(error.message) "
+                    + "(a settings module is read, not run)")
+        }
         return SettingsFile(values: values)
     }
 
