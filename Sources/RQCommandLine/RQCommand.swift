@@ -18,8 +18,10 @@ struct RQCommand: AsyncParsableCommand {
     )
 }
 
-/// The options Python RQ's commands share: the Redis connection, the settings (`-c`) and where a settings module is
-/// looked for (`-P`).
+/// The options Python RQ's commands share: the Redis connection, the settings (`-c`), the import path (`-P`) and
+/// RQ's class options. swift-rq has one job class, one queue class and one Redis client, so `-j`,
+/// `--queue-class` and `--connection-class` (and their `RQ_JOB_CLASS`, `RQ_QUEUE_CLASS`, `RQ_CONNECTION_CLASS`
+/// environment variables) accept RQ's own classes, which is what they name unless a Python app brings its own.
 struct ConnectionOptions: ParsableArguments {
     @Option(
         name: [.short, .long],
@@ -38,6 +40,35 @@ struct ConnectionOptions: ParsableArguments {
         name: [.customShort("P"), .long],
         help: "Where -c looks for a settings module (repeatable; default: the current directory).")
     var path: [String] = []
+
+    @Option(name: [.customShort("j"), .customLong("job-class")], help: "RQ's job class: rq.job.Job.")
+    var jobClass: String?
+
+    @Option(help: "RQ's queue class: rq.Queue.")
+    var queueClass: String?
+
+    @Option(help: "The Redis client class: redis.Redis (or redis.StrictRedis).")
+    var connectionClass: String?
+
+    /// The class names swift-rq is: what `-j`, `--queue-class` and `--connection-class` may name.
+    static let ownClasses: [(option: String, environment: String, names: Set<String>, what: String)] = [
+        ("--job-class", "RQ_JOB_CLASS", ["rq.job.Job", "rq.Job"], "rq.job.Job"),
+        ("--queue-class", "RQ_QUEUE_CLASS", ["rq.Queue", "rq.queue.Queue"], "rq.Queue"),
+        (
+            "--connection-class", "RQ_CONNECTION_CLASS",
+            ["redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis"], "redis.Redis"
+        ),
+    ]
+
+    func validate() throws {
+        let environment = ProcessInfo.processInfo.environment
+        for ((option, variable, names, what), given) in zip(Self.ownClasses, [jobClass, queueClass, connectionClass]) {
+            guard let name = given ?? environment[variable], !names.contains(name) else { continue }
+            throw ValidationError(
+                "\(option) \(name): swift-rq has one, \(what); a class of your own is Python code that swift-rq cannot "
+                    + "run" + (given == nil ? " (from \(variable))" : ""))
+        }
+    }
 
     /// The settings, if `-c` or `RQ_CONFIG` names them.
     func settings() throws -> SettingsFile? {
@@ -65,6 +96,38 @@ struct ConnectionOptions: ParsableArguments {
             fail(error.message)
         }
     }
+}
+
+/// Python RQ's `-w/--worker-class` and `-S/--serializer`, for the commands that neither run jobs nor write them
+/// (`info`, `empty`, `requeue`, `suspend`, `resume`): they are accepted when they name what swift-rq knows, and
+/// change nothing, as job data is not read.
+struct ClientClassOptions: ParsableArguments {
+    @Option(
+        name: [.customShort("w"), .customLong("worker-class")],
+        help: "RQ's worker class (rq.Worker, rq.worker.SpawnWorker, rq.worker.SimpleWorker); accepted, no effect.")
+    var workerClass: String?
+
+    @Option(
+        name: [.customShort("S"), .long],
+        help: "The serializer (json, pickle or RQ's dotted names); accepted, no effect: job data is not read.")
+    var serializer: String?
+
+    func validate() throws {
+        if let workerClass = workerClass ?? ProcessInfo.processInfo.environment["RQ_WORKER_CLASS"] {
+            _ = try WorkerOptions.runsInProcess(workerClass: workerClass)
+        }
+        if let serializer, !Self.serializerNames.contains(serializer) {
+            throw ValidationError(
+                "-S \(serializer): unknown serializer; RQ's are json (rq.serializers.JSONSerializer) and pickle "
+                    + "(rq.serializers.DefaultSerializer)")
+        }
+    }
+
+    /// RQ's names for its serializers.
+    static let serializerNames: Set<String> = [
+        "json", "JSONSerializer", "rq.serializers.JSONSerializer", "pickle", "DefaultSerializer", "PickleSerializer",
+        "rq.serializers.DefaultSerializer", "rq.serializers.PickleSerializer",
+    ]
 }
 
 /// Runs `body`, turning library errors into a one-line message on standard error and exit status 1.
