@@ -10,8 +10,9 @@ struct RequeueCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var classes: ClientClassOptions
 
-    @Option(help: "The queue whose failed jobs to requeue.")
-    var queue = "default"
+    /// Required, as in Python RQ: requeueing from a queue nobody named would be a guess.
+    @Option(help: "The queue whose failed jobs to requeue (required).")
+    var queue: String
 
     @Flag(name: [.short, .long], help: "Requeue every failed job of the queue.")
     var all = false
