@@ -69,6 +69,16 @@ struct WorkerOptions: ParsableArguments {
         help: "Do not move failed jobs to the failed registry (RQ's -d).")
     var disableDefaultExceptionHandler = false
 
+    @Flag(help: "Log the queue and job id of each job, not its description (which shows the arguments).")
+    var disableJobDescLogging = false
+
+    @Option(
+        help: """
+            An exception handler to run when a job fails, by the name the runner registered it under \
+            (CommandLineHost.main(exceptionHandlers:)); repeatable, run in order.
+            """)
+    var exceptionHandler: [String] = []
+
     @Option(help: "Accepted for compatibility with Python RQ; swift-log formats the lines.")
     var logFormat: String?
 
@@ -114,6 +124,24 @@ struct WorkerOptions: ParsableArguments {
         }
     }
 
+    /// The handlers the hosting runner registered under `names`, in order; an unknown name is an error that lists
+    /// the registered ones.
+    static func exceptionHandlers(named names: [String]) throws -> [ExceptionHandler] {
+        let registered = CommandLineHost.exceptionHandlers
+        return try names.map { name in
+            if let handler = registered[name] { return handler }
+            if registered.isEmpty {
+                throw ValidationError(
+                    "--exception-handler \(name): this executable registers no exception handlers; register them in "
+                        + "your runner with CommandLineHost.main(functions:exceptionHandlers:) and start the worker "
+                        + "from it (my-jobs worker --exception-handler \(name))")
+            }
+            throw ValidationError(
+                "--exception-handler \(name): not registered; this runner registers "
+                    + registered.keys.sorted().joined(separator: ", "))
+        }
+    }
+
     /// Whether RQ's worker class `name` runs jobs in the worker's process (SimpleWorker) rather than in horses.
     static func runsInProcess(workerClass name: String) throws -> Bool {
         switch name {
@@ -146,6 +174,8 @@ struct WorkerOptions: ParsableArguments {
         configuration.maximumOutage = (maxOutage ?? file?.int("max_outage")).map { .seconds($0) }
         configuration.disableDefaultExceptionHandler =
             disableDefaultExceptionHandler || file?.bool("disable_default_exception_handler") == true
+        configuration.logJobDescription = !(disableJobDescLogging || file?.bool("disable_job_desc_logging") == true)
+        configuration.exceptionHandlers = try Self.exceptionHandlers(named: exceptionHandler)
         if let name = serializer ?? file?.string("serializer") { try Self.checkSerializer(name) }
         if let strategy = dequeueStrategy ?? file?.string("dequeue_strategy") {
             guard let parsed = WorkerPoolConfiguration.DequeueStrategy(rawValue: strategy) else {
