@@ -216,7 +216,7 @@ struct WorkerOptions: ParsableArguments {
     }
 
     /// Runs a worker with these options until it stops.
-    func runWorker(concurrency: Int?, name: String?) async throws {
+    func runWorker(concurrency: Int?, name: String?, exitIfSuspended: Bool = true) async throws {
         let configuration = try configuration(concurrency: concurrency, name: name)
         let logger = try logger()
         let redis = try connection.makeRedis()
@@ -229,7 +229,7 @@ struct WorkerOptions: ParsableArguments {
         }
         defer { if let pid { try? FileManager.default.removeItem(atPath: pid) } }
         try await reportingRedisErrors {
-            if try await redis.send("EXISTS", "rq:suspended").int == 1 {
+            if exitIfSuspended, try await redis.send("EXISTS", "rq:suspended").int == 1 {
                 throw WorkerPoolError(
                     .suspended, "RQ is currently suspended, to resume job execution run \"rq resume\"")
             }
@@ -252,8 +252,13 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "How many jobs run at once (default 1).")
     var concurrency: Int?
 
+    /// Set by `worker-pool` on the workers it starts: like Python's pool workers, they wait out a suspension
+    /// instead of refusing to start, so the pool does not restart them in a loop.
+    @Flag(help: .hidden)
+    var poolMember = false
+
     func run() async throws {
-        try await options.runWorker(concurrency: concurrency, name: name)
+        try await options.runWorker(concurrency: concurrency, name: name, exitIfSuspended: !poolMember)
     }
 
     /// First SIGINT/SIGTERM: warm shutdown. A second one: cold shutdown (running jobs are stopped and end failed).
@@ -283,22 +288,6 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
         try await work.value
-    }
-}
-
-/// `rq worker-pool -n N`: Python RQ forks N worker processes; swift-rq runs one worker that runs N jobs at once,
-/// each in its own horse, which is what the pool is for.
-struct WorkerPoolCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "worker-pool", abstract: "Start a worker running N jobs at once (RQ's worker pool).")
-
-    @OptionGroup var options: WorkerOptions
-
-    @Option(name: [.short, .customLong("num-workers")], help: "How many jobs run at once (default 2).")
-    var numWorkers: Int?
-
-    func run() async throws {
-        try await options.runWorker(concurrency: numWorkers ?? 2, name: nil)
     }
 }
 
