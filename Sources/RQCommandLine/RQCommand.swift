@@ -76,12 +76,12 @@ struct ConnectionOptions: ParsableArguments {
         return try SettingsFile.load(reference: reference, searchPaths: path.isEmpty ? ["."] : path)
     }
 
-    /// The Redis URL: `--url`, else the settings file, else `RQ_REDIS_URL` / `REDIS_HOST`…, else the local default.
+    /// The Redis URL: `--url`, else `RQ_REDIS_URL` (Python's `--url` reads it, so it wins over `-c` there too), else
+    /// the settings, else `REDIS_HOST`…, else the local default.
     func resolvedURL() throws -> String {
-        if let url { return url }
-        if let fromFile = try settings()?.redisURL() { return fromFile }
         let environment = ProcessInfo.processInfo.environment
-        if let fromEnvironment = environment["RQ_REDIS_URL"] { return fromEnvironment }
+        if let url = url ?? environment["RQ_REDIS_URL"] { return url }
+        if let fromFile = try settings()?.redisURL() { return fromFile }
         return SettingsFile.url(
             host: environment["REDIS_HOST"], port: environment["REDIS_PORT"], db: environment["REDIS_DB"],
             password: environment["REDIS_PASSWORD"]) ?? "redis://127.0.0.1:6379/0"
