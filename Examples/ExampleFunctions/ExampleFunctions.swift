@@ -20,6 +20,21 @@ public enum ExampleFunctions {
     /// The Redis list where `examples.record_outcome` appends, one JSON entry per callback call.
     public static func outcomeLogKey(jobID: String) -> String { "examples:callbacks:\(jobID)" }
 
+    /// The Redis list where the `examples.log_failure` exception handler appends the last line of each failure.
+    public static func exceptionLogKey(jobID: String) -> String { "examples:exceptions:\(jobID)" }
+
+    /// Exception handlers for `worker --exception-handler NAME`: `examples.log_failure` appends the failure's last
+    /// line to ``exceptionLogKey(jobID:)`` and lets the next handler run.
+    public static var exceptionHandlers: [String: ExceptionHandler] {
+        [
+            "examples.log_failure": ExceptionHandler { job, text in
+                let line = text.split(separator: "\n").last.map(String.init) ?? text
+                _ = try? await job.redis.send("RPUSH", exceptionLogKey(jobID: job.id), line)
+                return .continue
+            }
+        ]
+    }
+
     /// The error `examples.fail` throws.
     public struct ExampleFailure: Error, CustomStringConvertible {
         public let description: String

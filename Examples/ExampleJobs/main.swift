@@ -3,4 +3,5 @@
 import ExampleFunctions
 import RQCommandLine
 
-await CommandLineHost.main(functions: ExampleFunctions.registry)
+await CommandLineHost.main(
+    functions: ExampleFunctions.registry, exceptionHandlers: ExampleFunctions.exceptionHandlers)

@@ -9,10 +9,12 @@ struct EnqueueCommand: AsyncParsableCommand {
         commandName: "enqueue",
         abstract: "Enqueue a job from the command line.",
         discussion: """
-            Arguments: `value` is a string, `:json` a JSON value, `key=value` a keyword string, `key:=json` a keyword
-            JSON value; a value `@path` is replaced by the file's contents. Example:
-              rq enqueue examples.add :2 :3
-              rq enqueue mymod.send_mail alice@example.com subject=Hi body=@mail.txt retries:=3
+            Arguments: `value` is a string, `:json` a JSON value, `%literal` a Python literal (numbers, strings, True,
+            False, None, lists, tuples, dicts), `key=value` a keyword string, `key:=json` a keyword JSON value,
+            `key%=literal` a keyword Python literal; a value `@path` is replaced by the file's contents. Durations
+            (--timeout, --result-ttl, --ttl, --failure-ttl, --schedule-in) are seconds or 10s, 5m, 1h, 2d. Example:
+              rq enqueue examples.add :2 %3
+              rq enqueue mymod.send_mail alice@example.com subject=Hi body=@mail.txt retries%=3 --ttl 1h
             """
     )
 
@@ -24,14 +26,14 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(help: "Maximum run time before the job is stopped and failed (seconds or 10s, 5m, 1h, 2d).")
     var timeout: String?
 
-    @Option(help: "Seconds to keep a successful job and its result (0 = none, -1 = forever).")
-    var resultTTL: Int?
+    @Option(help: "How long to keep a successful job and its result (0 = none, -1 = forever; 90, 10m, 1h, 2d).")
+    var resultTTL: String?
 
-    @Option(help: "Seconds the job may wait in the queue before it is discarded.")
-    var ttl: Int?
+    @Option(help: "How long the job may wait in the queue before it is discarded (90, 10m, 1h, 2d).")
+    var ttl: String?
 
-    @Option(help: "Seconds to keep a failed job.")
-    var failureTTL: Int?
+    @Option(help: "How long to keep a failed job (90, 10m, 1h, 2d).")
+    var failureTTL: String?
 
     @Option(help: "A description (default: the call string).")
     var description: String?
@@ -60,6 +62,16 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
+    @Option(
+        name: [.customShort("S"), .long],
+        help: "The job serializer: json (rq.serializers.JSONSerializer), the one swift-rq writes.")
+    var serializer: String?
+
+    @Option(
+        name: [.customShort("w"), .customLong("worker-class")],
+        help: "RQ's worker class; accepted for Python RQ's command lines, no effect on enqueueing.")
+    var workerClass: String?
+
     @Argument(help: "The function name, e.g. examples.add.")
     var function: String
 
@@ -73,16 +85,26 @@ struct EnqueueCommand: AsyncParsableCommand {
             throw ValidationError("You can't specify both --schedule-in and --schedule-at")
         }
         if retryMax < 0 { throw ValidationError("--retry-max must not be negative") }
+        if let serializer { try WorkerOptions.checkSerializer(serializer) }
+        if let workerClass = workerClass ?? ProcessInfo.processInfo.environment["RQ_WORKER_CLASS"] {
+            _ = try WorkerOptions.runsInProcess(workerClass: workerClass)
+        }
+        _ = try Self.parseArguments(arguments)
+        for (text, option) in [(resultTTL, "--result-ttl"), (ttl, "--ttl"), (failureTTL, "--failure-ttl")] {
+            _ = try Self.duration(text, option)
+        }
     }
 
     func run() async throws {
-        let (args, kwargs) = try Self.parseArguments(arguments)
-        let call = JobCall(functionName: function, args: args, kwargs: kwargs)
-        let callString = call.callString(maxArgumentLength: nil)
+        let parsed = try Self.parseArguments(arguments)
+        let args = parsed.filter { $0.keyword == nil }.map(\.json)
+        let kwargs = JSONObject(parsed.compactMap { argument in argument.keyword.map { ($0, argument.json) } })
+        let callString = Self.callString(function, parsed)
         let redis = try connection.makeRedis()
         try await reportingRedisErrors {
             var options = EnqueueOptions(
-                resultTTL: resultTTL, ttl: ttl, failureTTL: failureTTL, jobID: jobID, atFront: atFront,
+                resultTTL: try Self.duration(resultTTL, "--result-ttl"), ttl: try Self.duration(ttl, "--ttl"),
+                failureTTL: try Self.duration(failureTTL, "--failure-ttl"), jobID: jobID, atFront: atFront,
                 description: description ?? callString)
             if let timeout { options.timeout = try JobTimeout(parsing: timeout) }
             if !dependsOn.isEmpty { options.dependsOn = JobDependency(jobIDs: dependsOn) }
@@ -100,6 +122,17 @@ struct EnqueueCommand: AsyncParsableCommand {
                 let style = TerminalStyle(enabled: isatty(STDOUT_FILENO) == 1)
                 print("Enqueued \(style.color(callString, 34)) with job-id '\(job.id)'.")
             }
+        }
+    }
+
+    /// A duration option as Python's `parse_timeout` reads it: whole seconds, or digits and a unit `d`, `h`, `m`, `s`.
+    static func duration(_ text: String?, _ option: String) throws -> Int? {
+        guard let text else { return nil }
+        do {
+            return try JobTimeout.seconds(parsing: text)
+        } catch {
+            throw ValidationError(
+                "\(option) '\(text)': must be an integer or digits and a unit d, h, m or s, such as 1h or 23m")
         }
     }
 
@@ -123,28 +156,38 @@ struct EnqueueCommand: AsyncParsableCommand {
         return Date(timeIntervalSince1970: Double(mktime(&parts)))
     }
 
-    /// RQ's command-line argument syntax.
-    static func parseArguments(_ arguments: [String]) throws -> ([JSONValue], JSONObject) {
-        var args: [JSONValue] = []
-        var kwargs = JSONObject()
+    /// How an argument's value is read: as text, as JSON (`:`) or as a Python literal (`%`).
+    private enum ArgumentMode {
+        case text, json, literal
+    }
+
+    /// RQ's command-line argument syntax, read as Python's `parse_function_args` reads it: `value`, `:json`,
+    /// `%literal`, `key=value`, `key:=json`, `key%=literal`; a value `@path` is the file's contents. Literals are
+    /// Python's (`ast.literal_eval`), and are stored as the JSON serializer stores them: tuples as lists, sets and
+    /// bytes refused with Python's message.
+    static func parseArguments(_ arguments: [String]) throws -> [ParsedArgument] {
+        var parsedArguments: [ParsedArgument] = []
+        var keywords: Set<String> = []
         for argument in arguments {
-            let position = args.count + 1
+            let position = parsedArguments.count { $0.keyword == nil } + 1
             var keyword: String?
-            var json = false
+            var mode = ArgumentMode.text
             var value: String
             if argument.hasPrefix(":") {
-                json = true
+                mode = .json
                 value = String(argument.dropFirst())
             } else if argument.hasPrefix("%") {
-                throw ValidationError(
-                    "%-arguments are Python literals, which only Python RQ can read; use :json instead")
+                mode = .literal
+                value = String(argument.dropFirst())
             } else if let equals = argument.firstIndex(of: "="), equals > argument.startIndex {
+                // As in Python: the first ':' (or '%') must stand right before the first '='.
                 let before = argument.index(before: equals)
-                if argument[before] == ":" {
-                    json = true
+                if argument.firstIndex(of: ":") == before {
+                    mode = .json
                     keyword = String(argument[..<before])
-                } else if argument[before] == "%" {
-                    throw ValidationError("%=-arguments are Python literals; use key:=json instead")
+                } else if argument.firstIndex(of: "%") == before {
+                    mode = .literal
+                    keyword = String(argument[..<before])
                 } else {
                     keyword = String(argument[..<equals])
                 }
@@ -159,23 +202,55 @@ struct EnqueueCommand: AsyncParsableCommand {
                 }
                 value = String(decoding: data, as: UTF8.self)
             }
-            var parsed = JSONValue.string(value)
-            if json {
+            let name = keyword ?? "\(position). non keyword argument"
+            let literal: PythonLiteral
+            switch mode {
+            case .text:
+                literal = .string(value)
+            case .json:
                 do {
-                    parsed = try JSONValue(parsing: value)
+                    literal = PythonLiteral(try JSONValue(parsing: value))
                 } catch {
-                    throw ValidationError("Unable to parse \(keyword ?? "\(position). non keyword argument") as JSON.")
+                    throw ValidationError("Unable to parse \(name) as JSON.")
                 }
+            case .literal:
+                do {
+                    // Python's literal_eval strips leading spaces and tabs.
+                    literal = try PythonLiteralParser.evaluate(String(value.drop { $0 == " " || $0 == "\t" }))
+                } catch {
+                    throw ValidationError(
+                        "Unable to eval \(name) as Python object (\(error.message)). See "
+                            + "https://docs.python.org/3/library/ast.html#ast.literal_eval")
+                }
+            }
+            let json: JSONValue
+            do {
+                json = try literal.jsonValue()
+            } catch {
+                throw ValidationError("\(name): \(error.message)")
             }
             if let keyword {
-                guard kwargs[keyword] == nil else {
+                guard keywords.insert(keyword).inserted else {
                     throw ValidationError("You can't specify multiple values for the same keyword.")
                 }
-                kwargs[keyword] = parsed
-            } else {
-                args.append(parsed)
             }
+            parsedArguments.append(ParsedArgument(keyword: keyword, literal: literal, json: json))
         }
-        return (args, kwargs)
+        return parsedArguments
+    }
+
+    /// One job argument from the command line: as Python reads it, and as the JSON serializer writes it.
+    struct ParsedArgument {
+        var keyword: String?
+        var literal: PythonLiteral
+        var json: JSONValue
+    }
+
+    /// RQ's `get_call_string` of the arguments as Python read them (a tuple shows as a tuple), not cut.
+    static func callString(_ function: String, _ arguments: [ParsedArgument]) -> String {
+        let positional = arguments.filter { $0.keyword == nil }.map(\.literal.repr)
+        let keywords = arguments.compactMap { argument in argument.keyword.map { "\($0)=\(argument.literal.repr)" } }
+        let sorted = keywords.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+        return "\(function)(\((positional + sorted).joined(separator: ", ")))"
     }
 }

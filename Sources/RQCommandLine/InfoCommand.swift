@@ -10,6 +10,7 @@ struct InfoCommand: AsyncParsableCommand {
         commandName: "info", abstract: "Show queues and workers (RQ's command-line monitor).")
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var classes: ClientClassOptions
 
     @Option(name: [.short, .long], help: "Refresh every N seconds, in place (default: print once).")
     var interval: Double?

@@ -8,9 +8,11 @@ struct RequeueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "requeue", abstract: "Requeue failed jobs.")
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var classes: ClientClassOptions
 
-    @Option(help: "The queue whose failed jobs to requeue.")
-    var queue = "default"
+    /// Required, as in Python RQ: requeueing from a queue nobody named would be a guess.
+    @Option(help: "The queue whose failed jobs to requeue (required).")
+    var queue: String
 
     @Flag(name: [.short, .long], help: "Requeue every failed job of the queue.")
     var all = false
@@ -51,6 +53,7 @@ struct EmptyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "empty", abstract: "Empty the given queues.")
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var classes: ClientClassOptions
 
     @Flag(name: [.short, .long], help: "Empty all queues.")
     var all = false
@@ -80,6 +83,7 @@ struct SuspendCommand: AsyncParsableCommand {
         commandName: "suspend", abstract: "Suspend all workers; resume with `rq resume`.")
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var classes: ClientClassOptions
 
     @Option(help: "Seconds to suspend for (default: until resumed).")
     var duration: Int?
@@ -112,6 +116,7 @@ struct ResumeCommand: AsyncParsableCommand {
         commandName: "resume", abstract: "Resume workers suspended with `rq suspend`.")
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var classes: ClientClassOptions
 
     func run() async throws {
         let redis = try connection.makeRedis()

@@ -18,7 +18,10 @@ struct RQCommand: AsyncParsableCommand {
     )
 }
 
-/// The Redis options every command shares.
+/// The options Python RQ's commands share: the Redis connection, the settings (`-c`), the import path (`-P`) and
+/// RQ's class options. swift-rq has one job class, one queue class and one Redis client, so `-j`,
+/// `--queue-class` and `--connection-class` (and their `RQ_JOB_CLASS`, `RQ_QUEUE_CLASS`, `RQ_CONNECTION_CLASS`
+/// environment variables) accept RQ's own classes, which is what they name unless a Python app brings its own.
 struct ConnectionOptions: ParsableArguments {
     @Option(
         name: [.short, .long],
@@ -26,20 +29,59 @@ struct ConnectionOptions: ParsableArguments {
     var url: String?
 
     @Option(
-        name: [.short, .long], help: "A JSON settings file (see the README); command-line options win over it.")
+        name: [.short, .long],
+        help: """
+            Settings: a module name (settings, myapp.settings: a file of NAME = literal lines found on the -P \
+            paths), a .py file, or a JSON file; command-line options win over it (env: RQ_CONFIG).
+            """)
     var config: String?
 
-    /// The settings file, if one was given.
-    func settings() throws -> SettingsFile? {
-        try config.map { try SettingsFile.load(path: $0) }
+    @Option(
+        name: [.customShort("P"), .long],
+        help: "Where -c looks for a settings module (repeatable; default: the current directory).")
+    var path: [String] = []
+
+    @Option(name: [.customShort("j"), .customLong("job-class")], help: "RQ's job class: rq.job.Job.")
+    var jobClass: String?
+
+    @Option(help: "RQ's queue class: rq.Queue.")
+    var queueClass: String?
+
+    @Option(help: "The Redis client class: redis.Redis (or redis.StrictRedis).")
+    var connectionClass: String?
+
+    /// The class names swift-rq is: what `-j`, `--queue-class` and `--connection-class` may name.
+    static let ownClasses: [(option: String, environment: String, names: Set<String>, what: String)] = [
+        ("--job-class", "RQ_JOB_CLASS", ["rq.job.Job", "rq.Job"], "rq.job.Job"),
+        ("--queue-class", "RQ_QUEUE_CLASS", ["rq.Queue", "rq.queue.Queue"], "rq.Queue"),
+        (
+            "--connection-class", "RQ_CONNECTION_CLASS",
+            ["redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis"], "redis.Redis"
+        ),
+    ]
+
+    func validate() throws {
+        let environment = ProcessInfo.processInfo.environment
+        for ((option, variable, names, what), given) in zip(Self.ownClasses, [jobClass, queueClass, connectionClass]) {
+            guard let name = given ?? environment[variable], !names.contains(name) else { continue }
+            throw ValidationError(
+                "\(option) \(name): swift-rq has one, \(what); a class of your own is Python code that swift-rq cannot "
+                    + "run" + (given == nil ? " (from \(variable))" : ""))
+        }
     }
 
-    /// The Redis URL: `--url`, else the settings file, else `RQ_REDIS_URL` / `REDIS_HOST`…, else the local default.
+    /// The settings, if `-c` or `RQ_CONFIG` names them.
+    func settings() throws -> SettingsFile? {
+        guard let reference = config ?? ProcessInfo.processInfo.environment["RQ_CONFIG"] else { return nil }
+        return try SettingsFile.load(reference: reference, searchPaths: path.isEmpty ? ["."] : path)
+    }
+
+    /// The Redis URL: `--url`, else `RQ_REDIS_URL` (Python's `--url` reads it, so it wins over `-c` there too), else
+    /// the settings, else `REDIS_HOST`…, else the local default.
     func resolvedURL() throws -> String {
-        if let url { return url }
-        if let fromFile = try settings()?.redisURL() { return fromFile }
         let environment = ProcessInfo.processInfo.environment
-        if let fromEnvironment = environment["RQ_REDIS_URL"] { return fromEnvironment }
+        if let url = url ?? environment["RQ_REDIS_URL"] { return url }
+        if let fromFile = try settings()?.redisURL() { return fromFile }
         return SettingsFile.url(
             host: environment["REDIS_HOST"], port: environment["REDIS_PORT"], db: environment["REDIS_DB"],
             password: environment["REDIS_PASSWORD"]) ?? "redis://127.0.0.1:6379/0"
@@ -54,6 +96,38 @@ struct ConnectionOptions: ParsableArguments {
             fail(error.message)
         }
     }
+}
+
+/// Python RQ's `-w/--worker-class` and `-S/--serializer`, for the commands that neither run jobs nor write them
+/// (`info`, `empty`, `requeue`, `suspend`, `resume`): they are accepted when they name what swift-rq knows, and
+/// change nothing, as job data is not read.
+struct ClientClassOptions: ParsableArguments {
+    @Option(
+        name: [.customShort("w"), .customLong("worker-class")],
+        help: "RQ's worker class (rq.Worker, rq.worker.SpawnWorker, rq.worker.SimpleWorker); accepted, no effect.")
+    var workerClass: String?
+
+    @Option(
+        name: [.customShort("S"), .long],
+        help: "The serializer (json, pickle or RQ's dotted names); accepted, no effect: job data is not read.")
+    var serializer: String?
+
+    func validate() throws {
+        if let workerClass = workerClass ?? ProcessInfo.processInfo.environment["RQ_WORKER_CLASS"] {
+            _ = try WorkerOptions.runsInProcess(workerClass: workerClass)
+        }
+        if let serializer, !Self.serializerNames.contains(serializer) {
+            throw ValidationError(
+                "-S \(serializer): unknown serializer; RQ's are json (rq.serializers.JSONSerializer) and pickle "
+                    + "(rq.serializers.DefaultSerializer)")
+        }
+    }
+
+    /// RQ's names for its serializers.
+    static let serializerNames: Set<String> = [
+        "json", "JSONSerializer", "rq.serializers.JSONSerializer", "pickle", "DefaultSerializer", "PickleSerializer",
+        "rq.serializers.DefaultSerializer", "rq.serializers.PickleSerializer",
+    ]
 }
 
 /// Runs `body`, turning library errors into a one-line message on standard error and exit status 1.
@@ -74,127 +148,6 @@ func reportingRedisErrors(_ body: () async throws -> Void) async throws {
 func fail(_ message: String) -> Never {
     writeStandardError("Error: \(message)\n")
     exit(1)
-}
-
-/// A settings file: a JSON object with RQ's setting names, in RQ's upper case or lower case.
-///
-/// ```json
-/// { "REDIS_URL": "redis://127.0.0.1:6379/0", "QUEUES": ["high", "default"], "NAME": "worker-1",
-///   "concurrency": 4, "runner": "/usr/local/bin/my-jobs", "results_ttl": 600 }
-/// ```
-struct SettingsFile {
-    struct Error: Swift.Error, CustomStringConvertible {
-        let description: String
-    }
-
-    let values: [String: JSONValue]
-
-    static func load(path: String) throws -> SettingsFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Error(description: "cannot read settings file \(path)")
-        }
-        let document: JSONValue
-        do {
-            document = try JSONValue(parsing: Array(data))
-        } catch {
-            throw Error(description: "settings file \(path) is not valid JSON: \(error)")
-        }
-        guard let object = document.objectValue else {
-            throw Error(description: "settings file \(path) must hold a JSON object")
-        }
-        var values: [String: JSONValue] = [:]
-        for (key, value) in object { values[key.lowercased().replacing("-", with: "_")] = value }
-        return SettingsFile(values: values)
-    }
-
-    subscript(key: String) -> JSONValue? { values[key] }
-
-    func string(_ key: String) -> String? { values[key]?.stringValue }
-    func int(_ key: String) -> Int? { values[key]?.intValue }
-    func bool(_ key: String) -> Bool? { values[key]?.boolValue }
-    func strings(_ key: String) -> [String]? {
-        if let list = values[key]?.arrayValue { return list.compactMap(\.stringValue) }
-        return values[key]?.stringValue.map { $0.split(separator: ",").map(String.init) }
-    }
-
-    /// The Redis URL of the settings: `REDIS_URL`, else one built from `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB`,
-    /// `REDIS_PASSWORD` and RQ's TLS settings (`REDIS_SSL`, `REDIS_SSL_CA_CERTS`, `REDIS_SSL_CERTFILE`,
-    /// `REDIS_SSL_KEYFILE`, `REDIS_SSL_CERT_REQS`); nil if none is set.
-    func redisURL() throws -> String? {
-        if let url = string("redis_url") ?? string("url") { return url }
-        if let sentinel = values["sentinel"] { return try Self.sentinelURL(sentinel) }
-        func text(_ key: String) -> String? { values[key].map { $0.intValue.map(String.init) ?? $0.stringValue ?? "" } }
-        var tls: [(String, String)]?
-        if try ssl() {
-            let names = [
-                ("redis_ssl_ca_certs", "ssl_ca_certs"), ("redis_ssl_certfile", "ssl_certfile"),
-                ("redis_ssl_keyfile", "ssl_keyfile"), ("redis_ssl_cert_reqs", "ssl_cert_reqs"),
-            ]
-            tls = names.compactMap { setting, parameter in string(setting).map { (parameter, $0) } }
-        }
-        return Self.url(
-            host: string("redis_host"), port: text("redis_port"), db: text("redis_db"),
-            password: string("redis_password"), tls: tls)
-    }
-
-    /// RQ's `SENTINEL` setting — `{"INSTANCES": [["host", 26379], …], "MASTER_NAME": "mymaster", "DB": 0,
-    /// "USERNAME": …, "PASSWORD": …, "SENTINEL_KWARGS": {"password": …}}` — as a `redis+sentinel://` URL.
-    static func sentinelURL(_ setting: JSONValue) throws -> String {
-        guard let object = setting.objectValue else { throw Error(description: "SENTINEL must be an object") }
-        var values: [String: JSONValue] = [:]
-        for (key, value) in object { values[key.lowercased()] = value }
-        if values["ssl"]?.boolValue == true {
-            throw Error(description: "SENTINEL with SSL is not supported yet; use a rediss:// REDIS_URL")
-        }
-        let instances = values["instances"]?.arrayValue ?? [.array(["localhost", 26379])]
-        let addresses = try instances.map { instance -> String in
-            if let pair = instance.arrayValue, pair.count == 2, let host = pair[0].stringValue {
-                let port = pair[1].intValue.map(String.init) ?? pair[1].stringValue ?? "26379"
-                return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-            }
-            if let text = instance.stringValue { return text }
-            throw Error(description: "SENTINEL INSTANCES must be [host, port] pairs, not \(instance)")
-        }
-        var auth = ""
-        if let password = values["password"]?.stringValue {
-            auth = "\(values["username"]?.stringValue.map(percentEncoded) ?? ""):\(percentEncoded(password))@"
-        }
-        let name = percentEncoded(values["master_name"]?.stringValue ?? "mymaster")
-        var url = "redis+sentinel://\(auth)\(addresses.joined(separator: ","))/\(name)/\(values["db"]?.intValue ?? 0)"
-        var query: [String] = []
-        var kwargs: [String: JSONValue] = [:]
-        for (key, value) in values["sentinel_kwargs"]?.objectValue ?? [:] { kwargs[key.lowercased()] = value }
-        if let password = kwargs["password"]?.stringValue {
-            query.append("sentinel_password=\(percentEncoded(password))")
-        }
-        if let username = kwargs["username"]?.stringValue {
-            query.append("sentinel_username=\(percentEncoded(username))")
-        }
-        if !query.isEmpty { url += "?" + query.joined(separator: "&") }
-        return url
-    }
-
-    /// `REDIS_SSL`, a boolean or RQ's strings for one.
-    private func ssl() throws -> Bool {
-        guard let value = values["redis_ssl"] else { return false }
-        if let flag = value.boolValue { return flag }
-        switch value.stringValue?.lowercased() {
-        case "y", "yes", "t", "true": return true
-        case "n", "no", "f", "false", "": return false
-        default: throw Error(description: "REDIS_SSL is a boolean and must be \"True\" or \"False\".")
-        }
-    }
-
-    /// A URL for the parts given, nil if none is; with `tls`, a `rediss://` URL with those query parameters.
-    static func url(
-        host: String?, port: String?, db: String?, password: String?, tls: [(String, String)]? = nil
-    ) -> String? {
-        guard host != nil || port != nil || db != nil || password != nil || tls != nil else { return nil }
-        let auth = password.map { ":\(percentEncoded($0))@" } ?? ""
-        let base = "\(tls == nil ? "redis" : "rediss")://\(auth)\(host ?? "127.0.0.1"):\(port ?? "6379")/\(db ?? "0")"
-        guard let tls, !tls.isEmpty else { return base }
-        return base + "?" + tls.map { "\($0)=\(percentEncoded($1))" }.joined(separator: "&")
-    }
 }
 
 /// Writes text to standard error at once (unbuffered).

@@ -69,6 +69,16 @@ struct WorkerOptions: ParsableArguments {
         help: "Do not move failed jobs to the failed registry (RQ's -d).")
     var disableDefaultExceptionHandler = false
 
+    @Flag(help: "Log the queue and job id of each job, not its description (which shows the arguments).")
+    var disableJobDescLogging = false
+
+    @Option(
+        help: """
+            An exception handler to run when a job fails, by the name the runner registered it under \
+            (CommandLineHost.main(exceptionHandlers:)); repeatable, run in order.
+            """)
+    var exceptionHandler: [String] = []
+
     @Option(help: "Accepted for compatibility with Python RQ; swift-log formats the lines.")
     var logFormat: String?
 
@@ -114,6 +124,24 @@ struct WorkerOptions: ParsableArguments {
         }
     }
 
+    /// The handlers the hosting runner registered under `names`, in order; an unknown name is an error that lists
+    /// the registered ones.
+    static func exceptionHandlers(named names: [String]) throws -> [ExceptionHandler] {
+        let registered = CommandLineHost.exceptionHandlers
+        return try names.map { name in
+            if let handler = registered[name] { return handler }
+            if registered.isEmpty {
+                throw ValidationError(
+                    "--exception-handler \(name): this executable registers no exception handlers; register them in "
+                        + "your runner with CommandLineHost.main(functions:exceptionHandlers:) and start the worker "
+                        + "from it (my-jobs worker --exception-handler \(name))")
+            }
+            throw ValidationError(
+                "--exception-handler \(name): not registered; this runner registers "
+                    + registered.keys.sorted().joined(separator: ", "))
+        }
+    }
+
     /// Whether RQ's worker class `name` runs jobs in the worker's process (SimpleWorker) rather than in horses.
     static func runsInProcess(workerClass name: String) throws -> Bool {
         switch name {
@@ -146,6 +174,8 @@ struct WorkerOptions: ParsableArguments {
         configuration.maximumOutage = (maxOutage ?? file?.int("max_outage")).map { .seconds($0) }
         configuration.disableDefaultExceptionHandler =
             disableDefaultExceptionHandler || file?.bool("disable_default_exception_handler") == true
+        configuration.logJobDescription = !(disableJobDescLogging || file?.bool("disable_job_desc_logging") == true)
+        configuration.exceptionHandlers = try Self.exceptionHandlers(named: exceptionHandler)
         if let name = serializer ?? file?.string("serializer") { try Self.checkSerializer(name) }
         if let strategy = dequeueStrategy ?? file?.string("dequeue_strategy") {
             guard let parsed = WorkerPoolConfiguration.DequeueStrategy(rawValue: strategy) else {
@@ -186,7 +216,7 @@ struct WorkerOptions: ParsableArguments {
     }
 
     /// Runs a worker with these options until it stops.
-    func runWorker(concurrency: Int?, name: String?) async throws {
+    func runWorker(concurrency: Int?, name: String?, exitIfSuspended: Bool = true) async throws {
         let configuration = try configuration(concurrency: concurrency, name: name)
         let logger = try logger()
         let redis = try connection.makeRedis()
@@ -199,7 +229,7 @@ struct WorkerOptions: ParsableArguments {
         }
         defer { if let pid { try? FileManager.default.removeItem(atPath: pid) } }
         try await reportingRedisErrors {
-            if try await redis.send("EXISTS", "rq:suspended").int == 1 {
+            if exitIfSuspended, try await redis.send("EXISTS", "rq:suspended").int == 1 {
                 throw WorkerPoolError(
                     .suspended, "RQ is currently suspended, to resume job execution run \"rq resume\"")
             }
@@ -222,8 +252,13 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "How many jobs run at once (default 1).")
     var concurrency: Int?
 
+    /// Set by `worker-pool` on the workers it starts: like Python's pool workers, they wait out a suspension
+    /// instead of refusing to start, so the pool does not restart them in a loop.
+    @Flag(help: .hidden)
+    var poolMember = false
+
     func run() async throws {
-        try await options.runWorker(concurrency: concurrency, name: name)
+        try await options.runWorker(concurrency: concurrency, name: name, exitIfSuspended: !poolMember)
     }
 
     /// First SIGINT/SIGTERM: warm shutdown. A second one: cold shutdown (running jobs are stopped and end failed).
@@ -253,22 +288,6 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
         try await work.value
-    }
-}
-
-/// `rq worker-pool -n N`: Python RQ forks N worker processes; swift-rq runs one worker that runs N jobs at once,
-/// each in its own horse, which is what the pool is for.
-struct WorkerPoolCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "worker-pool", abstract: "Start a worker running N jobs at once (RQ's worker pool).")
-
-    @OptionGroup var options: WorkerOptions
-
-    @Option(name: [.short, .customLong("num-workers")], help: "How many jobs run at once (default 2).")
-    var numWorkers: Int?
-
-    func run() async throws {
-        try await options.runWorker(concurrency: numWorkers ?? 2, name: nil)
     }
 }
 

@@ -4,8 +4,8 @@ import RQTesting
 import Testing
 
 /// The README's "Command line" block, run line by line as written (on a server of its own instead of the default
-/// port, with `./my-jobs` the example runner and `settings.json` the README's settings block), so its examples
-/// cannot drift from what the command does.
+/// port, with `./my-jobs` the example runner and `settings` the README's settings module), so its examples cannot
+/// drift from what the command does.
 @Suite struct ReadmeCommandLineTests {
     /// The first fenced block of `language` in the README section that starts with `heading`.
     private static func readmeBlock(_ language: String, in heading: String) throws -> String {
@@ -23,14 +23,14 @@ import Testing
         let redis = try server.makeClient()
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let settings = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("settings")).json")
-        try Self.readmeBlock("json", in: "## Command line")
+        let settings = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("settings")).py")
+        try Self.readmeBlock("python", in: "## Command line")
             .replacingOccurrences(of: "redis://127.0.0.1:6379/0", with: server.url)
             .replacingOccurrences(of: "/usr/local/bin/my-jobs", with: exampleJobsPath)
             .write(to: settings, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: settings) }
         let replacements = [
-            "swift-rq": rqPath, "./my-jobs": exampleJobsPath, "settings.json": settings.path,
+            "swift-rq": rqPath, "./my-jobs": exampleJobsPath, "settings": settings.path,
             "redis://127.0.0.1:6379/0": server.url,
             "Examples/cron.json": repository.appendingPathComponent("Examples/cron.json").path,
         ]
@@ -71,6 +71,7 @@ import Testing
         case "enqueue" where arguments.contains("examples.add"):
             let job = try #require(try await queue.jobs().last)
             #expect(job.functionName == "examples.add" && job.args == [2, 3])
+            #expect(job.resultTTL == 3600)
         case "enqueue":
             let id = try #require(try await queue.scheduledJobRegistry.jobIDs().first)
             let job = try await Job.fetch(id: id, redis: redis)

@@ -502,7 +502,11 @@ public actor WorkerPool: Service {
     private func perform(_ execution: JobExecution, queue: String) async {
         let job = execution.job
         let timeout = job.timeout ?? .default
-        logger.info("\(queue): \(job.description) (\(job.id))")
+        if configuration.logJobDescription {
+            logger.info("\(queue): \(job.description) (\(job.id))")
+        } else {
+            logger.info("\(queue): \(job.id)")
+        }
         let outcome: JobExecutor.Outcome
         let handle: RunningJob
         switch configuration.execution.mode {

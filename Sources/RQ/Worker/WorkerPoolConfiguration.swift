@@ -71,6 +71,10 @@ public struct WorkerPoolConfiguration: Sendable {
     public var exceptionHandlers: [ExceptionHandler] = []
     /// Skip the default handler that moves failed jobs to the failed registry.
     public var disableDefaultExceptionHandler: Bool = false
+    /// Log each job's description (its call string, which shows the arguments) when it starts, as RQ's
+    /// `log_job_description` does; false logs the queue and job id only (RQ's `--disable-job-desc-logging`), for
+    /// arguments that should stay out of logs. Defaults to true.
+    public var logJobDescription: Bool = true
     /// Also run a scheduler that moves due scheduled jobs of these queues to them (RQ's `--with-scheduler`).
     /// Defaults to false.
     public var withScheduler: Bool = false
