@@ -57,6 +57,11 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(help: "Enqueue at a local time, ISO 8601 without time zone (e.g. 2026-05-27T21:45:00).")
     var scheduleAt: String?
 
+    @Option(
+        name: [.customShort("S"), .long],
+        help: "json (the default) or pickle, Python RQ's default serializer, for Python workers started without -S.")
+    var serializer = "json"
+
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
@@ -73,6 +78,9 @@ struct EnqueueCommand: AsyncParsableCommand {
             throw ValidationError("You can't specify both --schedule-in and --schedule-at")
         }
         if retryMax < 0 { throw ValidationError("--retry-max must not be negative") }
+        if JobSerializer(name: serializer) == nil {
+            throw ValidationError("-S \(serializer): unknown serializer; swift-rq writes json or pickle")
+        }
     }
 
     func run() async throws {
@@ -89,7 +97,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             if retryMax > 0 {
                 options.retry = Retry(max: retryMax, intervals: retryInterval.isEmpty ? [0] : retryInterval)
             }
-            let queue = Queue(self.queue, redis: redis)
+            let queue = Queue(self.queue, redis: redis, serializer: JobSerializer(name: serializer) ?? .json)
             let job: Job
             if let date = try scheduledDate() {
                 job = try await queue.enqueue(at: date, function, args: args, kwargs: kwargs, options: options)
