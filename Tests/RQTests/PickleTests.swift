@@ -449,3 +449,64 @@ private struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+/// The `data`, `meta` and result fields of jobs in Python RQ's default serializer.
+@Suite struct PickledJobPayloadTests {
+    /// `zlib.compress(pickle.dumps(('examples.echo', None, (2**70, (1, 'a')), {'k': 'é'}), protocol=5))`, as Python
+    /// RQ stores it, and the same call read from plain (uncompressed) pickle, which Python RQ reads too.
+    @Test func readsPickledDataCompressedOrNot() throws {
+        // python3 -c "import pickle; print(pickle.dumps(('examples.echo', None, (2**70, (1, 'a')), {'k': 'é'}),
+        //     protocol=5).hex())"
+        let pickled = bytes(
+            "8005953600000000000000288c0d6578616d706c65732e6563686f944e8a09000000000000000040"
+                + "4b018c016194869486947d948c016b948c02c3a9947374942e")
+        for stored in [pickled, Zlib.compress(pickled)] {
+            let payload = try JobPayload(decoding: stored, jobID: "j")
+            #expect(payload.serializer == .pickle)
+            #expect(payload.functionName == "examples.echo")
+            #expect(payload.args == [.bigInt("1180591620717411303424"), [1, "a"]])
+            #expect(payload.kwargs == ["k": "é"])
+        }
+    }
+
+    @Test func writesPickleForPickleJobsAndReadsItBack() throws {
+        let payload = JobPayload(
+            functionName: "f", args: [.bigInt("-18446744073709551617"), ["x": [1.5]]], kwargs: ["k": nil],
+            serializer: .pickle)
+        let stored = payload.encoded()
+        #expect(stored.first == Pickle.Opcode.proto, "short, so not compressed")
+        #expect(try JobPayload(decoding: stored, jobID: "j") == payload)
+        let long = JobPayload(
+            functionName: "f", args: [.string(String(repeating: "a", count: 200))], kwargs: [:], serializer: .pickle)
+        #expect(long.encoded().prefix(2) == [0x78, 0x9C])
+        #expect(try JobPayload(decoding: long.encoded(), jobID: "j") == long)
+    }
+
+    @Test func aDatetimeInDataNamesTheJobFieldAndType() {
+        // python3 -c "import pickle, datetime; print(pickle.dumps(('f', None, (datetime.date(2024, 1, 2),), {}),
+        //     protocol=5).hex())"
+        let pickled = bytes(
+            "8005952c00000000000000288c0166944e8c086461746574696d65948c0464617465949394430407"
+                + "e80102948594529485947d9474942e")
+        do {
+            _ = try JobPayload(decoding: Zlib.compress(pickled), jobID: "job-9")
+            Issue.record("a datetime.date was read")
+        } catch {
+            #expect(error.field == "data")
+            #expect(error.message.contains("job-9") && error.message.contains("datetime.date"), "\(error)")
+        }
+    }
+
+    @Test func serializersGoByPythonRQsNames() {
+        for name in ["json", "JSONSerializer", "rq.serializers.JSONSerializer"] {
+            #expect(JobSerializer(name: name) == .json)
+        }
+        for name in ["pickle", "DefaultSerializer", "PickleSerializer", "rq.serializers.DefaultSerializer"] {
+            #expect(JobSerializer(name: name) == .pickle)
+        }
+        #expect(JobSerializer(name: "myapp.MySerializer") == nil)
+        #expect(JobSerializer.pickle.description == "pickle")
+        #expect(JobSerializer.detect(JobSerializer.pickle.serialize(["a": 1])) == .pickle)
+        #expect(JobSerializer.detect(JobSerializer.json.serialize(["a": 1])) == .json)
+    }
+}
