@@ -74,6 +74,11 @@ func readmeScheduling(queue: Queue, job: Job, tomorrowMorning: Date, tonight: Da
     try await queue.enqueue("mail.send", args: ["alice"], options: EnqueueOptions(retry: Retry(max: 3, intervals: [10, 60, 300])))
 }
 
+func readmeSerializers(redis: Redis) async throws {
+    let pickled = Queue("default", redis: redis, serializer: .pickle)   // for Python workers started without -S json
+    try await pickled.enqueue("examples.add", args: [2, .bigInt("18446744073709551616")])
+}
+
 func readmeCallbacks(queue: Queue) async throws {
     var functions = JobFunctionRegistry()
     functions.registerCallback("reports.notify") { job, outcome in

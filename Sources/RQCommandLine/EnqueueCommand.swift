@@ -59,13 +59,13 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(help: "Enqueue at a local time, ISO 8601 without time zone (e.g. 2026-05-27T21:45:00).")
     var scheduleAt: String?
 
-    @Flag(help: "Print nothing but errors.")
-    var quiet = false
-
     @Option(
         name: [.customShort("S"), .long],
-        help: "The job serializer: json (rq.serializers.JSONSerializer), the one swift-rq writes.")
-    var serializer: String?
+        help: "json (the default) or pickle, Python RQ's default serializer, for Python workers started without -S.")
+    var serializer = "json"
+
+    @Flag(help: "Print nothing but errors.")
+    var quiet = false
 
     @Option(
         name: [.customShort("w"), .customLong("worker-class")],
@@ -85,7 +85,9 @@ struct EnqueueCommand: AsyncParsableCommand {
             throw ValidationError("You can't specify both --schedule-in and --schedule-at")
         }
         if retryMax < 0 { throw ValidationError("--retry-max must not be negative") }
-        if let serializer { try WorkerOptions.checkSerializer(serializer) }
+        if JobSerializer(name: serializer) == nil {
+            throw ValidationError("-S \(serializer): unknown serializer; swift-rq writes json or pickle")
+        }
         if let workerClass = workerClass ?? ProcessInfo.processInfo.environment["RQ_WORKER_CLASS"] {
             _ = try WorkerOptions.runsInProcess(workerClass: workerClass)
         }
@@ -111,7 +113,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             if retryMax > 0 {
                 options.retry = Retry(max: retryMax, intervals: retryInterval.isEmpty ? [0] : retryInterval)
             }
-            let queue = Queue(self.queue, redis: redis)
+            let queue = Queue(self.queue, redis: redis, serializer: JobSerializer(name: serializer) ?? .json)
             let job: Job
             if let date = try scheduledDate() {
                 job = try await queue.enqueue(at: date, function, args: args, kwargs: kwargs, options: options)

@@ -11,6 +11,8 @@ indirect enum PythonLiteral: Sendable {
     case none
     case bool(Bool)
     case int(Int)
+    /// An integer beyond 64 bits, as its decimal digits (with a leading `-` if negative).
+    case bigInt(String)
     case float(Double)
     case string(String)
     case bytes([UInt8])
@@ -24,7 +26,7 @@ indirect enum PythonLiteral: Sendable {
         switch self {
         case .none: return "NoneType"
         case .bool: return "bool"
-        case .int: return "int"
+        case .int, .bigInt: return "int"
         case .float: return "float"
         case .string: return "str"
         case .bytes: return "bytes"
@@ -41,6 +43,7 @@ indirect enum PythonLiteral: Sendable {
         case .null: self = .none
         case .bool(let value): self = .bool(value)
         case .int(let value): self = .int(value)
+        case .bigInt(let digits): self = .bigInt(digits)
         case .double(let value): self = .float(value)
         case .string(let value): self = .string(value)
         case .array(let items): self = .list(items.map(PythonLiteral.init))
@@ -54,6 +57,7 @@ indirect enum PythonLiteral: Sendable {
         case .none: return "None"
         case .bool(let value): return value ? "True" : "False"
         case .int(let value): return String(value)
+        case .bigInt(let digits): return digits
         case .float(let value):
             if value.isNaN { return "nan" }
             if value.isInfinite { return value < 0 ? "-inf" : "inf" }
@@ -103,6 +107,7 @@ indirect enum PythonLiteral: Sendable {
         }
         switch (self, other) {
         case (.int(let a), .int(let b)): return a == b
+        case (.bigInt(let a), .bigInt(let b)): return a == b
         case (.none, .none): return true
         case (.string(let a), .string(let b)): return a == b
         case (.bytes(let a), .bytes(let b)): return a == b
@@ -122,6 +127,7 @@ indirect enum PythonLiteral: Sendable {
         case .none: return .null
         case .bool(let value): return .bool(value)
         case .int(let value): return .int(value)
+        case .bigInt(let digits): return JSONValue.bigInteger(digits) ?? .double(Double(digits) ?? .nan)
         case .float(let value): return .double(value)
         case .string(let value): return .string(value)
         case .list(let items), .tuple(let items):
@@ -141,6 +147,7 @@ indirect enum PythonLiteral: Sendable {
         switch self {
         case .string(let value): return value
         case .int(let value): return String(value)
+        case .bigInt(let digits): return digits
         case .float(let value): return String(decoding: JSONValue.double(value).serialized(), as: UTF8.self)
         case .bool(let value): return value ? "true" : "false"
         case .none: return "null"
@@ -247,8 +254,10 @@ struct PythonLiteralParser {
             case .int(let value):
                 if scalar == "+" { return operand }
                 let (negated, overflow) = (0).subtractingReportingOverflow(value)
-                guard !overflow else { throw error("integer too large for 64 bits") }
-                return .int(negated)
+                return overflow ? .bigInt("-\(value)".replacing("--", with: "")) : .int(negated)
+            case .bigInt(let digits):
+                if scalar == "+" { return operand }
+                return .bigInt(digits.hasPrefix("-") ? String(digits.dropFirst()) : "-" + digits)
             case .float(let value): return .float(scalar == "+" ? value : -value)
             default: throw error("a sign goes before a number only, not a \(operand.typeName)")
             }
@@ -397,7 +406,9 @@ struct PythonLiteralParser {
             guard !body.isEmpty, body.allSatisfy({ Int(String($0), radix: radix) != nil }) else {
                 throw error("invalid number '\(text)'")
             }
-            guard let value = Int(body, radix: radix) else { throw error("integer too large for 64 bits") }
+            guard let value = Int(body, radix: radix) else {
+                throw error("integers beyond 64 bits are taken in decimal only")
+            }
             return .int(value)
         }
         if lower.contains(".") || lower.contains("e") {
@@ -410,7 +421,11 @@ struct PythonLiteralParser {
         if lower.count > 1, lower.hasPrefix("0"), lower.contains(where: { $0 != "0" }) {
             throw error("leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal")
         }
-        guard let value = Int(lower) else { throw error("integer too large for 64 bits") }
+        guard let value = Int(lower) else {
+            // Python's ints have no size limit (up to its 4,300-digit conversion limit).
+            guard lower.count <= 4300 else { throw error("integer of more than 4300 digits") }
+            return .bigInt(String(lower.drop { $0 == "0" }))
+        }
         return .int(value)
     }
 

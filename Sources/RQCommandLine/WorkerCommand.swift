@@ -56,7 +56,7 @@ struct WorkerOptions: ParsableArguments {
 
     @Option(
         name: [.customShort("S"), .long],
-        help: "The job serializer: json (rq.serializers.JSONSerializer), the one swift-rq reads.")
+        help: "json or pickle (or Python RQ's names for them); the worker reads both either way.")
     var serializer: String?
 
     @Option(
@@ -111,17 +111,13 @@ struct WorkerOptions: ParsableArguments {
         if verbose && quiet { throw ValidationError("Flags --verbose and --quiet are mutually exclusive.") }
     }
 
-    /// The serializers swift-rq reads: JSON, by Python RQ's names for it.
+    /// The serializers swift-rq reads, by Python RQ's names for them: JSON and pickle (plain values). The worker
+    /// needs no choice — it tells them apart by their first byte — so the option is only checked.
     static func checkSerializer(_ name: String) throws {
-        switch name {
-        case "json", "JSONSerializer", "rq.serializers.JSONSerializer": return
-        case "pickle", "DefaultSerializer", "PickleSerializer", "rq.serializers.DefaultSerializer",
-            "rq.serializers.PickleSerializer":
-            throw ValidationError(
-                "-S \(name): swift-rq reads JSON jobs only; enqueue with serializer=JSONSerializer and use -S json")
-        default:
-            throw ValidationError("-S \(name): unknown serializer; swift-rq reads rq.serializers.JSONSerializer (json)")
-        }
+        guard JobSerializer(name: name) == nil else { return }
+        throw ValidationError(
+            "-S \(name): unknown serializer; swift-rq reads json (rq.serializers.JSONSerializer) and pickle "
+                + "(rq.serializers.DefaultSerializer, plain values only); a serializer of your own is Python code")
     }
 
     /// The handlers the hosting runner registered under `names`, in order; an unknown name is an error that lists

@@ -143,7 +143,7 @@ let rqPath = builtExecutable("swift-rq")
         #expect(await process.waitForExit(timeout: .seconds(10)) == 0, "\(process.log)")
 
         for (option, message) in [
-            (["-S", "pickle"], "swift-rq reads JSON jobs only"),
+            (["-S", "myapp.MySerializer"], "unknown serializer"),
             (["-w", "myapp.MyWorker"], "a worker class of your own"),
         ] {
             let (status, output) = try await runCommand(exampleJobsPath, ["worker", "-b", "-u", server.url] + option)

@@ -25,6 +25,26 @@ import Testing
         #expect(try JSONValue(parsing: value.description) == value)
     }
 
+    /// Python's `json.loads` reads long integers exactly; so does this, and prints the same digits back.
+    @Test func keepsIntegersBeyond64BitsExact() throws {
+        let text = "[18446744073709551616, -170141183460469231731687303715884105728, 9223372036854775807, 1e2]"
+        let value = try JSONValue(parsing: text)
+        #expect(
+            value == [
+                .bigInt("18446744073709551616"), .bigInt("-170141183460469231731687303715884105728"),
+                .int(Int.max), .double(100),
+            ])
+        #expect(
+            value.description
+                == "[18446744073709551616, -170141183460469231731687303715884105728, 9223372036854775807, 100.0]")
+        #expect(value.arrayValue?[0].intValue == nil)
+        #expect(value.arrayValue?[0].doubleValue == 18446744073709551616.0)
+        #expect(JSONValue.bigInteger("-0009223372036854775808") == .int(Int.min))
+        #expect(JSONValue.bigInteger("000018446744073709551616") == .bigInt("18446744073709551616"))
+        #expect(JSONValue.bigInteger("12a") == nil && JSONValue.bigInteger("-") == nil)
+        #expect(PythonRepr.repr(.bigInt("-18446744073709551616")) == "-18446744073709551616")
+    }
+
     @Test func parsesSurrogatePairsAndPythonSpecials() throws {
         #expect(try JSONValue(parsing: #""\ud83d\ude00""#) == .string("\u{1F600}"))
         #expect(try JSONValue(parsing: "[NaN, -Infinity]").arrayValue?.count == 2)

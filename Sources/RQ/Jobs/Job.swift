@@ -47,6 +47,9 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     public internal(set) var ttl: Int?
     /// Free-form metadata; change it and call ``saveMeta()`` to store it (progress reporting).
     public var meta: JSONObject
+    /// The serializer the job's call is stored in (found by reading it); its `meta` and result are written in the
+    /// same one, so the producer reads them back.
+    public internal(set) var serializer: JobSerializer
     /// The ids of the jobs this one depends on.
     public internal(set) var dependencyIDs: [String]
     /// Whether the job may run when a dependency failed.
@@ -123,6 +126,13 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
             }
             return number
         }
+        /// `meta`, in either serializer (JSON for Python's JSONSerializer, pickle for its default one).
+        func serialized(_ field: String) throws(RQError) -> JSONValue? {
+            guard let bytes = rest.removeValue(forKey: field), !bytes.isEmpty else { return nil }
+            do { return try JobSerializer.deserialize(bytes) } catch {
+                throw RQError.invalidJob(id, field: field, "cannot be read: \(error)")
+            }
+        }
         func json(_ field: String) throws(RQError) -> JSONValue? {
             guard let bytes = rest.removeValue(forKey: field), !bytes.isEmpty else { return nil }
             do { return try JSONValue(parsing: bytes) } catch {
@@ -138,6 +148,7 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         functionName = payload.functionName
         args = payload.args
         kwargs = payload.kwargs
+        serializer = payload.serializer
 
         let statusText = text("status") ?? "created"
         guard JobStatus.isWellFormed(statusText) else {
@@ -163,10 +174,10 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         resultTTL = try integer("result_ttl")
         failureTTL = try integer("failure_ttl")
         ttl = try integer("ttl")
-        switch try json("meta") {
+        switch try serialized("meta") {
         case nil: meta = [:]
         case .object(let object)?: meta = object
-        case .some: throw RQError.invalidJob(id, field: "meta", "is not a JSON object")
+        case .some: throw RQError.invalidJob(id, field: "meta", "is not a dict")
         }
         var dependencies: [String] = []
         switch try json("dependency_ids") {
@@ -216,6 +227,7 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         self.functionName = payload.functionName
         self.args = payload.args
         self.kwargs = payload.kwargs
+        self.serializer = payload.serializer
         self.description =
             description
             ?? PythonRepr.callString(function: payload.functionName, args: payload.args, kwargs: payload.kwargs)
@@ -259,7 +271,7 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     private func writeFields<Sink: JobFieldSink>(into fields: inout Sink, includeMeta: Bool) {
         fields.add("status", status.rawValue)
         fields.add("created_at", RQTimestamp.format(createdAt))
-        fields.add("data", JobPayload(functionName: functionName, args: args, kwargs: kwargs).encoded())
+        fields.add("data", payload.encoded())
         for name in ["success_callback_name", "failure_callback_name", "stopped_callback_name"] {
             fields.add(name, otherFields[name] ?? [])
         }
@@ -280,7 +292,7 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         }
         if allowDependencyFailures { fields.add("allow_dependency_failures", "1") }
         if enqueueAtFront { fields.add("enqueue_at_front", "1") }
-        if includeMeta, !meta.isEmpty { fields.add("meta", JSONValue.object(meta).serialized()) }
+        if includeMeta, !meta.isEmpty { fields.add("meta", serializer.serialize(.object(meta))) }
         if let ttl { fields.add("ttl", ttl) }
         if let retriesLeft {
             fields.add("retries_left", retriesLeft)
@@ -326,19 +338,24 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         return JobStatus(rawValue: text)
     }
 
-    /// Reads the current `meta` from Redis.
+    /// Reads the current `meta` from Redis (JSON or pickle).
     public func currentMeta() async throws -> JSONObject {
         let reply = try await redis.send("HGET", RQKeys.job(id), "meta")
         guard let bytes = reply.bytes, !bytes.isEmpty else { return [:] }
-        guard case .object(let object) = try? JSONValue(parsing: bytes) else {
-            throw RQError.invalidJob(id, field: "meta", "is not a JSON object")
+        guard case .object(let object) = try? JobSerializer.deserialize(bytes) else {
+            throw RQError.invalidJob(id, field: "meta", "is not a JSON object or a pickled dict")
         }
         return object
     }
 
-    /// Writes ``meta`` (only that field), as RQ's `save_meta()` does.
+    /// Writes ``meta`` (only that field) in the job's ``serializer``, as RQ's `save_meta()` does.
     public func saveMeta() async throws {
-        try await redis.send("HSET", RQKeys.job(id), "meta", JSONValue.object(meta).serialized())
+        try await redis.send("HSET", RQKeys.job(id), "meta", serializer.serialize(.object(meta)))
+    }
+
+    /// The call as stored in `data`.
+    var payload: JobPayload {
+        JobPayload(functionName: functionName, args: args, kwargs: kwargs, serializer: serializer)
     }
 
     /// RQ's call string, e.g. `examples.add(2, 3)`.

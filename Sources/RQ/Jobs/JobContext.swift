@@ -30,6 +30,8 @@ public final class JobContext: Sendable {
     /// A client for the job's Redis.
     public let redis: Redis
     private let metaStorage: Mutex<JSONObject>
+    /// The job's serializer, in which ``saveMeta(_:)`` writes.
+    let serializer: JobSerializer
 
     init(job: Job, workerName: String, executionID: String) {
         self.jobID = job.id
@@ -39,18 +41,20 @@ public final class JobContext: Sendable {
         self.executionID = executionID
         self.redis = job.redis
         self.metaStorage = Mutex(job.meta)
+        self.serializer = job.serializer
     }
 
     /// The job's metadata as this execution knows it.
     public var meta: JSONObject { metaStorage.withLock { $0 } }
 
-    /// Merges `updates` into the metadata and writes the `meta` field (only that field), like RQ's `save_meta()`.
+    /// Merges `updates` into the metadata and writes the `meta` field (only that field), like RQ's `save_meta()`, in
+    /// the job's serializer (pickle for a job from a producer using Python RQ's default serializer).
     public func saveMeta(_ updates: JSONObject = [:]) async throws {
         let merged = metaStorage.withLock { meta in
             for (key, value) in updates { meta[key] = value }
             return meta
         }
-        try await redis.send("HSET", RQKeys.job(jobID), "meta", JSONValue.object(merged).serialized())
+        try await redis.send("HSET", RQKeys.job(jobID), "meta", serializer.serialize(.object(merged)))
     }
 
     /// Fetches the full job record.

@@ -194,7 +194,9 @@ enum JobLifecycle {
             kind: kind, returnValue: returnValue, excString: excString, workerName: execution.workerName,
             executionID: execution.id, startedAt: execution.startedAt, endedAt: endedAt)
         return RedisCommand(
-            "XADD", arguments: [RQKeys.results(execution.job.id), "MAXLEN", "~", 10, "*"] + result.streamFields)
+            "XADD",
+            arguments: [RQKeys.results(execution.job.id), "MAXLEN", "~", 10, "*"]
+                + result.streamFields(serializer: execution.job.serializer))
     }
 
     /// The fields a job's end changes. Python re-saves the whole mapping (except `meta`); only these differ, so

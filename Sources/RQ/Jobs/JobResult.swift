@@ -46,11 +46,11 @@ public struct JobResult: Sendable, Hashable {
     /// Whether this result records success.
     public var isSuccessful: Bool { kind == .successful }
 
-    /// The stream fields for `XADD`, in the order Python writes them.
-    var streamFields: [any RedisArgument] {
+    /// The stream fields for `XADD`, in the order Python writes them; the return value in `serializer`, the job's.
+    func streamFields(serializer: JobSerializer) -> [any RedisArgument] {
         var fields: [any RedisArgument] = ["type", kind.code, "worker_name", workerName]
         if let returnValue, returnValue != .null {
-            fields += ["return_value", Array(Data(returnValue.serialized()).base64EncodedString().utf8)]
+            fields += ["return_value", Array(Data(serializer.serialize(returnValue)).base64EncodedString().utf8)]
         }
         if let excString {
             fields += ["exc_string", Array(Data(Zlib.compress(Array(excString.utf8))).base64EncodedString().utf8)]
@@ -79,9 +79,9 @@ public struct JobResult: Sendable, Hashable {
         if let encoded = fields["return_value"] {
             guard let data = Data(base64Encoded: Data(encoded)) else { throw bad("return_value", "is not base64") }
             do {
-                returnValue = try JSONValue(parsing: Array(data))
+                returnValue = try JobSerializer.deserialize(Array(data))
             } catch {
-                throw bad("return_value", "is not JSON (was it written with the pickle serializer?): \(error)")
+                throw bad("return_value", "cannot be read: \(error)")
             }
         } else {
             returnValue = nil

@@ -17,6 +17,9 @@ public actor Queue {
     public nonisolated let redis: Redis
     /// The timeout stored for jobs enqueued without one. Defaults to 180 seconds.
     public nonisolated let defaultTimeout: JobTimeout
+    /// The serializer new jobs are stored in: ``JobSerializer/json`` (the default) or ``JobSerializer/pickle`` (Python
+    /// RQ's default), for Python workers started without `-S json`. Swift workers read both.
+    public nonisolated let serializer: JobSerializer
     /// Whether jobs go to workers (`true`, the default) or run at once in this process (RQ's `is_async=False`).
     public nonisolated let isAsync: Bool
     /// The functions a synchronous queue runs.
@@ -28,10 +31,18 @@ public actor Queue {
     public nonisolated var key: String { RQKeys.queue(name) }
 
     /// Creates a handle on a queue; nothing is written until the first enqueue.
-    public init(_ name: String = "default", redis: Redis, defaultTimeout: JobTimeout = .default) {
+    ///
+    /// - Parameters:
+    ///   - serializer: how new jobs' calls, `meta` and results are stored. Defaults to ``JobSerializer/json``, which
+    ///     Python workers read with `-S json`; ``JobSerializer/pickle`` is Python RQ's default serializer.
+    public init(
+        _ name: String = "default", redis: Redis, defaultTimeout: JobTimeout = .default,
+        serializer: JobSerializer = .json
+    ) {
         self.name = name
         self.redis = redis
         self.defaultTimeout = defaultTimeout
+        self.serializer = serializer
         self.isAsync = true
         self.functions = nil
     }
@@ -40,11 +51,12 @@ public actor Queue {
     /// with `functions`, and records its status and result in Redis as a worker named `sync` would.
     public init(
         _ name: String = "default", redis: Redis, defaultTimeout: JobTimeout = .default,
-        runningSynchronouslyWith functions: JobFunctionRegistry
+        serializer: JobSerializer = .json, runningSynchronouslyWith functions: JobFunctionRegistry
     ) {
         self.name = name
         self.redis = redis
         self.defaultTimeout = defaultTimeout
+        self.serializer = serializer
         self.isAsync = false
         self.functions = functions
     }
@@ -172,7 +184,7 @@ public actor Queue {
     /// Runs a stored job at once in this process, as RQ's `Queue.run_job`; only for synchronous queues.
     ///
     /// - Throws: ``RQError`` `invalidState` if the queue was not made with
-    ///   ``init(_:redis:defaultTimeout:runningSynchronouslyWith:)``.
+    ///   ``init(_:redis:defaultTimeout:serializer:runningSynchronouslyWith:)``.
     @discardableResult
     public nonisolated func runJob(_ job: Job) async throws -> Job {
         guard let functions else {
@@ -188,7 +200,8 @@ public actor Queue {
         }
         return Job(
             id: request.options.jobID ?? RandomID.uuid4(), redis: redis, origin: name,
-            payload: JobPayload(functionName: request.functionName, args: request.args, kwargs: request.kwargs),
+            payload: JobPayload(
+                functionName: request.functionName, args: request.args, kwargs: request.kwargs, serializer: serializer),
             description: request.options.description, timeout: request.options.timeout ?? defaultTimeout,
             options: request.options, status: .queued, now: now)
     }

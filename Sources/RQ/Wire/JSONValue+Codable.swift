@@ -28,6 +28,8 @@ extension JSONValue: Codable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .int(let value): try container.encode(value)
+        // Codable has no integer wider than 64 bits: the nearest double is the closest it can say.
+        case .bigInt(let digits): try container.encode(Double(digits) ?? .nan)
         case .double(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)

@@ -8,6 +8,11 @@ public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int)
+    /// An integer beyond `Int`'s range, as its decimal digits (a leading `-` for negative values, no leading zeros).
+    ///
+    /// Python's integers have no size limit; reading JSON or pickle gives this case only for values `Int` cannot
+    /// hold, so every integer has one spelling, and writing it gives the same digits back. See ``bigInteger(_:)``.
+    case bigInt(String)
     case double(Double)
     case string(String)
     case array([JSONValue])
@@ -83,9 +88,24 @@ extension JSONValue {
     public var doubleValue: Double? {
         switch self {
         case .int(let value): return Double(value)
+        case .bigInt(let digits): return Double(digits)
         case .double(let value): return value
         default: return nil
         }
+    }
+    /// An integer written in decimal digits, of any size: ``int(_:)`` when `Int` holds it, else ``bigInt(_:)``;
+    /// `nil` for text that is not an optional `-` followed by digits.
+    public static func bigInteger(_ text: String) -> JSONValue? {
+        let utf8 = Array(text.utf8)
+        let negative = utf8.first == UInt8(ascii: "-")
+        let digits = utf8.dropFirst(negative ? 1 : 0)
+        guard !digits.isEmpty, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            return nil
+        }
+        if let value = Int(text) { return .int(value) }
+        let significant = digits.drop(while: { $0 == UInt8(ascii: "0") })
+        if let value = Int((negative ? "-" : "") + String(decoding: significant, as: UTF8.self)) { return .int(value) }
+        return .bigInt((negative ? "-" : "") + String(decoding: significant, as: UTF8.self))
     }
     /// The Boolean, if this is a Boolean.
     public var boolValue: Bool? {
@@ -125,6 +145,7 @@ extension JSONValue: CustomStringConvertible {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .int(let value): out.append(contentsOf: String(value).utf8)
+        case .bigInt(let digits): out.append(contentsOf: digits.utf8)
         case .double(let value): out.append(contentsOf: Self.pythonFloat(value).utf8)
         case .string(let value): Self.writeString(value, to: &out)
         case .array(let values):
@@ -351,6 +372,8 @@ private struct JSONParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let value = Int(text) { return .int(value) }
+        // Python reads long integers exactly (up to its 4300-digit conversion limit); so does this.
+        if isInteger, text.utf8.count <= 4301, let value = JSONValue.bigInteger(text) { return value }
         guard let value = Double(text), text.last.map({ $0.isNumber }) == true else {
             index = start
             throw fail("invalid number '\(text)'")

@@ -23,6 +23,7 @@ enum PythonRepr {
         case .null: return "None"
         case .bool(let flag): return flag ? "True" : "False"
         case .int(let number): return String(number)
+        case .bigInt(let digits): return digits
         case .double(let number):
             if number.isNaN { return "nan" }
             if number.isInfinite { return number < 0 ? "-inf" : "inf" }

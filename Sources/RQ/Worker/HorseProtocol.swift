@@ -22,6 +22,8 @@ enum HorseProtocol {
         var timeout: Int
         var redis: RedisConfiguration
         var callbacks = JobCallbacks()
+        /// The job's serializer: the horse writes `meta` in it.
+        var serializer: JobSerializer = .json
         /// The job's description, so the horse need not rebuild the call string.
         var description: String?
         /// Set when the horse is to run only a callback: the job ended where its own horse could not run it (killed
@@ -76,6 +78,7 @@ enum HorseProtocol {
                 "redis": .object(endpoint),
             ]
             if !callbacks.isEmpty { object["callbacks"] = callbacks.json }
+            if serializer != .json { object["serializer"] = .string(serializer.description) }
             if let description { object["description"] = .string(description) }
             if let callbackOnly {
                 object["callback_only"] = [
@@ -110,6 +113,7 @@ enum HorseProtocol {
                 redis: redis)
             callbacks = job.callbacks
             description = job.description
+            serializer = job.serializer
         }
 
         init(decoding bytes: [UInt8]) throws {
@@ -155,6 +159,7 @@ enum HorseProtocol {
                 timeout: document["timeout"]?.intValue ?? JobTimeout.default.seconds, redis: configuration)
             callbacks = try JobCallbacks(json: document["callbacks"])
             description = document["description"]?.stringValue
+            serializer = document["serializer"]?.stringValue.flatMap(JobSerializer.init(name:)) ?? .json
             if let only = document["callback_only"], let name = only["name"]?.stringValue {
                 callbackOnly = CallbackOnly(
                     callback: JobCallback(name, timeout: try JobTimeout(seconds: only["timeout"]?.intValue ?? 60)),
@@ -287,7 +292,8 @@ public struct JobRunner: Sendable {
         let job = Job(
             id: assignment.jobID, redis: redis, origin: assignment.origin,
             payload: JobPayload(
-                functionName: assignment.functionName, args: assignment.args, kwargs: assignment.kwargs),
+                functionName: assignment.functionName, args: assignment.args, kwargs: assignment.kwargs,
+                serializer: assignment.serializer),
             description: assignment.description, timeout: try? JobTimeout(seconds: assignment.timeout),
             options: options, status: .started,
             now: Date())

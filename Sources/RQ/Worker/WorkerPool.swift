@@ -479,7 +479,9 @@ public actor WorkerPool: Service {
                 RedisCommand("EXPIRE", RQKeys.job(id), JobLifecycle.defaultFailureTTL),
                 RedisCommand(
                     "ZADD", RQKeys.failed(queue), RQTimestamp.epochSeconds(now) + JobLifecycle.defaultFailureTTL, id),
-                RedisCommand("XADD", arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields),
+                RedisCommand(
+                    "XADD",
+                    arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields(serializer: .json)),
                 RedisCommand("LREM", RQKeys.intermediate(queue), 1, id),
                 RedisCommand("HINCRBY", workerKey, "failed_job_count", 1),
                 RedisCommand("ZREM", RQKeys.started(queue), "\(id):\(dequeued.executionID)"),
