@@ -8,6 +8,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+static inline int rq_openssl_init_without_atexit(void) {
+    // OpenSSL frees its global state in an atexit handler by default; a connection thread still in a handshake or
+    // a read when the process exits would then use freed memory. The process's exit reclaims it anyway.
+    return OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
+                            NULL);
+}
+
 static inline long rq_ssl_set_server_name(SSL *ssl, const char *name) {
     return SSL_set_tlsext_host_name(ssl, name);
 }

@@ -8,12 +8,16 @@ final class TLSContext: @unchecked Sendable {
     private let context: OpaquePointer
     let configuration: TLSConfiguration
 
+    /// OpenSSL set up once, before the first context, without its exit-time cleanup (see the shim).
+    private static let initialized: Void = { _ = rq_openssl_init_without_atexit() }()
+
     /// Loads the trusted CAs and the client certificate.
     ///
     /// - Parameter endpoint: the configured server, for error messages.
     /// - Throws: ``RedisError`` `connectionFailed` naming the file that cannot be used.
     init(_ configuration: TLSConfiguration, endpoint: RedisConfiguration.Endpoint) throws(RedisError) {
         self.configuration = configuration
+        _ = Self.initialized
         guard let context = SSL_CTX_new(TLS_client_method()) else {
             throw RedisError(.connectionFailed, "TLS for Redis at \(endpoint): \(Self.errorQueueText())")
         }
