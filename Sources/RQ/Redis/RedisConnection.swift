@@ -203,7 +203,7 @@ final class RedisConnection: Sendable {
             }
             (wakeReader, wakeWriter) = (fds[0], fds[1])
             lock.unlock()
-            BlockingThread.start(name: "rq-redis") { self.run() }
+            BlockingThread.start(name: machine.options.persistent ? "rq-pubsub" : "rq-redis") { self.run() }
         }
 
         func cancel(_ id: UInt64) {
