@@ -126,14 +126,14 @@ struct SettingsFile {
     }
 
     /// RQ's `SENTINEL` setting — `{"INSTANCES": [["host", 26379], …], "MASTER_NAME": "mymaster", "DB": 0,
-    /// "USERNAME": …, "PASSWORD": …, "SENTINEL_KWARGS": {"password": …}}` — as a `redis+sentinel://` URL.
+    /// "USERNAME": …, "PASSWORD": …, "SOCKET_TIMEOUT": …, "SSL": …, "CONNECTION_KWARGS": {"ssl_ca_certs": …},
+    /// "SENTINEL_KWARGS": {"password": …, "ssl": …}}` — as a `redis+sentinel://` URL. `SSL` is TLS to the master and
+    /// `SENTINEL_KWARGS`' `ssl` TLS to the sentinels, as redis-py's `Sentinel` takes them; their `ssl_*` settings
+    /// (redis-py's names) must agree where both give one.
     static func sentinelURL(_ setting: JSONValue) throws -> String {
         guard let object = setting.objectValue else { throw Error(description: "SENTINEL must be an object") }
         var values: [String: JSONValue] = [:]
         for (key, value) in object { values[key.lowercased()] = value }
-        if values["ssl"]?.boolValue == true {
-            throw Error(description: "SENTINEL with SSL is not supported yet; use a rediss:// REDIS_URL")
-        }
         let instances = values["instances"]?.arrayValue ?? [.array(["localhost", 26379])]
         let addresses = try instances.map { instance -> String in
             if let pair = instance.arrayValue, pair.count == 2, let host = pair[0].stringValue {
@@ -157,6 +157,26 @@ struct SettingsFile {
         }
         if let username = kwargs["username"]?.stringValue {
             query.append("sentinel_username=\(percentEncoded(username))")
+        }
+        if let seconds = values["socket_timeout"]?.doubleValue { query.append("socket_timeout=\(seconds)") }
+        var connection: [String: JSONValue] = [:]
+        for (key, value) in values["connection_kwargs"]?.objectValue ?? [:] { connection[key.lowercased()] = value }
+        func flag(_ value: JSONValue?) -> Bool { value?.boolValue ?? (value?.stringValue?.lowercased() == "true") }
+        if flag(values["ssl"]) || flag(connection["ssl"]) { query.append("ssl=true") }
+        if flag(kwargs["ssl"]) { query.append("sentinel_ssl=true") }
+        for name in ["ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname"] {
+            let text = { (value: JSONValue?) -> String? in
+                value.map { $0.boolValue.map { $0 ? "true" : "false" } ?? $0.stringValue ?? "\($0)" }
+            }
+            let master = text(connection[name])
+            let sentinels = text(kwargs[name])
+            if let master, let sentinels, master != sentinels {
+                throw Error(
+                    description:
+                        "SENTINEL: CONNECTION_KWARGS and SENTINEL_KWARGS give different \(name); swift-rq uses one "
+                        + "TLS setting for the master and the sentinels")
+            }
+            if let value = master ?? sentinels { query.append("\(name)=\(percentEncoded(value))") }
         }
         if !query.isEmpty { url += "?" + query.joined(separator: "&") }
         return url

@@ -200,6 +200,15 @@ struct SentinelCluster {
                 (try? await redis.send("SET", "over-tls", "yes")) != nil
             })
         #expect(try await master.makeClient().send("GET", "over-tls").string == "yes")
+        // RQ's SENTINEL setting says the same with SENTINEL_KWARGS, as redis-py's Sentinel takes it.
+        let settings = directory.appendingPathComponent("rq_settings.py")
+        try """
+        SENTINEL = {'INSTANCES': [('127.0.0.1', \(port))], 'MASTER_NAME': 'tlsmaster',
+                    'SENTINEL_KWARGS': {'ssl': True, 'ssl_ca_certs': '\(ca)'}}
+
+        """.write(to: settings, atomically: true, encoding: .utf8)
+        let (status, output) = try await runCommand(rqPath, ["info", "-c", settings.path])
+        #expect(status == 0, "\(output)")
         // Asked in plain text, the TLS sentinel does not answer: the error names it.
         let plain = try Redis(url: "redis+sentinel://127.0.0.1:\(port)/tlsmaster/0")
         let error = await #expect(throws: RedisError.self) { try await plain.send("PING") }

@@ -54,6 +54,20 @@ import Testing
         #expect(try RedisConfiguration(url: "redis+sentinel://s1/m").database == 0)
     }
 
+    @Test func sentinelURLsSayWhereTLSGoesAndTakeRedisPyTimeouts() throws {
+        let both = try RedisConfiguration(
+            url: "redis+sentinel://s1/m?ssl=true&sentinel_ssl=true&ssl_ca_certs=/ca.pem&socket_timeout=2.5")
+        #expect(both.tls?.caCertificates == "/ca.pem")
+        #expect(both.sentinel?.tls?.caCertificates == "/ca.pem")
+        #expect(both.commandTimeout == .milliseconds(2500))
+        let sentinelsOnly = try RedisConfiguration(url: "redis+sentinel://s1/m?sentinel_ssl=1&ssl_ca_certs=/ca.pem")
+        #expect(sentinelsOnly.tls == nil)
+        #expect(sentinelsOnly.sentinel?.tls?.caCertificates == "/ca.pem")
+        let plain = try RedisConfiguration(url: "redis+sentinel://s1/m?socket_connect_timeout=0.2")
+        #expect(plain.tls == nil && plain.sentinel?.tls == nil)
+        #expect(plain.connectTimeout == .milliseconds(200))
+    }
+
     @Test(arguments: [
         ("localhost:6379", "missing scheme"),
         ("http://localhost", "unknown scheme 'http'"),
@@ -68,6 +82,8 @@ import Testing
         ("redis+sentinel://s1:26379", "missing master name"),
         ("redis+sentinel://s1:x/m", "invalid port 'x'"),
         ("redis+sentinel://s1/m/x", "invalid database 'x'"),
+        ("redis+sentinel://s1/m?sentinel_ssl=maybe", "sentinel_ssl must be true or false, not 'maybe'"),
+        ("redis://localhost?socket_timeout=-1", "socket_timeout must be a positive number of seconds"),
     ])
     func badURLsNameTheBadPart(url: String, expected: String) {
         do {

@@ -60,7 +60,8 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// default: the system's), `ssl_certfile` and `ssl_keyfile` (a client certificate, for servers that require
     /// one), `ssl_cert_reqs` (`none`, `optional` or `required`, the default) and `ssl_check_hostname` (`true` by
     /// default, as in redis-py; ignored when `ssl_cert_reqs=none`):
-    /// `rediss://:secret@redis.example.com:6380/0?ssl_ca_certs=/etc/ssl/redis-ca.pem`.
+    /// `rediss://:secret@redis.example.com:6380/0?ssl_ca_certs=/etc/ssl/redis-ca.pem`. Any URL takes redis-py's
+    /// `socket_timeout` (``commandTimeout``) and `socket_connect_timeout` (``connectTimeout``), in seconds.
     ///
     /// - Throws: ``RedisError`` with code ``RedisError/Code/invalidURL`` naming the part that is wrong.
     public init(url: String) throws(RedisError) {
@@ -171,6 +172,17 @@ public struct RedisConfiguration: Sendable, Hashable {
         }
         if let pass = query["password"] { password = pass }
         if let user = query["username"] { username = user }
+        // redis-py's timeouts, in seconds.
+        for (name, keyPath) in [
+            ("socket_timeout", \RedisConfiguration.commandTimeout),
+            ("socket_connect_timeout", \RedisConfiguration.connectTimeout),
+        ] {
+            guard let text = query[name] else { continue }
+            guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
+                throw bad("\(name) must be a positive number of seconds, not '\(text)'")
+            }
+            self[keyPath: keyPath] = .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        }
     }
 
     /// `host[:port]` or `[v6]:port`.
