@@ -89,6 +89,25 @@ import Testing
         #expect(done.completed.first?.1 == [.status("OK"), .status("QUEUED"), .array([.integer(1)])])
     }
 
+    /// Below the machine, hiredis' parser completes a reply only when its last byte has come, whatever the reads.
+    @Test func aReplyWhoseBytesArriveInPiecesIsParsedWhenComplete() throws {
+        let parser = try #require(HiredisContext.parserOnly())
+        let bytes = Array("*3\r\n$3\r\nfoo\r\n:42\r\n*1\r\n+OK\r\n-ERR no\r\n".utf8)
+        var replies: [RedisValue] = []
+        for byte in bytes {  // one byte per read: the worst a socket can do
+            try parser.feed([byte], count: 1)
+            while let reply = try parser.nextReply() { replies.append(reply) }
+        }
+        #expect(
+            replies == [.array([.bulk(Array("foo".utf8)), .integer(42), .array([.status("OK")])]), .error("ERR no")])
+        try parser.feed(Array("$5\r\nab".utf8), count: 6)
+        #expect(try parser.nextReply() == nil, "half a bulk string is no reply yet")
+        try parser.feed(Array("cde\r\n".utf8), count: 5)
+        #expect(try parser.nextReply() == .bulk(Array("abcde".utf8)))
+        try parser.feed(Array("?bad\r\n".utf8), count: 6)
+        #expect(throws: RedisError.self) { try parser.nextReply() }
+    }
+
     @Test func anIdleConnectionLetsTheCallerWriteAndOthersQueueBehindIt() {
         var machine = machine()
         connected(&machine, first: request("a", id: 1))

@@ -44,6 +44,13 @@ final class HiredisContext {
         return HiredisContext(context: raw, endpoint: endpoint)
     }
 
+    /// A context that only parses: its reply parser, fed by hand, over a descriptor of `/dev/null` (for tests).
+    static func parserOnly() -> HiredisContext? {
+        let descriptor = open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard descriptor >= 0, let raw = redisConnectFd(descriptor) else { return nil }
+        return HiredisContext(context: raw, endpoint: .unix(path: "/dev/null"))
+    }
+
     /// The socket, so another thread can `shutdown(2)` it to interrupt a blocking read.
     var fileDescriptor: Int32 { rq_context_fd(context) }
 
