@@ -1,0 +1,137 @@
+import FoundationEssentials
+import Glibc
+import Logging
+import Synchronization
+
+// Recording how a job ended: results, registries, retries, counters, exception handlers.
+extension WorkerPool {
+    func recordWritten(_ jobID: String) {
+        unrecorded.remove(jobID)
+        taken.remove(jobID)
+        guard unrecorded.isEmpty else { return }
+        let waiters = recordWaiters
+        recordWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once every outcome handed to `record` is written.
+    func waitForRecords() async {
+        guard !unrecorded.isEmpty else { return }
+        await withCheckedContinuation { recordWaiters.append($0) }
+    }
+
+    static let stoppedText = "Job stopped by user, work-horse terminated."
+    var coldShutdownText: String { "Job was stopped by a cold shutdown of worker \(name).\n" }
+
+    /// Writes the outcome: success or failure records, counters, worker state, dependents.
+    func record(_ outcome: JobExecutor.Outcome, handle: RunningJob) async {
+        let execution = handle.execution
+        let job = execution.job
+        let endedAt = Date()
+        var commands: [RedisCommand]
+        let status: JobStatus
+        switch outcome {
+        case .success(let value):
+            status = .finished
+            successfulJobCount += 1
+            commands = JobLifecycle.success(
+                execution, returnValue: value, endedAt: endedAt, defaultResultTTL: configuration.defaultResultTTL)
+            let ttl = job.resultTTL ?? configuration.defaultResultTTL
+            logger.info("\(job.origin): Job OK (\(job.id))")
+            logger.info(ttl < 0 ? "Result will never expire" : "Result is kept for \(ttl) seconds")
+        case .failure(let text):
+            status = handle.stopReason == .stopCommand ? .stopped : .failed
+            failedJobCount += 1
+            if status == .failed, let retriesLeft = job.retriesLeft, retriesLeft > 0 {
+                let writes = JobLifecycle.retry(execution, endedAt: endedAt) + workerStateCommands()
+                logger.info(
+                    "\(job.origin): Job failed, retrying (\(job.id))",
+                    metadata: ["rq.retries_left": "\(retriesLeft - 1)"])
+                await withRetries("record retry", jobID: job.id) { try await self.redis.transaction(writes) }
+                return
+            }
+            if await runExceptionHandlers(job, text) {
+                commands = JobLifecycle.failure(execution, excString: text, endedAt: endedAt, status: status)
+            } else {
+                commands = JobLifecycle.failureWithoutRegistry(execution, endedAt: endedAt, status: status)
+            }
+            logger.error(
+                "\(job.origin): Job failed (\(job.id))",
+                metadata: ["rq.job_id": "\(job.id)", "error": "\(text.split(separator: "\n").last ?? "")"])
+        }
+        commands += workerStateCommands()
+        // Dependents are released in the same transaction (one round trip); if the server lost the script
+        // (NOSCRIPT, e.g. after a restart) the release is run again on its own.
+        let releases = status == .finished || status == .failed
+        let sha = releases ? try? await redis.scriptHash(RQScripts.releaseDependents) : nil
+        if let sha {
+            commands.append(
+                RedisCommand("EVALSHA", sha, 0, job.id, status.rawValue, RQTimestamp.format(Date())))
+        }
+        let writes = commands
+        let redis = self.redis
+        await withRetries("record job outcome", jobID: job.id) {
+            let results = try await redis.transactionResults(writes)
+            for (index, result) in results.enumerated() {
+                guard case .error(let message) = result else { continue }
+                if sha != nil, index == results.count - 1 {
+                    try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: redis)
+                } else {
+                    self.logger.error(
+                        "Job outcome write failed", metadata: ["rq.job_id": "\(job.id)", "error": "\(message)"])
+                }
+            }
+        }
+        if releases, sha == nil {
+            await withRetries("release dependents", jobID: job.id) {
+                try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: redis)
+            }
+        }
+    }
+
+    /// The worker's state after a job ended: idle when nothing else runs, else busy with another job.
+    func workerStateCommands() -> [RedisCommand] {
+        if running.isEmpty {
+            return [RedisCommand("HSET", workerKey, "state", "idle"), RedisCommand("HDEL", workerKey, "current_job")]
+        }
+        return running.keys.first.map { [RedisCommand("HSET", workerKey, "current_job", $0)] } ?? []
+    }
+
+    /// Runs the handler chain; returns whether the default handler (failed registry) should run.
+    func runExceptionHandlers(_ job: Job, _ text: String) async -> Bool {
+        for handler in configuration.exceptionHandlers {
+            if await handler.body(job, text) == .stop { return false }
+        }
+        return !configuration.disableDefaultExceptionHandler
+    }
+
+    /// Runs a write until it succeeds: through an outage of any length (up to `maximumOutage`), and five times for
+    /// other errors. An outcome is never dropped because Redis was away when the job ended.
+    func withRetries(_ what: String, jobID: String, _ body: @Sendable () async throws -> Void) async {
+        var backoff = Backoff.outage
+        var attempt = 0
+        while true {
+            do {
+                try await body()
+                await outageEnded()
+                return
+            } catch let error as RedisError where error.isTransient {
+                do { try await rideOut(error) } catch {
+                    logger.error(
+                        "Redis write given up: Redis unreachable for longer than the maximum outage",
+                        metadata: ["rq.job_id": "\(jobID)", "what": "\(what)", "error": "\(error)"])
+                    return
+                }
+            } catch {
+                attempt += 1
+                logger.warning(
+                    "Redis write failed",
+                    metadata: [
+                        "rq.job_id": "\(jobID)", "what": "\(what)", "attempt": "\(attempt)", "error": "\(error)",
+                    ])
+                if attempt == 5 { return }
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+}

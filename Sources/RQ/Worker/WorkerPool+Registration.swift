@@ -1,0 +1,210 @@
+import FoundationEssentials
+import Glibc
+import Logging
+import Synchronization
+
+// Registration in Redis — birth, death, heartbeats — and riding out Redis outages.
+extension WorkerPool {
+    // MARK: Birth and death
+
+    func birth() async throws {
+        let existing = try await redis.pipeline([
+            RedisCommand("EXISTS", workerKey), RedisCommand("HEXISTS", workerKey, "death"),
+        ])
+        if existing[0].int == 1 && existing[1].int == 0 {
+            throw WorkerPoolError(.nameInUse, "there exists an active worker named '\(name)' already")
+        }
+        try await redis.transaction(registrationCommands(address: await ipAddress()))
+        subscriber = RedisSubscriber(
+            configuration: redis.configuration, channel: RQKeys.pubsub(name), logger: logger)
+        logger.info(
+            "Worker started",
+            metadata: [
+                "rq.queues": "\(configuration.queues.joined(separator: ","))",
+                "rq.concurrency": "\(configuration.concurrency)",
+            ])
+    }
+
+    /// The worker hash, written anew, and the worker sets.
+    func registrationCommands(address: String) -> [RedisCommand] {
+        let now = RQTimestamp.format(Date())
+        var commands = [
+            RedisCommand("DEL", workerKey),
+            RedisCommand(
+                "HSET", workerKey, "birth", now, "last_heartbeat", now, "queues",
+                configuration.queues.joined(separator: ","), "pid", Int(getpid()), "hostname", Self.hostname,
+                "ip_address", address, "version", RQVersion.workerVersion, "python_version", RQVersion.runtime,
+                "state", "started"),
+            RedisCommand("SADD", RQKeys.workers, workerKey),
+        ]
+        for queue in configuration.queues {
+            commands.append(RedisCommand("SADD", RQKeys.queueWorkers(queue), workerKey))
+        }
+        commands.append(RedisCommand("EXPIRE", workerKey, configuration.workerTTL + 60))
+        return commands
+    }
+
+    func death() async {
+        await waitForRecords()
+        state = .stopped
+        subscriber?.stop()
+        for horse in warmHorses { horse.discard() }
+        warmHorses.removeAll()
+        var commands = [RedisCommand("SREM", RQKeys.workers, workerKey)]
+        for queue in configuration.queues {
+            commands.append(RedisCommand("SREM", RQKeys.queueWorkers(queue), workerKey))
+        }
+        commands += [
+            RedisCommand("HSET", workerKey, "death", RQTimestamp.format(Date()), "state", "dead"),
+            RedisCommand("EXPIRE", workerKey, 60),
+        ]
+        // Unregister even if the caller was cancelled: a worker left registered looks alive until its key expires.
+        let redis = self.redis
+        _ = await Task { try? await redis.transaction(commands) }.value
+        logger.info(
+            "Worker stopped", metadata: ["rq.successful": "\(successfulJobCount)", "rq.failed": "\(failedJobCount)"])
+    }
+
+    func ipAddress() async -> String {
+        guard let info = try? await redis.send("CLIENT", "INFO").string,
+            let field = info.split(separator: " ").first(where: { $0.hasPrefix("addr=") })
+        else { return "unknown" }
+        return String(field.dropFirst(5))
+    }
+
+    static let hostname: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
+    func heartbeatTTL(_ timeout: JobTimeout) -> Int {
+        let interval = max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up)))
+        guard timeout.seconds > 0 else { return interval + 60 }
+        return min(timeout.seconds, interval) + 60
+    }
+
+    /// Runs a started job (the dequeue script wrote its start records) and records the outcome.
+
+    // MARK: Outages
+
+    /// Rides out one failed Redis call: logs once when Redis goes away, then waits the next step of a capped
+    /// exponential backoff (0.1 s doubling to 5 s).
+    ///
+    /// - Throws: the error itself if it is not one that passes (``RedisError/isTransient``) or the outage has
+    ///   lasted longer than `maximumOutage`; `CancellationError` if the worker is cancelled meanwhile.
+    func rideOut(_ error: any Error) async throws {
+        guard let redisError = error as? RedisError, redisError.isTransient else { throw error }
+        let now = ContinuousClock.now
+        let since = outage?.since ?? now
+        if outage == nil {
+            logger.warning(
+                "Redis is unreachable; the worker keeps trying",
+                metadata: ["rq.redis": "\(redis.configuration.endpoint)", "error": "\(redisError.message)"])
+        }
+        if let limit = configuration.maximumOutage, now - since > limit {
+            logger.error(
+                "Redis unreachable for longer than the maximum outage", metadata: ["rq.max_outage": "\(limit)"])
+            throw error
+        }
+        var backoff = outage?.backoff ?? .outage
+        let delay = backoff.next()
+        outage = (since, backoff)
+        try await Task.sleep(for: delay)
+    }
+
+    /// After a successful Redis call: if Redis had been away, logs that it is back and registers the worker again if
+    /// its hash is gone (a failover to a replica that had not seen it). (The dequeue loop takes back the jobs whose
+    /// start the outage swallowed.)
+    func outageEnded() async {
+        guard let since = outage?.since else { return }
+        outage = nil
+        let seconds = (ContinuousClock.now - since).inSeconds
+        logger.info("Redis is back", metadata: ["rq.outage_seconds": "\((seconds * 10).rounded() / 10)"])
+        do {
+            if try await redis.send("HEXISTS", workerKey, "birth").int == 0 {
+                logger.info("Worker hash gone after the outage; registering again")
+                try await redis.transaction(registrationCommands(address: await ipAddress()) + workerStateCommands())
+            }
+        } catch {
+            logger.warning("Checks after the outage failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Jobs this worker started in Redis but never heard of — the reply of the script that started them was lost
+    /// with the connection — go back to the front of their queue: they never ran. Every job it did hear of
+    /// (`taken`: loading, running or being recorded) stays as it is.
+    // MARK: Heartbeats, commands, shutdown
+
+    func monitorHeartbeats() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(
+                for: min(configuration.jobMonitoringInterval, .seconds(Double(configuration.workerTTL) / 2)))
+            await heartbeat()
+        }
+    }
+
+    func heartbeat() async {
+        let now = Date()
+        let stamp = RQTimestamp.format(now)
+        var commands = [RedisCommand("HSET", workerKey, "last_heartbeat", stamp)]
+        if running.isEmpty {
+            commands.append(RedisCommand("EXPIRE", workerKey, configuration.workerTTL + 60))
+        } else {
+            let nowEpoch = RQTimestamp.epochSeconds(now)
+            var longest = 0
+            for handle in running.values {
+                let execution = handle.execution
+                let job = execution.job
+                let ttl = heartbeatTTL(job.timeout ?? .default)
+                longest = max(longest, ttl)
+                commands += [
+                    RedisCommand(
+                        "HSET", RQKeys.execution(job.id, execution.id), "last_heartbeat", RQTimestamp.epochString(now)),
+                    RedisCommand("EXPIRE", RQKeys.execution(job.id, execution.id), ttl),
+                    RedisCommand("ZADD", RQKeys.started(job.origin), "XX", nowEpoch + ttl, execution.wipMember),
+                    RedisCommand("ZADD", RQKeys.executions(job.id), nowEpoch + ttl + 60, execution.id),
+                    RedisCommand("EXPIRE", RQKeys.executions(job.id), ttl + 60),
+                    RedisCommand("HSET", RQKeys.job(job.id), "last_heartbeat", stamp),
+                    RedisCommand(
+                        "HSET", workerKey, "current_job_working_time", now.timeIntervalSince(execution.startedAt)),
+                ]
+            }
+            commands.append(RedisCommand("EXPIRE", workerKey, longest))
+        }
+        do {
+            // A worker hash that vanished (a failover to a replica that had not seen it, a flush) is written anew.
+            let results = try await redis.transactionResults([RedisCommand("HEXISTS", workerKey, "birth")] + commands)
+            if results.first?.int == 0 {
+                logger.info("Worker hash gone; registering again")
+                try await redis.transaction(registrationCommands(address: await ipAddress()) + workerStateCommands())
+            }
+            await outageEnded()
+        } catch let error as RedisError where error.isTransient {
+            // Redis is away: the dequeue loop says so once, and the next heartbeat tries again.
+        } catch {
+            logger.warning("Heartbeat failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// The version strings a worker writes to its hash.
+/// swift-rq itself.
+public enum SwiftRQ {
+    /// The library's version, as `swift-rq --version` prints it and workers write it to their hash.
+    public static let version = RQVersion.library
+}
+
+enum RQVersion {
+    static let library = "0.1.0"
+    /// The `version` field; `rq info` and rq-dashboard show it verbatim.
+    static let workerVersion = "swift-rq \(library)"
+    /// The `python_version` field names the runtime.
+    static let runtime: String = {
+        #if swift(>=6.3)
+            "Swift 6.3 (swift-rq \(library))"
+        #else
+            "Swift 6 (swift-rq \(library))"
+        #endif
+    }()
+}

@@ -1,0 +1,200 @@
+import FoundationEssentials
+import Glibc
+import Logging
+import Synchronization
+
+// Running one job: horses (warm, replaced after a rebuild), in process, its watchdog, late callbacks.
+extension WorkerPool {
+    // MARK: Running one job
+
+    func perform(_ execution: JobExecution, queue: String) async {
+        let job = execution.job
+        let timeout = job.timeout ?? .default
+        if configuration.logJobDescription {
+            logger.info("\(queue): \(job.description) (\(job.id))")
+        } else {
+            logger.info("\(queue): \(job.id)")
+        }
+        let outcome: JobExecutor.Outcome
+        let handle: RunningJob
+        switch configuration.execution.mode {
+        case .horse(let runner):
+            let horse: Horse
+            do {
+                horse = try await takeHorse(runner: runner)
+            } catch {
+                handle = RunningJob(execution: execution, horse: nil)
+                outcome = .failure("could not start the job runner \(runner): \(error)\n")
+                await record(outcome, handle: handle)
+                taken.remove(job.id)
+                return
+            }
+            handle = RunningJob(execution: execution, horse: horse)
+            running[job.id] = handle
+            outcome = await runInHorse(horse, handle: handle, timeout: timeout)
+        case .inProcess(let functions):
+            handle = RunningJob(execution: execution, horse: nil)
+            running[job.id] = handle
+            outcome = await runInProcess(functions, handle: handle, timeout: timeout)
+        }
+        running[job.id] = nil
+        // The slot is free once the job has run; its outcome is written meanwhile, in an unstructured task so a cold
+        // shutdown (cancellation) still writes it — a job must not be left "started". The worker waits for every
+        // pending write before it takes a burst's "queue empty" for an answer and before it unregisters.
+        unrecorded.insert(job.id)
+        Task {
+            await self.record(outcome, handle: handle)
+            self.recordWritten(job.id)
+        }
+    }
+
+    func takeHorse(runner: String) async throws -> Horse {
+        let current = FileIdentity(path: runner)
+        if let index = warmHorses.firstIndex(where: { $0.binary == current && $0.process.isRunning }) {
+            let horse = warmHorses.remove(at: index)
+            // The runner was rebuilt if any warm horse is from another binary: let those go.
+            let stale = warmHorses.filter { $0.binary != current || !$0.process.isRunning }
+            for old in stale { old.discard() }
+            warmHorses.removeAll { $0.binary != current || !$0.process.isRunning }
+            scheduleRefill()
+            return horse
+        }
+        for old in warmHorses { old.discard() }
+        warmHorses.removeAll()
+        scheduleRefill()
+        // A runner being rebuilt in place is briefly open for writing (ETXTBSY): wait for the build to finish.
+        for attempt in 1...40 {
+            do {
+                return try Horse(runner: runner, environment: horseEnvironment)
+            } catch let error where error.isTextFileBusy && attempt < 40 {
+                try? await Task.sleep(for: .milliseconds(50))
+            } catch {
+                throw WorkerPoolError(.runnerUnavailable, "\(error)")
+            }
+        }
+        throw WorkerPoolError(.runnerUnavailable, "\(runner) stayed busy (being written) for 2 seconds")
+    }
+
+    func scheduleRefill() {
+        guard configuration.warmHorses else { return }
+        Task { self.refillWarmHorses() }
+    }
+
+    func refillWarmHorses() {
+        guard configuration.warmHorses, case .horse(let runner) = configuration.execution.mode, case .running = state
+        else { return }
+        // One spare beyond the concurrency: a horse takes longer to start than a no-op job takes to run, so with one
+        // horse per slot the next job would wait for the start-up of a horse spawned when the last one began.
+        while warmHorses.count + running.count < 2 * configuration.concurrency + 1,
+            warmHorses.count < configuration.concurrency + 1
+        {
+            guard let horse = try? Horse(runner: runner, environment: horseEnvironment) else { return }
+            warmHorses.append(horse)
+        }
+    }
+
+    func runInHorse(_ horse: Horse, handle: RunningJob, timeout: JobTimeout) async -> JobExecutor.Outcome {
+        let job = handle.execution.job
+        let assignment = HorseProtocol.Assignment(
+            job: job, executionID: handle.execution.id, workerName: name, timeout: timeout.seconds,
+            redis: redis.configuration)
+        let penalty = deathPenalty
+        // The horse runs the success or failure callback after the job: give it their time before stopping it. The
+        // watchdog is a deadline on the shared clock, not a `Task.sleep`: a cancelled sleep leaves its dispatch
+        // timer (and sleep task, ~0.7 KB) behind until the deadline, 180 s by default — memory growing with the
+        // job rate.
+        let deadline = timeout.seconds + job.callbacks.longestRunInJob
+        let watchdog: UInt64? =
+            timeout.seconds > 0
+            ? Deadlines.shared.schedule(after: .seconds(deadline)) {
+                guard !handle.hasEnded else { return }
+                handle.markStopping(.timeout)
+                Task { await penalty.stop(handle) }
+            } : nil
+        let (reported, status) = await horse.run(assignment.encoded())
+        handle.markEnded()
+        if let watchdog { Deadlines.shared.cancel(watchdog) }
+        let outcome: JobExecutor.Outcome
+        switch handle.stopReason {
+        case .stopCommand?:
+            await runLateCallback(job.callbacks.stopped, job: job, outcome: .stopped)
+            return .failure(Self.stoppedText)
+        case .timeout? where reported == nil:
+            outcome = .failure(JobExecutor.timeoutText(timeout))
+        case .coldShutdown? where reported == nil:
+            return .failure(coldShutdownText)
+        default:
+            if let reported { return reported }
+            outcome = .failure(
+                "Work-horse terminated unexpectedly; waitpid returned \(SpawnedProcess.describe(status ?? 0)); ")
+        }
+        // The horse died before it could run the failure callback: run it in a horse of its own (not while the
+        // worker is being shut down cold).
+        if case .failure(let text) = outcome, handle.stopReason != .coldShutdown {
+            await runLateCallback(job.callbacks.failure, job: job, outcome: .failed(text))
+        }
+        return outcome
+    }
+
+    func runInProcess(_ functions: JobFunctionRegistry, handle: RunningJob, timeout: JobTimeout) async
+        -> JobExecutor.Outcome
+    {
+        let executor = JobExecutor(redis: redis, functions: functions, workerName: name)
+        let job = handle.execution.job
+        let executionID = handle.execution.id
+        let work = Task { await executor.perform(job, executionID: executionID, enforceTimeout: true) }
+        handle.attach(work)
+        let outcome = await work.value
+        handle.markEnded()
+        switch handle.stopReason {
+        case .stopCommand?:
+            await runLateCallback(job.callbacks.stopped, job: job, outcome: .stopped)
+            return .failure(Self.stoppedText)
+        case .coldShutdown?: return .failure(coldShutdownText)
+        default: return outcome
+        }
+    }
+
+    /// Runs a failure or stopped callback outside the job's own run — in a fresh horse, or in process — under its
+    /// timeout. A failing callback is logged; the job's outcome stays as it is.
+    func runLateCallback(_ callback: JobCallback?, job: Job, outcome: JobCallbackOutcome) async {
+        guard let callback else { return }
+        let problem: String?
+        switch configuration.execution.mode {
+        case .inProcess(let functions):
+            let executor = JobExecutor(redis: redis, functions: functions, workerName: name)
+            problem = await executor.runCallback(callback, job: job, outcome: outcome)
+        case .horse(let runner):
+            var assignment = HorseProtocol.Assignment(
+                job: job, executionID: "", workerName: name, timeout: job.timeout?.seconds ?? -1,
+                redis: redis.configuration)
+            if case .failed(let text) = outcome {
+                assignment.callbackOnly = .init(callback: callback, stopped: false, failureText: text)
+            } else {
+                assignment.callbackOnly = .init(callback: callback, stopped: true, failureText: "")
+            }
+            do {
+                let horse = try await takeHorse(runner: runner)
+                let limit = callback.timeout.seconds > 0 ? callback.timeout.seconds + 1 : Int.max / 2
+                let guardian = Deadlines.shared.schedule(after: .seconds(limit)) { horse.kill(SIGKILL) }
+                let (reported, status) = await horse.run(assignment.encoded())
+                Deadlines.shared.cancel(guardian)
+                switch reported {
+                case .success?: problem = nil
+                case .failure(let text)?: problem = text
+                case nil:
+                    problem =
+                        "callback \(callback.name) ended without a report; waitpid returned "
+                        + SpawnedProcess.describe(status ?? 0)
+                }
+            } catch {
+                problem = "could not start a horse for callback \(callback.name): \(error)"
+            }
+        }
+        if let problem {
+            logger.error(
+                "\(job.origin): callback failed (\(job.id))",
+                metadata: ["rq.job_id": "\(job.id)", "rq.callback": "\(callback.name)", "error": "\(problem)"])
+        }
+    }
+}
