@@ -16,7 +16,16 @@ final class RunningJob: StoppableJob {
     let execution: JobExecution
     let horse: Horse?
     private let task = Mutex<Task<JobExecutor.Outcome, Never>?>(nil)
-    private let state = Mutex<(ended: Bool, reason: StopReason?)>((false, nil))
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var ended = false
+        var reason: StopReason?
+        /// Who waits for the end (``waitUntilEnded(timeout:)``), by a number of their own, with the token of their
+        /// timeout on the shared deadline clock once it is set.
+        var waiters: [UInt64: (continuation: CheckedContinuation<Bool, Never>, deadline: UInt64?)] = [:]
+        var nextWaiter: UInt64 = 0
+    }
 
     init(execution: JobExecution, horse: Horse?) {
         self.jobID = execution.job.id
@@ -30,20 +39,47 @@ final class RunningJob: StoppableJob {
 
     func kill(_ signal: Int32) { horse?.kill(signal) }
 
+    /// Waits for ``markEnded()`` — resumed by it, no polling — or for the timeout, on the shared deadline clock.
     func waitUntilEnded(timeout: Duration) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while !hasEnded {
-            if clock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(10))
+        await withCheckedContinuation { continuation in
+            let id = state.withLock { state -> UInt64? in
+                if state.ended { return nil }
+                state.nextWaiter += 1
+                state.waiters[state.nextWaiter] = (continuation, nil)
+                return state.nextWaiter
+            }
+            guard let id else {
+                continuation.resume(returning: true)
+                return
+            }
+            let deadline = Deadlines.shared.schedule(after: timeout) { [self] in
+                self.state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(returning: false)
+            }
+            let waiting = state.withLock { state -> Bool in
+                guard state.waiters[id] != nil else { return false }
+                state.waiters[id]?.deadline = deadline
+                return true
+            }
+            // Ended (or timed out) meanwhile: the deadline is not needed.
+            if !waiting { Deadlines.shared.cancel(deadline) }
         }
-        return true
     }
 
     var hasEnded: Bool { state.withLock { $0.ended } }
     var stopReason: StopReason? { state.withLock { $0.reason } }
 
-    func markEnded() { state.withLock { $0.ended = true } }
+    /// The job has ended: whoever waits for it is resumed.
+    func markEnded() {
+        let waiters = state.withLock { state in
+            state.ended = true
+            defer { state.waiters.removeAll() }
+            return state.waiters.values
+        }
+        for waiter in waiters {
+            if let deadline = waiter.deadline { Deadlines.shared.cancel(deadline) }
+            waiter.continuation.resume(returning: true)
+        }
+    }
 
     /// Records why the worker is stopping the job; the first reason wins.
     func markStopping(_ reason: StopReason) {
