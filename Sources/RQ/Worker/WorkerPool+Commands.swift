@@ -36,8 +36,10 @@ extension WorkerPool {
         }
     }
 
+    /// A cold shutdown: the machine takes no more jobs, and every running job is stopped now (its outcome is still
+    /// written).
     func stopAllRunningJobs(_ reason: StopReason) {
-        state = .stopped
+        _ = machine.coldShutdown()
         if reason == .coldShutdown, !running.isEmpty {
             logger.warning(
                 "Cold shut down: stopping running jobs", metadata: ["rq.job_ids": "\(running.keys.sorted())"])

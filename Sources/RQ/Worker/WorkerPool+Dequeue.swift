@@ -5,6 +5,8 @@ import Synchronization
 
 // Taking jobs: suspension, the dequeue-and-start script, reading the job, lost starts.
 extension WorkerPool {
+    /// Checks `rq:suspended` at most once a second (RQ checks before every dequeue; a busy worker saves a round
+    /// trip per job this way, and a suspension still takes effect within a second).
     func isSuspended() async throws -> Bool {
         if let last = lastSuspensionCheck, ContinuousClock.now - last < .seconds(1), !wasSuspended { return false }
         lastSuspensionCheck = .now
@@ -178,8 +180,11 @@ extension WorkerPool {
         failedJobCount += 1
     }
 
-    func requeueLostStarts() async throws {
-        let known = Array(taken)
+    /// Jobs this worker started in Redis but never heard of — the reply of the script that started them was lost
+    /// with the connection — go back to the front of their queue: they never ran. Every job it did hear of
+    /// (`known`: loading, running or being recorded) stays as it is.
+    func requeueLostStarts(known: Set<String>) async throws {
+        let known = Array(known)
         for queue in configuration.queues {
             let requeued = try await redis.evaluate(
                 RQScripts.requeueLostStarts, keys: [RQKeys.started(queue), RQKeys.queue(queue)],

@@ -5,10 +5,22 @@ import Synchronization
 
 // Recording how a job ended: results, registries, retries, counters, exception handlers.
 extension WorkerPool {
+    /// A job ended: its slot is free, and its outcome is written in an unstructured task, so a cold shutdown
+    /// (cancellation) still writes it — a job must not be left "started". The worker waits for every pending write
+    /// before it takes a burst's "queue empty" for an answer and before it unregisters.
+    func jobEnded(_ outcome: JobOutcome, handle: RunningJob) {
+        let id = handle.jobID
+        running[id] = nil
+        machine.jobEnded(id)
+        Task {
+            await self.record(outcome, handle: handle)
+            self.recordWritten(id)
+        }
+    }
+
     func recordWritten(_ jobID: String) {
-        unrecorded.remove(jobID)
-        taken.remove(jobID)
-        guard unrecorded.isEmpty else { return }
+        machine.outcomeWritten(jobID)
+        guard machine.recording.isEmpty else { return }
         let waiters = recordWaiters
         recordWaiters.removeAll()
         for waiter in waiters { waiter.resume() }
@@ -16,22 +28,21 @@ extension WorkerPool {
 
     /// Returns once every outcome handed to `record` is written.
     func waitForRecords() async {
-        guard !unrecorded.isEmpty else { return }
+        guard !machine.recording.isEmpty else { return }
         await withCheckedContinuation { recordWaiters.append($0) }
     }
 
-    static let stoppedText = "Job stopped by user, work-horse terminated."
     var coldShutdownText: String { "Job was stopped by a cold shutdown of worker \(name).\n" }
 
     /// Writes the outcome: success or failure records, counters, worker state, dependents.
-    func record(_ outcome: JobExecutor.Outcome, handle: RunningJob) async {
+    func record(_ outcome: JobOutcome, handle: RunningJob) async {
         let execution = handle.execution
         let job = execution.job
         let endedAt = Date()
         var commands: [RedisCommand]
         let status: JobStatus
         switch outcome {
-        case .success(let value):
+        case .finished(let value):
             status = .finished
             successfulJobCount += 1
             commands = JobLifecycle.success(
@@ -39,10 +50,11 @@ extension WorkerPool {
             let ttl = job.resultTTL ?? configuration.defaultResultTTL
             logger.info("\(job.origin): Job OK (\(job.id))")
             logger.info(ttl < 0 ? "Result will never expire" : "Result is kept for \(ttl) seconds")
-        case .failure(let text):
-            status = handle.stopReason == .stopCommand ? .stopped : .failed
+        case .failed, .stopped, .timedOut, .crashed, .coldShutdown:
+            let text = outcome.failureText ?? ""
+            status = outcome.status
             failedJobCount += 1
-            if status == .failed, let retriesLeft = job.retriesLeft, retriesLeft > 0 {
+            if outcome.mayRetry, let retriesLeft = job.retriesLeft, retriesLeft > 0 {
                 let writes = JobLifecycle.retry(execution, endedAt: endedAt) + workerStateCommands()
                 logger.info(
                     "\(job.origin): Job failed, retrying (\(job.id))",
@@ -113,7 +125,7 @@ extension WorkerPool {
         while true {
             do {
                 try await body()
-                await outageEnded()
+                await redisAnswered()
                 return
             } catch let error as RedisError where error.isTransient {
                 do { try await rideOut(error) } catch {

@@ -46,7 +46,6 @@ extension WorkerPool {
 
     func death() async {
         await waitForRecords()
-        state = .stopped
         subscriber?.stop()
         for horse in warmHorses { horse.discard() }
         warmHorses.removeAll()
@@ -84,43 +83,38 @@ extension WorkerPool {
         return min(timeout.seconds, interval) + 60
     }
 
-    /// Runs a started job (the dequeue script wrote its start records) and records the outcome.
-
     // MARK: Outages
 
     /// Rides out one failed Redis call: logs once when Redis goes away, then waits the next step of a capped
-    /// exponential backoff (0.1 s doubling to 5 s).
+    /// exponential backoff (0.1 s doubling to 5 s), as the state machine decides.
     ///
+    /// - Parameter duringDequeue: the call was a dequeue, which may have started jobs whose reply was lost.
     /// - Throws: the error itself if it is not one that passes (``RedisError/isTransient``) or the outage has
     ///   lasted longer than `maximumOutage`; `CancellationError` if the worker is cancelled meanwhile.
-    func rideOut(_ error: any Error) async throws {
+    func rideOut(_ error: any Error, duringDequeue: Bool = false) async throws {
         guard let redisError = error as? RedisError, redisError.isTransient else { throw error }
-        let now = ContinuousClock.now
-        let since = outage?.since ?? now
-        if outage == nil {
-            logger.warning(
-                "Redis is unreachable; the worker keeps trying",
-                metadata: ["rq.redis": "\(redis.configuration.endpoint)", "error": "\(redisError.message)"])
-        }
-        if let limit = configuration.maximumOutage, now - since > limit {
+        switch machine.redisFailed(duringDequeue: duringDequeue, now: .now) {
+        case .giveUp:
             logger.error(
-                "Redis unreachable for longer than the maximum outage", metadata: ["rq.max_outage": "\(limit)"])
+                "Redis unreachable for longer than the maximum outage",
+                metadata: ["rq.max_outage": "\(configuration.maximumOutage.map { "\($0)" } ?? "none")"])
             throw error
+        case .retry(let delay, let first):
+            if first {
+                logger.warning(
+                    "Redis is unreachable; the worker keeps trying",
+                    metadata: ["rq.redis": "\(redis.configuration.endpoint)", "error": "\(redisError.message)"])
+            }
+            try await Task.sleep(for: delay)
         }
-        var backoff = outage?.backoff ?? .outage
-        let delay = backoff.next()
-        outage = (since, backoff)
-        try await Task.sleep(for: delay)
     }
 
     /// After a successful Redis call: if Redis had been away, logs that it is back and registers the worker again if
     /// its hash is gone (a failover to a replica that had not seen it). (The dequeue loop takes back the jobs whose
     /// start the outage swallowed.)
-    func outageEnded() async {
-        guard let since = outage?.since else { return }
-        outage = nil
-        let seconds = (ContinuousClock.now - since).inSeconds
-        logger.info("Redis is back", metadata: ["rq.outage_seconds": "\((seconds * 10).rounded() / 10)"])
+    func redisAnswered() async {
+        guard let away = machine.redisAnswered(now: .now) else { return }
+        logger.info("Redis is back", metadata: ["rq.outage_seconds": "\((away.inSeconds * 10).rounded() / 10)"])
         do {
             if try await redis.send("HEXISTS", workerKey, "birth").int == 0 {
                 logger.info("Worker hash gone after the outage; registering again")
@@ -131,9 +125,6 @@ extension WorkerPool {
         }
     }
 
-    /// Jobs this worker started in Redis but never heard of — the reply of the script that started them was lost
-    /// with the connection — go back to the front of their queue: they never ran. Every job it did hear of
-    /// (`taken`: loading, running or being recorded) stays as it is.
     // MARK: Heartbeats, commands, shutdown
 
     func monitorHeartbeats() async throws {
@@ -179,7 +170,7 @@ extension WorkerPool {
                 logger.info("Worker hash gone; registering again")
                 try await redis.transaction(registrationCommands(address: await ipAddress()) + workerStateCommands())
             }
-            await outageEnded()
+            await redisAnswered()
         } catch let error as RedisError where error.isTransient {
             // Redis is away: the dequeue loop says so once, and the next heartbeat tries again.
         } catch {

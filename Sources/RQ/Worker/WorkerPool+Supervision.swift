@@ -7,6 +7,7 @@ import Synchronization
 extension WorkerPool {
     // MARK: Running one job
 
+    /// Runs a started job (the dequeue script wrote its start records), then hands its outcome to be recorded.
     func perform(_ execution: JobExecution, queue: String) async {
         let job = execution.job
         let timeout = job.timeout ?? .default
@@ -15,36 +16,28 @@ extension WorkerPool {
         } else {
             logger.info("\(queue): \(job.id)")
         }
-        let outcome: JobExecutor.Outcome
-        let handle: RunningJob
+        if machine.phase == .stopped {
+            // A cold shutdown came while the job was being read: it never starts, and is recorded as stopped by it.
+            jobEnded(.coldShutdown(coldShutdownText), handle: RunningJob(execution: execution, horse: nil))
+            return
+        }
         switch configuration.execution.mode {
         case .horse(let runner):
             let horse: Horse
             do {
                 horse = try await takeHorse(runner: runner)
             } catch {
-                handle = RunningJob(execution: execution, horse: nil)
-                outcome = .failure("could not start the job runner \(runner): \(error)\n")
-                await record(outcome, handle: handle)
-                taken.remove(job.id)
+                let handle = RunningJob(execution: execution, horse: nil)
+                jobEnded(.failed("could not start the job runner \(runner): \(error)\n"), handle: handle)
                 return
             }
-            handle = RunningJob(execution: execution, horse: horse)
+            let handle = RunningJob(execution: execution, horse: horse)
             running[job.id] = handle
-            outcome = await runInHorse(horse, handle: handle, timeout: timeout)
+            jobEnded(await runInHorse(horse, handle: handle, timeout: timeout), handle: handle)
         case .inProcess(let functions):
-            handle = RunningJob(execution: execution, horse: nil)
+            let handle = RunningJob(execution: execution, horse: nil)
             running[job.id] = handle
-            outcome = await runInProcess(functions, handle: handle, timeout: timeout)
-        }
-        running[job.id] = nil
-        // The slot is free once the job has run; its outcome is written meanwhile, in an unstructured task so a cold
-        // shutdown (cancellation) still writes it — a job must not be left "started". The worker waits for every
-        // pending write before it takes a burst's "queue empty" for an answer and before it unregisters.
-        unrecorded.insert(job.id)
-        Task {
-            await self.record(outcome, handle: handle)
-            self.recordWritten(job.id)
+            jobEnded(await runInProcess(functions, handle: handle, timeout: timeout), handle: handle)
         }
     }
 
@@ -81,7 +74,8 @@ extension WorkerPool {
     }
 
     func refillWarmHorses() {
-        guard configuration.warmHorses, case .horse(let runner) = configuration.execution.mode, case .running = state
+        guard configuration.warmHorses, case .horse(let runner) = configuration.execution.mode,
+            machine.phase == .running
         else { return }
         // One spare beyond the concurrency: a horse takes longer to start than a no-op job takes to run, so with one
         // horse per slot the next job would wait for the start-up of a horse spawned when the last one began.
@@ -93,7 +87,7 @@ extension WorkerPool {
         }
     }
 
-    func runInHorse(_ horse: Horse, handle: RunningJob, timeout: JobTimeout) async -> JobExecutor.Outcome {
+    func runInHorse(_ horse: Horse, handle: RunningJob, timeout: JobTimeout) async -> JobOutcome {
         let job = handle.execution.job
         let assignment = HorseProtocol.Assignment(
             job: job, executionID: handle.execution.id, workerName: name, timeout: timeout.seconds,
@@ -114,45 +108,33 @@ extension WorkerPool {
         let (reported, status) = await horse.run(assignment.encoded())
         handle.markEnded()
         if let watchdog { Deadlines.shared.cancel(watchdog) }
-        let outcome: JobExecutor.Outcome
-        switch handle.stopReason {
-        case .stopCommand?:
-            await runLateCallback(job.callbacks.stopped, job: job, outcome: .stopped)
-            return .failure(Self.stoppedText)
-        case .timeout? where reported == nil:
-            outcome = .failure(JobExecutor.timeoutText(timeout))
-        case .coldShutdown? where reported == nil:
-            return .failure(coldShutdownText)
-        default:
-            if let reported { return reported }
-            outcome = .failure(
-                "Work-horse terminated unexpectedly; waitpid returned \(SpawnedProcess.describe(status ?? 0)); ")
-        }
-        // The horse died before it could run the failure callback: run it in a horse of its own (not while the
-        // worker is being shut down cold).
-        if case .failure(let text) = outcome, handle.stopReason != .coldShutdown {
-            await runLateCallback(job.callbacks.failure, job: job, outcome: .failed(text))
-        }
-        return outcome
+        return await decided(reported: reported, exitStatus: status, handle: handle, timeout: timeout)
     }
 
-    func runInProcess(_ functions: JobFunctionRegistry, handle: RunningJob, timeout: JobTimeout) async
-        -> JobExecutor.Outcome
-    {
+    func runInProcess(_ functions: JobFunctionRegistry, handle: RunningJob, timeout: JobTimeout) async -> JobOutcome {
         let executor = JobExecutor(redis: redis, functions: functions, workerName: name)
         let job = handle.execution.job
         let executionID = handle.execution.id
         let work = Task { await executor.perform(job, executionID: executionID, enforceTimeout: true) }
         handle.attach(work)
-        let outcome = await work.value
+        let reported = await work.value
         handle.markEnded()
-        switch handle.stopReason {
-        case .stopCommand?:
-            await runLateCallback(job.callbacks.stopped, job: job, outcome: .stopped)
-            return .failure(Self.stoppedText)
-        case .coldShutdown?: return .failure(coldShutdownText)
-        default: return outcome
+        return await decided(reported: reported, exitStatus: nil, handle: handle, timeout: timeout)
+    }
+
+    /// The job's outcome (see ``JobOutcome/decide(reported:stopReason:exitStatus:timeout:coldShutdownText:)``); a
+    /// callback the job could not run itself — it was stopped, timed out or crashed — runs now, in a horse of its
+    /// own or in process.
+    private func decided(
+        reported: JobExecutor.Outcome?, exitStatus: Int32?, handle: RunningJob, timeout: JobTimeout
+    ) async -> JobOutcome {
+        let outcome = JobOutcome.decide(
+            reported: reported, stopReason: handle.stopReason, exitStatus: exitStatus, timeout: timeout,
+            coldShutdownText: coldShutdownText)
+        if let (callback, callbackOutcome) = outcome.lateCallback(of: handle.execution.job.callbacks) {
+            await runLateCallback(callback, job: handle.execution.job, outcome: callbackOutcome)
         }
+        return outcome
     }
 
     /// Runs a failure or stopped callback outside the job's own run — in a fresh horse, or in process — under its

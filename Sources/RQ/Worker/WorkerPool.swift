@@ -32,29 +32,17 @@ public actor WorkerPool: Service {
     nonisolated let deathPenalty: any DeathPenalty
     nonisolated let horseEnvironment: [String: String]
 
-    enum State {
-        case initial
-        case running
-        case draining
-        case stopped
-    }
-    var state: State = .initial
+    /// What the worker knows of its own work — phase, slots, outcomes being written, outages — and decides from it.
+    var machine: WorkerStateMachine
+    /// The jobs running now, by id: what stop commands, the watchdog and heartbeats act on.
     var running: [String: RunningJob] = [:]
-    /// The jobs whose outcomes are being written (see `perform`), and who waits for them all.
-    var unrecorded: Set<String> = []
-    /// Every job this worker has dequeued whose outcome is not written yet: loading, running or being recorded.
-    var taken: Set<String> = []
-    /// A dequeue failed: its script may have started jobs in Redis whose reply never came.
-    var startsMayBeLost = false
+    /// Who waits for every outcome being written to be written.
     var recordWaiters: [CheckedContinuation<Void, Never>] = []
     var warmHorses: [Horse] = []
     var queueOrder: [String]
     var subscriber: RedisSubscriber?
     var lastMaintenance: ContinuousClock.Instant?
-    var lastActivity = ContinuousClock.now
     var lastSuspensionCheck: ContinuousClock.Instant?
-    /// Since when Redis has been unreachable, and the backoff of the tries; nil while it answers.
-    var outage: (since: ContinuousClock.Instant, backoff: Backoff)?
     var wasSuspended = false
 
     /// Jobs this worker has finished: successful and failed.
@@ -71,6 +59,11 @@ public actor WorkerPool: Service {
         logger[metadataKey: "rq.worker"] = "\(name)"
         self.logger = logger
         self.queueOrder = configuration.queues
+        self.machine = WorkerStateMachine(
+            settings: .init(
+                concurrency: configuration.concurrency, maxJobs: configuration.maxJobs, burst: configuration.burst,
+                maxIdleTime: configuration.maxIdleTime, maximumOutage: configuration.maximumOutage),
+            now: .now)
         self.horseEnvironment = Horse.environment(workerName: name)
         switch configuration.execution.mode {
         case .horse: self.deathPenalty = configuration.deathPenalty ?? KillHorseDeathPenalty()
@@ -92,7 +85,7 @@ public actor WorkerPool: Service {
     ///   if Redis cannot be reached at start.
     public func run() async throws {
         if JobRunner.isHorse { JobRunner.refuseWorkerPoolInHorse(logger: logger) }
-        guard case .initial = state else {
+        guard machine.phase == .initial else {
             throw WorkerPoolError(.invalidConfiguration, "a WorkerPool runs once; create a new one")
         }
         guard configuration.concurrency >= 1, !configuration.queues.isEmpty else {
@@ -103,7 +96,7 @@ public actor WorkerPool: Service {
         // start with the default disposition again.)
         signal(SIGPIPE, SIG_IGN)
         try await birth()
-        state = .running
+        machine.start()
         do {
             try await withGracefulShutdownHandler {
                 try await self.work()
@@ -126,10 +119,10 @@ public actor WorkerPool: Service {
     public var runningJobIDs: [String] { Array(running.keys) }
 
     func beginDraining() async {
-        guard case .running = state else { return }
-        state = .draining
+        guard machine.phase == .running else { return }
+        let busy = machine.warmShutdown()
         logger.info("Warm shut down requested")
-        if !running.isEmpty {
+        if busy {
             _ = try? await redis.send("HSET", workerKey, "shutdown_requested_date", RQTimestamp.format(Date()))
         }
     }
@@ -153,97 +146,65 @@ public actor WorkerPool: Service {
         }
     }
 
+    /// Carries out the state machine's steps until it says to finish: every job ended, every outcome written.
     func dequeueLoop() async throws {
         if configuration.warmHorses { refillWarmHorses() }
-        var processed = 0
         try await withThrowingTaskGroup(of: Void.self) { jobs in
-            var active = 0
             while true {
-                if Task.isCancelled { break }
-                guard case .running = state else { break }
-                if let maxJobs = configuration.maxJobs, processed >= maxJobs { break }
-                // Refill when at least half the slots are free, so that one dequeue round trip starts several jobs.
-                if active > 0, active > configuration.concurrency - max(1, configuration.concurrency / 2) {
+                if Task.isCancelled, machine.phase == .running || machine.phase == .draining {
+                    stopAllRunningJobs(.coldShutdown)
+                }
+                switch machine.nextStep(now: .now) {
+                case .finish:
+                    return
+                case .waitForAJobToEnd:
+                    // Each job's task tells the machine it ended before it returns.
                     _ = try await jobs.next()
-                    active -= 1
-                    continue
-                }
-                // Redis unreachable (restarting, failing over): wait with backoff and try again, unless the outage
-                // outlasts `maximumOutage`. Running jobs go on meanwhile, and their outcomes wait to be written.
-                let suspended: Bool
-                do { suspended = try await isSuspended() } catch {
-                    try await rideOut(error)
-                    continue
-                }
-                if suspended {
-                    if configuration.burst { break }
+                case .waitForOutcomeWrites:
+                    await waitForRecords()
+                case .pauseWhileSuspended:
                     try await Task.sleep(for: .seconds(1))
-                    continue
-                }
-                await maintainIfDue()
-                var limit = configuration.concurrency - active
-                if let maxJobs = configuration.maxJobs { limit = min(limit, maxJobs - processed) }
-                let batch: [Dequeued]
-                do { batch = try await dequeue(upTo: limit) } catch {
-                    startsMayBeLost = true
-                    try await rideOut(error)
-                    continue
-                }
-                for dequeued in batch { taken.insert(dequeued.id) }
-                await outageEnded()
-                // Only here, between dequeues, is every job this worker started in Redis known to it (a dequeue in
-                // flight elsewhere could have started jobs whose reply is still on its way).
-                if startsMayBeLost {
+                case .requeueLostStarts(let known):
                     do {
-                        try await requeueLostStarts()
-                        startsMayBeLost = false
+                        try await requeueLostStarts(known: known)
+                        machine.lostStartsRequeued()
+                        await redisAnswered()
                     } catch {
-                        try await rideOut(error)
-                        continue
+                        try await rideOut(error, duringDequeue: false)
                     }
-                }
-                if batch.isEmpty {
-                    if configuration.burst {
-                        if active == 0 {
-                            // A retry or repeat being written may queue the job again: look once more after it.
-                            if !unrecorded.isEmpty {
-                                await waitForRecords()
-                                continue
-                            }
-                            break
+                case .dequeue(let limit):
+                    // Redis unreachable (restarting, failing over): wait with backoff and try again, unless the
+                    // outage outlasts `maximumOutage`. Running jobs go on meanwhile; their outcomes wait to be written.
+                    do {
+                        if try await isSuspended() {
+                            machine.suspended()
+                            continue
                         }
-                        _ = try await jobs.next()
-                        active -= 1
+                    } catch {
+                        try await rideOut(error, duringDequeue: false)
                         continue
                     }
-                    if let maxIdle = configuration.maxIdleTime, active == 0,
-                        ContinuousClock.now - lastActivity > maxIdle
-                    {
-                        break
-                    }
-                    continue
-                }
-                lastActivity = .now
-                for dequeued in batch {
-                    guard let job = await loadJob(dequeued) else {
-                        taken.remove(dequeued.id)
+                    await maintainIfDue()
+                    let batch: [Dequeued]
+                    do { batch = try await dequeue(upTo: limit) } catch {
+                        try await rideOut(error, duringDequeue: true)
                         continue
                     }
-                    processed += 1
-                    active += 1
-                    let execution = JobExecution(
-                        job: job, workerName: name, hasWorkerHash: true, startedAt: dequeued.startedAt,
-                        id: dequeued.executionID)
-                    let queue = dequeued.queue
-                    jobs.addTask { await self.perform(execution, queue: queue) }
+                    machine.dequeued(batch.map(\.id), now: .now)
+                    await redisAnswered()
+                    for dequeued in batch {
+                        guard let job = await loadJob(dequeued) else {
+                            machine.jobDropped(dequeued.id)
+                            continue
+                        }
+                        let execution = JobExecution(
+                            job: job, workerName: name, hasWorkerHash: true, startedAt: dequeued.startedAt,
+                            id: dequeued.executionID)
+                        let queue = dequeued.queue
+                        jobs.addTask { await self.perform(execution, queue: queue) }
+                    }
                 }
             }
-            // Warm shutdown, burst end, max jobs: let the running jobs finish and their outcomes be written.
-            try await jobs.waitForAll()
-            await waitForRecords()
         }
     }
-
-    /// Checks `rq:suspended` at most once a second (RQ checks before every dequeue; a busy worker saves a round
-    /// trip per job this way, and a suspension still takes effect within a second).
 }

@@ -1,0 +1,223 @@
+/// What a worker knows about its own work, as a value: its phase (running, draining after a warm shutdown, stopped
+/// by a cold one), the jobs in its slots, the outcomes still being written, how many jobs it has taken, whether its
+/// dequeue may have started jobs it never heard of, and whether Redis is away. The dequeue loop asks it for the next
+/// ``Step`` and tells it what happened; it does no I/O and reads no clock (`now` is an argument), so burst ends,
+/// max jobs, shutdowns, slots and outages are unit-tested without Redis or processes (`WorkerStateMachineTests`).
+///
+/// `WorkerPool` owns one and carries out its steps.
+///
+/// ```
+///   initial ──start──▶ running ──warm shutdown, burst end, max jobs, idle──▶ draining ──▶ finished
+///                         │                                                  │
+///                         └───────────────cold shutdown─────────────▶ stopped ┘ (jobs stopped; outcomes written)
+/// ```
+///
+/// Draining and stopped both end the same way: wait for the jobs in the slots to end and for every outcome to be
+/// written, then finish — a job never stays "started" because its worker left.
+struct WorkerStateMachine {
+    struct Settings {
+        var concurrency: Int
+        var maxJobs: Int?
+        var burst = false
+        var maxIdleTime: Duration?
+        var maximumOutage: Duration?
+    }
+
+    enum Phase: Equatable {
+        case initial
+        case running
+        /// A warm shutdown (or the end of a burst, of max jobs, of the idle time): no new jobs.
+        case draining
+        /// A cold shutdown: the running jobs were stopped.
+        case stopped
+        /// Every job ended and every outcome is written.
+        case finished
+    }
+
+    /// What the dequeue loop does next.
+    enum Step: Equatable {
+        /// Check for a suspension, then take up to `limit` jobs (report ``dequeued(_:now:)``, ``suspended()`` or
+        /// ``redisFailed(_:now:)``).
+        case dequeue(limit: Int)
+        /// A dequeue failed: jobs this worker started in Redis may be unknown to it. Put back on their queues the
+        /// ones it did not take (`known` are the ones it did); report ``lostStartsRequeued()``.
+        case requeueLostStarts(known: Set<String>)
+        /// Wait until a job in a slot ends (``jobEnded(_:)``).
+        case waitForAJobToEnd
+        /// Wait until the outcomes being written are written (``outcomeWritten(_:)``).
+        case waitForOutcomeWrites
+        /// Suspended: look again in a second.
+        case pauseWhileSuspended
+        /// Everything is done: unregister.
+        case finish
+    }
+
+    let settings: Settings
+    private(set) var phase = Phase.initial
+    /// Jobs in the slots: dequeued and being read, or running.
+    private(set) var running: Set<String> = []
+    /// Jobs that ended whose outcome is being written.
+    private(set) var recording: Set<String> = []
+    /// Jobs taken from the queues so far (those that could be read).
+    private(set) var processed = 0
+    private var startsMayBeLost = false
+    private var lastDequeueFoundNothing = false
+    private var isSuspended = false
+    private var lastActivity: ContinuousClock.Instant
+    /// Since when Redis has been away, and the backoff of the tries; nil while it answers.
+    private var outage: (since: ContinuousClock.Instant, backoff: Backoff)?
+
+    init(settings: Settings, now: ContinuousClock.Instant) {
+        self.settings = settings
+        lastActivity = now
+    }
+
+    /// Every job taken and not yet recorded: in a slot or being written.
+    var taken: Set<String> { running.union(recording) }
+
+    /// Whether Redis is away (a failure since its last answer).
+    var isInOutage: Bool { outage != nil }
+
+    // MARK: The loop
+
+    mutating func start() {
+        if phase == .initial { phase = .running }
+    }
+
+    mutating func nextStep(now: ContinuousClock.Instant) -> Step {
+        switch phase {
+        case .initial, .finished:
+            return .finish
+        case .draining, .stopped:
+            return drain()
+        case .running:
+            break
+        }
+        if let maxJobs = settings.maxJobs, processed >= maxJobs { return drainFromNowOn() }
+        if lastDequeueFoundNothing {
+            lastDequeueFoundNothing = false
+            if settings.burst {
+                // A retry or repeat being written may queue a job again: look once more after it.
+                if !running.isEmpty { return .waitForAJobToEnd }
+                if !recording.isEmpty { return .waitForOutcomeWrites }
+                return drainFromNowOn()
+            }
+            if let maxIdle = settings.maxIdleTime, running.isEmpty, now - lastActivity > maxIdle {
+                return drainFromNowOn()
+            }
+        }
+        if isSuspended {
+            isSuspended = false
+            if settings.burst { return drainFromNowOn() }
+            return .pauseWhileSuspended
+        }
+        // Between dequeues every job this worker started in Redis is known to it (`taken`): now the ones a failed
+        // dequeue may have started unheard of can be told apart and put back.
+        if startsMayBeLost { return .requeueLostStarts(known: taken) }
+        // Refill when at least half the slots are free, so that one dequeue round trip starts several jobs.
+        let busy = running.count
+        if busy > 0, busy > settings.concurrency - max(1, settings.concurrency / 2) { return .waitForAJobToEnd }
+        var limit = settings.concurrency - busy
+        if let maxJobs = settings.maxJobs { limit = min(limit, maxJobs - processed) }
+        return .dequeue(limit: limit)
+    }
+
+    private mutating func drainFromNowOn() -> Step {
+        phase = .draining
+        return drain()
+    }
+
+    private mutating func drain() -> Step {
+        if !running.isEmpty { return .waitForAJobToEnd }
+        if !recording.isEmpty { return .waitForOutcomeWrites }
+        phase = .finished
+        return .finish
+    }
+
+    // MARK: Events
+
+    /// The queues are suspended (`rq suspend`).
+    mutating func suspended() {
+        isSuspended = true
+    }
+
+    /// A dequeue took these jobs (started in Redis; possibly some whose hash is gone or unreadable — report those
+    /// with ``jobDropped(_:)``). They occupy slots until they end.
+    mutating func dequeued(_ ids: [String], now: ContinuousClock.Instant) {
+        running.formUnion(ids)
+        processed += ids.count
+        lastDequeueFoundNothing = ids.isEmpty
+        if !ids.isEmpty { lastActivity = now }
+    }
+
+    /// The lost starts are back on their queues.
+    mutating func lostStartsRequeued() { startsMayBeLost = false }
+
+    /// A dequeued job is not run: its hash was gone, or unreadable (then failed on the spot). Its slot is free.
+    mutating func jobDropped(_ id: String) {
+        if running.remove(id) != nil { processed -= 1 }
+    }
+
+    /// A job ended (finished, failed, stopped, killed, crashed); its outcome is being written. Its slot is free.
+    mutating func jobEnded(_ id: String) {
+        if running.remove(id) != nil { recording.insert(id) }
+    }
+
+    /// A job's outcome is written.
+    mutating func outcomeWritten(_ id: String) {
+        recording.remove(id)
+    }
+
+    /// A warm shutdown: take no new jobs; let the running ones finish.
+    ///
+    /// - Returns: whether jobs are running (the worker notes the request in its hash then, as RQ does).
+    mutating func warmShutdown() -> Bool {
+        guard phase == .running || phase == .initial else { return false }
+        phase = .draining
+        return !running.isEmpty
+    }
+
+    /// A cold shutdown: stop the running jobs now (their outcomes are still written).
+    ///
+    /// - Returns: the jobs to stop.
+    mutating func coldShutdown() -> Set<String> {
+        guard phase != .finished else { return [] }
+        phase = .stopped
+        return running
+    }
+
+    /// Whether a stop-job command names a job running here.
+    func isRunning(_ id: String) -> Bool { running.contains(id) }
+
+    // MARK: Outages
+
+    enum OutageDecision: Equatable {
+        /// Wait this long and try again; `first` on the first failure of an outage (log that Redis went away).
+        case retry(after: Duration, first: Bool)
+        /// Redis has been away longer than the maximum outage: give up (the worker exits with the error).
+        case giveUp
+    }
+
+    /// A Redis call failed with a transient error (connection lost, timeout, LOADING, READONLY…).
+    ///
+    /// - Parameter duringDequeue: the call was a dequeue, which may have started jobs whose reply was lost.
+    mutating func redisFailed(duringDequeue: Bool, now: ContinuousClock.Instant) -> OutageDecision {
+        if duringDequeue { startsMayBeLost = true }
+        let first = outage == nil
+        let since = outage?.since ?? now
+        if let limit = settings.maximumOutage, now - since > limit { return .giveUp }
+        var backoff = outage?.backoff ?? .outage
+        let delay = backoff.next()
+        outage = (since, backoff)
+        return .retry(after: delay, first: first)
+    }
+
+    /// A Redis call succeeded.
+    ///
+    /// - Returns: how long Redis was away, if it was (log that it is back, and check the worker's registration).
+    mutating func redisAnswered(now: ContinuousClock.Instant) -> Duration? {
+        guard let since = outage?.since else { return nil }
+        outage = nil
+        return now - since
+    }
+}

@@ -1,0 +1,204 @@
+import Testing
+
+@testable import RQ
+
+/// The worker's state machine driven by hand: no Redis, no processes, no clock.
+@Suite struct WorkerStateMachineTests {
+    let start = ContinuousClock.now
+
+    func machine(
+        concurrency: Int = 2, maxJobs: Int? = nil, burst: Bool = false, maxIdle: Duration? = nil,
+        maximumOutage: Duration? = nil
+    ) -> WorkerStateMachine {
+        var machine = WorkerStateMachine(
+            settings: .init(
+                concurrency: concurrency, maxJobs: maxJobs, burst: burst, maxIdleTime: maxIdle,
+                maximumOutage: maximumOutage),
+            now: start)
+        machine.start()
+        return machine
+    }
+
+    /// Runs `nextStep` and returns it (a mutating call cannot stand inside `#expect`).
+    func step(_ machine: inout WorkerStateMachine, at now: ContinuousClock.Instant? = nil) -> WorkerStateMachine.Step {
+        machine.nextStep(now: now ?? start)
+    }
+
+    @Test func aBurstEndsOnlyAfterThePendingOutcomeWrites() {
+        var worker = machine(burst: true)
+        #expect(step(&worker) == .dequeue(limit: 2))
+        worker.dequeued(["a", "b"], now: start)
+        #expect(step(&worker) == .waitForAJobToEnd, "both slots are busy")
+        worker.jobEnded("a")
+        worker.jobEnded("b")
+        #expect(step(&worker) == .dequeue(limit: 2))
+        worker.dequeued([], now: start)
+        // The queues are empty, but a's outcome (a retry, say, which queues it again) is still being written.
+        worker.outcomeWritten("b")
+        #expect(step(&worker) == .waitForOutcomeWrites)
+        worker.outcomeWritten("a")
+        #expect(step(&worker) == .dequeue(limit: 2), "after the writes, the queues are looked at once more")
+        worker.dequeued([], now: start)
+        #expect(step(&worker) == .finish)
+        #expect(worker.phase == .finished)
+    }
+
+    @Test func maxJobsTakesNoMoreThanItsNumberAndFinishesTheirWrites() {
+        var worker = machine(concurrency: 4, maxJobs: 3)
+        #expect(step(&worker) == .dequeue(limit: 3))
+        worker.dequeued(["a", "b"], now: start)
+        #expect(step(&worker) == .dequeue(limit: 1), "two slots are free, but only one job is left to take")
+        worker.dequeued(["c"], now: start)
+        #expect(step(&worker) == .waitForAJobToEnd)
+        #expect(worker.phase == .draining)
+        for id in ["a", "b", "c"] { worker.jobEnded(id) }
+        #expect(step(&worker) == .waitForOutcomeWrites)
+        for id in ["a", "b", "c"] { worker.outcomeWritten(id) }
+        #expect(step(&worker) == .finish)
+    }
+
+    @Test func aDroppedJobDoesNotCountTowardsMaxJobs() {
+        var worker = machine(concurrency: 2, maxJobs: 2)
+        _ = step(&worker)
+        worker.dequeued(["gone", "b"], now: start)
+        worker.jobDropped("gone")  // its hash had expired
+        #expect(step(&worker) == .dequeue(limit: 1))
+    }
+
+    @Test func aWarmShutdownLetsTheRunningJobsFinishThenAColdOneStopsThem() {
+        var worker = machine(concurrency: 3)
+        _ = step(&worker)
+        worker.dequeued(["a", "b"], now: start)
+        let noted1 = worker.warmShutdown()
+        #expect(noted1, "jobs are running: the request is noted in the worker's hash")
+        #expect(step(&worker) == .waitForAJobToEnd)
+        worker.jobEnded("a")
+        #expect(step(&worker) == .waitForAJobToEnd, "no new job during a warm shutdown")
+        // A second signal: cold.
+        let stopping2 = worker.coldShutdown()
+        #expect(stopping2 == ["b"])
+        #expect(worker.phase == .stopped)
+        worker.jobEnded("b")
+        #expect(step(&worker) == .waitForOutcomeWrites, "a stopped job's outcome is still written")
+        worker.outcomeWritten("a")
+        worker.outcomeWritten("b")
+        #expect(step(&worker) == .finish)
+        let noted3 = worker.warmShutdown()
+        #expect(!noted3)
+    }
+
+    @Test func aSlotFreedByACrashIsFilledAgain() {
+        var worker = machine(concurrency: 2)
+        _ = step(&worker)
+        worker.dequeued(["a", "b"], now: start)
+        #expect(step(&worker) == .waitForAJobToEnd)
+        worker.jobEnded("a")  // its horse crashed: the job is failed, the slot is free
+        #expect(step(&worker) == .dequeue(limit: 1))
+        #expect(worker.taken == ["a", "b"], "a is still being recorded")
+    }
+
+    @Test func aStopJobCommandFindsOnlyJobsRunningHere() {
+        var worker = machine()
+        _ = step(&worker)
+        worker.dequeued(["a"], now: start)
+        #expect(worker.isRunning("a"))
+        #expect(!worker.isRunning("elsewhere"))
+        worker.jobEnded("a")
+        #expect(!worker.isRunning("a"))
+    }
+
+    @Test func aSuspensionPausesAndEndsABurst() {
+        var worker = machine()
+        _ = step(&worker)
+        worker.suspended()
+        #expect(step(&worker) == .pauseWhileSuspended)
+        #expect(step(&worker) == .dequeue(limit: 2))
+
+        var burst = machine(burst: true)
+        _ = step(&burst)
+        burst.suspended()
+        #expect(step(&burst) == .finish)
+    }
+
+    @Test func anIdleWorkerStopsAfterItsMaximumIdleTime() {
+        var worker = machine(maxIdle: .seconds(10))
+        _ = step(&worker)
+        worker.dequeued([], now: start)
+        #expect(step(&worker, at: start + .seconds(5)) == .dequeue(limit: 2))
+        worker.dequeued([], now: start + .seconds(5))
+        #expect(step(&worker, at: start + .seconds(11)) == .finish)
+    }
+
+    @Test func anOutageBacksOffThenLostStartsArePutBackBeforeTheNextDequeue() {
+        var worker = machine(maximumOutage: .seconds(60))
+        _ = step(&worker)
+        worker.dequeued(["a"], now: start)
+        _ = step(&worker)
+        // The next dequeue's reply is lost with the connection: it may have started jobs.
+        let decision4 = worker.redisFailed(duringDequeue: true, now: start)
+        #expect(decision4 == .retry(after: .milliseconds(100), first: true))
+        let decision5 = worker.redisFailed(duringDequeue: true, now: start)
+        #expect(decision5 == .retry(after: .milliseconds(200), first: false))
+        #expect(step(&worker) == .requeueLostStarts(known: ["a"]), "a is known; the rest go back")
+        #expect(
+            worker.redisFailed(duringDequeue: false, now: start + .seconds(1))
+                == .retry(after: .milliseconds(400), first: false))
+        let away6 = worker.redisAnswered(now: start + .seconds(2))
+        #expect(away6 == .seconds(2))
+        #expect(step(&worker) == .requeueLostStarts(known: ["a"]))
+        worker.lostStartsRequeued()
+        #expect(step(&worker) == .dequeue(limit: 1))
+        let away7 = worker.redisAnswered(now: start + .seconds(3))
+        #expect(away7 == nil)
+        // Past the maximum outage, the worker gives up.
+        #expect(
+            worker.redisFailed(duringDequeue: false, now: start + .seconds(4))
+                == .retry(after: .milliseconds(100), first: true))
+        let decision8 = worker.redisFailed(duringDequeue: false, now: start + .seconds(70))
+        #expect(decision8 == .giveUp)
+    }
+}
+
+@Suite struct JobOutcomeTests {
+    let cold = "Job was stopped by a cold shutdown of worker w.\n"
+
+    func decide(_ reported: JobExecutor.Outcome?, _ reason: StopReason?, status: Int32? = nil) -> JobOutcome {
+        JobOutcome.decide(
+            reported: reported, stopReason: reason, exitStatus: status, timeout: 5,
+            coldShutdownText: cold)
+    }
+
+    @Test func oneDecisionFromWhatTheWorkerSaw() {
+        #expect(decide(.success(.int(3)), nil) == .finished(.int(3)))
+        #expect(decide(.failure("boom\n"), nil) == .failed("boom\n"))
+        #expect(decide(nil, .stopCommand) == .stopped)
+        #expect(decide(.success(.int(3)), .stopCommand) == .stopped, "a stop command always wins")
+        #expect(decide(nil, .timeout) == .timedOut(JobExecutor.timeoutText(JobTimeout(5))))
+        #expect(decide(.success(.null), .timeout) == .finished(.null), "it finished just in time")
+        #expect(decide(nil, .coldShutdown) == .coldShutdown(cold))
+        #expect(decide(.failure("CancellationError"), .coldShutdown) == .coldShutdown(cold))
+        guard case .crashed(let text) = decide(nil, nil, status: 9) else {
+            Issue.record("a horse that died without a report did not crash")
+            return
+        }
+        #expect(text.hasPrefix("Work-horse terminated unexpectedly; waitpid returned "))
+        guard case .crashed = decide(nil, .killCommand, status: 9) else {
+            Issue.record("a kill-horse command is not a crash")
+            return
+        }
+    }
+
+    @Test func statusRetryAndLateCallbacksFollowFromTheOutcome() {
+        #expect(JobOutcome.stopped.status == .stopped && !JobOutcome.stopped.mayRetry)
+        #expect(JobOutcome.stopped.failureText == JobOutcome.stoppedText)
+        #expect(JobOutcome.crashed("x").status == .failed && JobOutcome.crashed("x").mayRetry)
+        #expect(JobOutcome.finished(.null).failureText == nil)
+        let failure = JobCallback("on_failure")
+        let stopped = JobCallback("on_stopped")
+        let callbacks = JobCallbacks(failure: failure, stopped: stopped)
+        #expect(JobOutcome.timedOut("t").lateCallback(of: callbacks)?.0 == failure)
+        #expect(JobOutcome.stopped.lateCallback(of: callbacks)?.0 == stopped)
+        #expect(JobOutcome.failed("f").lateCallback(of: callbacks) == nil, "the job's own run called it")
+        #expect(JobOutcome.coldShutdown("c").lateCallback(of: callbacks) == nil)
+    }
+}
