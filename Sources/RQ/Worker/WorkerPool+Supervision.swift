@@ -70,6 +70,7 @@ extension WorkerPool {
 
     func scheduleRefill() {
         guard configuration.warmHorses else { return }
+        // Unstructured on purpose: spawning is off the job's path; the horses it makes are owned by `warmHorses`.
         Task { self.refillWarmHorses() }
     }
 
@@ -103,6 +104,8 @@ extension WorkerPool {
             ? Deadlines.shared.schedule(after: .seconds(deadline)) {
                 guard !handle.hasEnded else { return }
                 handle.markStopping(.timeout)
+                // The deadline fires on the clock's thread; the penalty (signals and waits) runs as a task, and the
+                // job's own run, awaited above, ends when it takes effect.
                 Task { await penalty.stop(handle) }
             } : nil
         let (reported, status) = await horse.run(assignment.encoded())
@@ -115,6 +118,7 @@ extension WorkerPool {
         let executor = JobExecutor(redis: redis, functions: functions, workerName: name)
         let job = handle.execution.job
         let executionID = handle.execution.id
+        // A task of its own, awaited just below, so the death penalty and stop commands can cancel the job alone.
         let work = Task { await executor.perform(job, executionID: executionID, enforceTimeout: true) }
         handle.attach(work)
         let reported = await work.value

@@ -112,7 +112,7 @@ public actor WorkerPool: Service {
 
     /// Asks for a warm shutdown: take no new jobs, finish the running ones, then return from ``run()``.
     public nonisolated func triggerGracefulShutdown() {
-        Task { await self.beginDraining() }
+        Task { await self.beginDraining() }  // a synchronous request; the actor handles it as soon as it can
     }
 
     /// The ids of the jobs running now.
@@ -141,6 +141,7 @@ public actor WorkerPool: Service {
             try await withTaskCancellationHandler {
                 try await self.dequeueLoop()
             } onCancel: {
+                // The cancellation handler is synchronous; the loop also checks `Task.isCancelled` at each step.
                 Task { await self.stopAllRunningJobs(.coldShutdown) }
             }
         }
