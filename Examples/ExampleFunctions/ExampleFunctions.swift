@@ -64,6 +64,12 @@ public enum ExampleFunctions {
         }
         functions.register(fail) { message in throw ExampleFailure(description: message) }
         functions.register("examples.crash") { _ in abort() }
+        // Which process ran the job, and which build of the runner (`RQ_EXAMPLE_VERSION`, default "1"): for the
+        // tests of reused horses.
+        functions.register("examples.pid") { _ in .int(Int(getpid())) }
+        functions.register("examples.runner_version") { _ in
+            .string(ProcessInfo.processInfo.environment["RQ_EXAMPLE_VERSION"] ?? "1")
+        }
         functions.register(progress) { steps in
             for step in 1...max(steps, 1) {
                 try await Task.sleep(for: .milliseconds(200))

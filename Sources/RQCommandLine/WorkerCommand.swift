@@ -41,6 +41,14 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "Stop after this many seconds without a job.")
     var maxIdleTime: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Jobs one horse runs, one after another, before a fresh one takes over (default 1: a new process per job).",
+            discussion:
+                "For trusted, short jobs: fewer process starts; a crash or a timeout kill still costs only the job that was running."
+        ))
+    var maxJobsPerHorse: Int?
+
     @Option(help: "Exit after Redis has been unreachable this many seconds (default: keep trying).")
     var maxOutage: Int?
 
@@ -101,7 +109,7 @@ struct WorkerOptions: ParsableArguments {
         for (name, value) in [
             ("--worker-ttl", workerTTL), ("--job-monitoring-interval", jobMonitoringInterval),
             ("--maintenance-interval", maintenanceInterval), ("--max-jobs", maxJobs), ("--max-idle-time", maxIdleTime),
-            ("--max-outage", maxOutage),
+            ("--max-outage", maxOutage), ("--max-jobs-per-horse", maxJobsPerHorse),
         ] {
             if let value, value <= 0 { throw ValidationError("\(name) must be positive, not \(value)") }
         }
@@ -167,6 +175,7 @@ struct WorkerOptions: ParsableArguments {
         configuration.maintenanceInterval = .seconds(maintenanceInterval ?? file?.int("maintenance_interval") ?? 600)
         configuration.maxJobs = maxJobs ?? file?.int("max_jobs")
         configuration.maxIdleTime = (maxIdleTime ?? file?.int("max_idle_time")).map { .seconds($0) }
+        configuration.maxJobsPerHorse = maxJobsPerHorse ?? file?.int("max_jobs_per_horse") ?? 1
         configuration.maximumOutage = (maxOutage ?? file?.int("max_outage")).map { .seconds($0) }
         configuration.disableDefaultExceptionHandler =
             disableDefaultExceptionHandler || file?.bool("disable_default_exception_handler") == true

@@ -202,3 +202,30 @@ import Testing
         #expect(JobOutcome.coldShutdown("c").lateCallback(of: callbacks) == nil)
     }
 }
+
+@Suite struct HorseReuseDecisionTests {
+    func decide(
+        limit: Int = 10, served: Int = 1, reported: Bool = true, stopReason: StopReason? = nil,
+        outcome: JobOutcome = .finished(.null), runnerChanged: Bool = false, workerTakesJobs: Bool = true
+    ) -> HorseReuse {
+        HorseReuse.afterJob(
+            limit: limit, served: served, reported: reported, stopReason: stopReason, outcome: outcome,
+            runnerChanged: runnerChanged, workerTakesJobs: workerTakesJobs)
+    }
+
+    @Test func aHorseIsKeptOnlyWhileItMayServeAndNothingWentWrong() {
+        #expect(decide() == .keep)
+        #expect(decide(outcome: .failed("ValueError: no\n")) == .keep, "a job that failed on its own is not a problem")
+        #expect(decide(limit: 1, served: 1) == .retire, "the default: a fresh process per job")
+        #expect(decide(limit: 3, served: 3) == .retire, "a reused horse is retired after N jobs")
+        #expect(decide(reported: false, outcome: .crashed("x")) == .retire, "a crashed horse is replaced")
+        #expect(decide(reported: false, stopReason: .timeout, outcome: .timedOut("t")) == .retire)
+        #expect(decide(reported: false, stopReason: .killCommand, outcome: .crashed("k")) == .retire, "killed")
+        #expect(decide(stopReason: .stopCommand, outcome: .stopped) == .retire)
+        #expect(
+            decide(outcome: .failed("JobTimeoutException: Task exceeded maximum timeout value (1 seconds)\n"))
+                == .retire)
+        #expect(decide(runnerChanged: true) == .retire, "a rebuilt runner is picked up by the next job")
+        #expect(decide(workerTakesJobs: false) == .retire, "a draining worker keeps no horses")
+    }
+}

@@ -222,6 +222,10 @@ public struct JobRunner: Sendable {
         guard Self.isHorse else { return }
         // The worker's terminal Ctrl-C must not reach the job (RQ's horses ignore SIGINT); SIGTERM stays default.
         signal(SIGINT, SIG_IGN)
+        if CommandLine.arguments.dropFirst(2).first == Horse.reusableArgument {
+            await runJobsUntilRetired()
+            exit(0)
+        }
         async let assignment = Self.readAssignmentThenWatchWorker()
         // Warm up only while there is time: a horse whose job is already waiting (the pool is saturated) goes
         // straight to it, and spends no more CPU than without the warm-up.
@@ -282,8 +286,56 @@ public struct JobRunner: Sendable {
         return poll(&descriptor, 1, 0) != 0
     }
 
+    /// A reusable horse: runs the jobs framed on standard input one after another, reporting each in a frame,
+    /// until its input ends (the worker retires it) or its worker dies. One Redis client serves all its jobs.
+    private func runJobsUntilRetired() async {
+        Self.watchWorker()
+        let (frames, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        BlockingThread.start(name: "rq-horse") {
+            while let frame = BlockingIO.readFrame(0) { continuation.yield(frame) }
+            continuation.finish()
+        }
+        if !Self.assignmentIsWaiting() { await Self.warmUp() }
+        var client: (configuration: RedisConfiguration, redis: Redis)?
+        for await input in frames {
+            let outcome: JobExecutor.Outcome
+            do {
+                let assignment = try HorseProtocol.Assignment(decoding: input)
+                if client?.configuration != assignment.redis {
+                    client = (assignment.redis, Redis(configuration: assignment.redis))
+                }
+                outcome = await run(assignment, redis: client!.redis)
+                if case .failure(let text) = outcome, text.hasPrefix("JobTimeoutException:") {
+                    // The job ran out of time; it may have ignored its cancellation and still be running on another
+                    // thread. Report, then exit rather than run the next job beside it.
+                    _ = BlockingIO.writeAll(
+                        HorseProtocol.reportDescriptor, BlockingIO.frame(HorseProtocol.encodeReport(outcome)))
+                    exit(0)
+                }
+            } catch {
+                outcome = .failure("horse could not read its assignment: \(error)\n")
+            }
+            guard
+                BlockingIO.writeAll(
+                    HorseProtocol.reportDescriptor, BlockingIO.frame(HorseProtocol.encodeReport(outcome)))
+            else { exit(0) }
+        }
+    }
+
+    /// Exits the horse as soon as its worker is gone (see ``readAssignmentThenWatchWorker()``).
+    private static func watchWorker() {
+        let worker = getenv("RQ_WORKER_PID").flatMap { pid_t(String(cString: $0)) } ?? getppid()
+        BlockingThread.start(name: "rq-horse-watch") {
+            while getppid() == worker { usleep(200_000) }
+            _exit(70)
+        }
+    }
+
     func run(_ assignment: HorseProtocol.Assignment) async -> JobExecutor.Outcome {
-        let redis = Redis(configuration: assignment.redis)
+        await run(assignment, redis: Redis(configuration: assignment.redis))
+    }
+
+    func run(_ assignment: HorseProtocol.Assignment, redis: Redis) async -> JobExecutor.Outcome {
         var options = EnqueueOptions()
         options.meta = assignment.meta
         options.onSuccess = assignment.callbacks.success

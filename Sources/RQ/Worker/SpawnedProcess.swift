@@ -167,6 +167,36 @@ package enum BlockingIO {
         return true
     }
 
+    /// Reads exactly `count` bytes; nil at end of input or on an error before they all came.
+    package static func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
+        var output = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let read = output.withUnsafeMutableBufferPointer {
+                Glibc.read(fd, $0.baseAddress! + offset, count - offset)
+            }
+            if read < 0 && errno == EINTR { continue }
+            if read <= 0 { return nil }
+            offset += read
+        }
+        return output
+    }
+
+    /// A frame of a reusable horse's channels: a 4-byte big-endian length, then that many bytes.
+    package static func frame(_ payload: [UInt8]) -> [UInt8] {
+        let length = UInt32(payload.count)
+        return [UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)]
+            + payload
+    }
+
+    /// Reads one frame (see ``frame(_:)``); nil at end of input, on an error, or for a frame over `limit` bytes.
+    package static func readFrame(_ fd: Int32, limit: Int = 256 << 20) -> [UInt8]? {
+        guard let header = readExactly(fd, 4) else { return nil }
+        let length = header.reduce(0) { $0 << 8 | Int($1) }
+        guard length <= limit else { return nil }
+        return length == 0 ? [] : readExactly(fd, length)
+    }
+
     package static func readToEnd(_ fd: Int32, limit: Int = 256 << 20) -> [UInt8] {
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)

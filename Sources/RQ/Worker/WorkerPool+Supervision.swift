@@ -33,7 +33,7 @@ extension WorkerPool {
             }
             let handle = RunningJob(execution: execution, horse: horse)
             running[job.id] = handle
-            jobEnded(await runInHorse(horse, handle: handle, timeout: timeout), handle: handle)
+            jobEnded(await runInHorse(horse, runner: runner, handle: handle, timeout: timeout), handle: handle)
         case .inProcess(let functions):
             let handle = RunningJob(execution: execution, horse: nil)
             running[job.id] = handle
@@ -58,7 +58,8 @@ extension WorkerPool {
         // A runner being rebuilt in place is briefly open for writing (ETXTBSY): wait for the build to finish.
         for attempt in 1...40 {
             do {
-                return try Horse(runner: runner, environment: horseEnvironment)
+                return try Horse(
+                    runner: runner, environment: horseEnvironment, reusable: configuration.maxJobsPerHorse > 1)
             } catch let error where error.isTextFileBusy && attempt < 40 {
                 try? await Task.sleep(for: .milliseconds(50))
             } catch {
@@ -83,12 +84,15 @@ extension WorkerPool {
         while warmHorses.count + running.count < 2 * configuration.concurrency + 1,
             warmHorses.count < configuration.concurrency + 1
         {
-            guard let horse = try? Horse(runner: runner, environment: horseEnvironment) else { return }
+            guard
+                let horse = try? Horse(
+                    runner: runner, environment: horseEnvironment, reusable: configuration.maxJobsPerHorse > 1)
+            else { return }
             warmHorses.append(horse)
         }
     }
 
-    func runInHorse(_ horse: Horse, handle: RunningJob, timeout: JobTimeout) async -> JobOutcome {
+    func runInHorse(_ horse: Horse, runner: String, handle: RunningJob, timeout: JobTimeout) async -> JobOutcome {
         let job = handle.execution.job
         let assignment = HorseProtocol.Assignment(
             job: job, executionID: handle.execution.id, workerName: name, timeout: timeout.seconds,
@@ -111,7 +115,17 @@ extension WorkerPool {
         let (reported, status) = await horse.run(assignment.encoded())
         handle.markEnded()
         if let watchdog { Deadlines.shared.cancel(watchdog) }
-        return await decided(reported: reported, exitStatus: status, handle: handle, timeout: timeout)
+        let outcome = await decided(reported: reported, exitStatus: status, handle: handle, timeout: timeout)
+        let reuse = HorseReuse.afterJob(
+            limit: configuration.maxJobsPerHorse, served: horse.jobsServed, reported: reported != nil,
+            stopReason: handle.stopReason, outcome: outcome,
+            runnerChanged: configuration.maxJobsPerHorse > 1 && horse.binary != FileIdentity(path: runner),
+            workerTakesJobs: machine.phase == .running)
+        switch reuse {
+        case .keep: warmHorses.insert(horse, at: 0)  // first in line: it is warm and has its Redis connection
+        case .retire: horse.discard()
+        }
+        return outcome
     }
 
     func runInProcess(_ functions: JobFunctionRegistry, handle: RunningJob, timeout: JobTimeout) async -> JobOutcome {
@@ -165,6 +179,7 @@ extension WorkerPool {
                 let guardian = Deadlines.shared.schedule(after: .seconds(limit)) { horse.kill(SIGKILL) }
                 let (reported, status) = await horse.run(assignment.encoded())
                 Deadlines.shared.cancel(guardian)
+                horse.discard()
                 switch reported {
                 case .success?: problem = nil
                 case .failure(let text)?: problem = text

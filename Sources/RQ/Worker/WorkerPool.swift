@@ -88,8 +88,9 @@ public actor WorkerPool: Service {
         guard machine.phase == .initial else {
             throw WorkerPoolError(.invalidConfiguration, "a WorkerPool runs once; create a new one")
         }
-        guard configuration.concurrency >= 1, !configuration.queues.isEmpty else {
-            throw WorkerPoolError(.invalidConfiguration, "concurrency must be at least 1 and queues not empty")
+        guard configuration.concurrency >= 1, !configuration.queues.isEmpty, configuration.maxJobsPerHorse >= 1 else {
+            throw WorkerPoolError(
+                .invalidConfiguration, "concurrency and maxJobsPerHorse must be at least 1, and queues not empty")
         }
         // As CPython does at start-up, a worker ignores SIGPIPE: writing to a horse that died before reading its
         // assignment, or to a Redis connection closed under it, must be an error, not the end of the worker. (Horses

@@ -65,6 +65,16 @@ public struct WorkerPoolConfiguration: Sendable {
     /// Keep horses spawned ahead of time — `concurrency + 1` of them, each a started runner waiting for its job
     /// (about 9 MB each), so a job never waits for a process to start. Defaults to true.
     public var warmHorses: Bool = true
+    /// How many jobs one horse runs, one after another, before it exits and a fresh one takes over. Defaults to 1:
+    /// a new process per job, RQ's semantics.
+    ///
+    /// Above 1, a horse that finished a job takes the next one (as Celery's `--max-tasks-per-child`): the spawn cost
+    /// is paid once per N jobs, and the horse keeps its Redis connection. Jobs stay isolated from the worker and
+    /// killable: a crash or a timeout kill costs only the job that was running, and the worker replaces the horse;
+    /// a horse whose job timed out is not reused; a rebuilt runner is picked up before the next job. What a job
+    /// leaves behind in its process — globals, caches, leaked memory, threads — is seen by the next jobs of the
+    /// same horse, for at most N jobs. Use it for trusted, short jobs.
+    public var maxJobsPerHorse: Int = 1
     /// The dequeue order. Defaults to ``DequeueStrategy/default``.
     public var dequeueStrategy: DequeueStrategy = .default
     /// Handlers run, in order, when a job fails; see ``ExceptionHandler``.
