@@ -175,7 +175,9 @@ extension RQScripts {
     ///
     /// KEYS: the queue list keys, in priority order. ARGV: 1 mode (`pop`: take ids from the queues in order — the
     /// script is atomic, so no intermediate list is needed; `fetch`: the id in ARGV[3], already moved by a blocking
-    /// pop, into the intermediate list when ARGV[2] is '1'), 2 single-queue flag, 3 id, 4 worker key, 5 worker name, 6 unused, 7 hash timestamp, 8 float epoch,
+    /// pop, into the intermediate list when ARGV[2] is '1'), 2 single-queue flag, 3 id, 4 worker key, 5 worker name,
+    /// 6 `round_robin` to rotate the queue order past the queue that served each job of a batch (else ""), 7 hash
+    /// timestamp, 8 float epoch,
     /// 9 integer epoch, 10 job monitoring interval (seconds), 11 N, 12… one execution id per job.
     /// Returns false when the queues are empty, else a list of `{queue_key, id, hgetall, execution_id}`; an empty
     /// hash means the job is gone and nothing was written for it.
@@ -225,14 +227,22 @@ extension RQScripts {
             end
             -- The script is atomic, so an id goes from the queue to started in one step: no intermediate list here.
             local results = {}
+            local keys = KEYS
             for n = 1, tonumber(ARGV[11]) do
               local found = false
-              for _, key in ipairs(KEYS) do
+              for position, key in ipairs(keys) do
                 local id = redis.call('LPOP', key)
                 if id then
                   currentExecution = ARGV[11 + n]
                   results[#results + 1] = start(key, id)
                   found = true
+                  if ARGV[6] == 'round_robin' then
+                    -- Python's reorder_queues: the next job is looked for first in the queue after this one.
+                    local rotated = {}
+                    for i = position + 1, #keys do rotated[#rotated + 1] = keys[i] end
+                    for i = 1, position do rotated[#rotated + 1] = keys[i] end
+                    keys = rotated
+                  end
                   break
                 end
               end

@@ -263,6 +263,9 @@ public actor WorkerPool: Service {
                     continue
                 }
                 for dequeued in batch { taken.insert(dequeued.id) }
+                if let last = batch.last {
+                    queueOrder = configuration.dequeueStrategy.reordered(queueOrder, servedBy: last.queue)
+                }
                 await outageEnded()
                 // Only here, between dequeues, is every job this worker started in Redis known to it (a dequeue in
                 // flight elsewhere could have started jobs whose reply is still on its way).
@@ -343,7 +346,6 @@ public actor WorkerPool: Service {
     /// thread the moment the pop returns, so an idle worker starts a job with one thread wake-up less.
     private func dequeue(upTo limit: Int) async throws -> [Dequeued] {
         let queues = queueOrder
-        defer { rotateQueues() }
         let single = queues.count == 1
         let found = try await dequeueAndStart(queues: queues, single: single, fetching: nil, limit: limit)
         if !found.isEmpty || configuration.burst { return found }
@@ -391,7 +393,8 @@ public actor WorkerPool: Service {
     private var startArguments: StartArguments {
         StartArguments(
             workerKey: workerKey, name: name,
-            monitoringInterval: max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))))
+            monitoringInterval: max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))),
+            dequeueOrder: configuration.dequeueStrategy.scriptArgument)
     }
 
     /// When the blocking connection's thread built the start script's arguments.
@@ -404,6 +407,7 @@ public actor WorkerPool: Service {
         let workerKey: String
         let name: String
         let monitoringInterval: Int
+        let dequeueOrder: String
 
         func make(queues: [String], single: Bool, fetching id: String?, limit: Int, now: Date)
             -> (keys: [String], arguments: [any RedisArgument])
@@ -411,7 +415,7 @@ public actor WorkerPool: Service {
             let executionIDs = (0..<limit).map { _ in RandomID.hex32() }
             let arguments: [any RedisArgument] =
                 [
-                    id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, "",
+                    id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, dequeueOrder,
                     RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now),
                     monitoringInterval, limit,
                 ] + executionIDs
@@ -438,14 +442,6 @@ public actor WorkerPool: Service {
             return Dequeued(
                 queue: String(key.dropFirst(RQKeys.queuePrefix.count)), id: found, fields: parts[2],
                 executionID: executionID, startedAt: now)
-        }
-    }
-
-    private func rotateQueues() {
-        switch configuration.dequeueStrategy.base {
-        case .priority: break
-        case .roundRobin: if queueOrder.count > 1 { queueOrder.append(queueOrder.removeFirst()) }
-        case .random: queueOrder.shuffle()
         }
     }
 
