@@ -44,75 +44,6 @@ enum RQScripts {
             return 1
             """)
 
-    /// Cancel: ARGV id, now. Returns -1 if there is no such job, 0 if already canceled, 1 when canceled.
-    static let cancel = RedisScript(
-        name: "cancel",
-        source: """
-            local id, now = ARGV[1], ARGV[2]
-            local jobKey = 'rq:job:' .. id
-            local status = redis.call('HGET', jobKey, 'status')
-            if not status then return -1 end
-            if status == 'canceled' then return 0 end
-            local origin = redis.call('HGET', jobKey, 'origin') or ''
-            redis.call('HSET', jobKey, 'status', 'canceled')
-            redis.call('LREM', 'rq:queue:' .. origin, 1, id)
-            local registries = { finished = 'rq:finished:', failed = 'rq:failed:', deferred = 'rq:deferred:',
-                                 scheduled = 'rq:scheduled:', stopped = 'rq:failed:' }
-            if registries[status] then redis.call('ZREM', registries[status] .. origin, id) end
-            if status == 'started' then
-              for _, e in ipairs(redis.call('ZRANGE', 'rq:executions:' .. id, 0, -1)) do
-                redis.call('ZREM', 'rq:wip:' .. origin, id .. ':' .. e)
-              end
-            end
-            redis.call('ZADD', 'rq:canceled:' .. origin, now, id)
-            return 1
-            """)
-
-    /// Delete a job and its side keys, removing it from its queue and registries. ARGV: id.
-    /// The result stream is kept, as Python RQ keeps it. Returns the number of keys deleted.
-    static let delete = RedisScript(
-        name: "delete",
-        source: """
-            local id = ARGV[1]
-            local jobKey = 'rq:job:' .. id
-            local origin = redis.call('HGET', jobKey, 'origin')
-            local group = redis.call('HGET', jobKey, 'group_id')
-            if origin then
-              redis.call('LREM', 'rq:queue:' .. origin, 0, id)
-              for _, prefix in ipairs({ 'rq:finished:', 'rq:failed:', 'rq:deferred:', 'rq:scheduled:', 'rq:canceled:' }) do
-                redis.call('ZREM', prefix .. origin, id)
-              end
-              for _, e in ipairs(redis.call('ZRANGE', 'rq:executions:' .. id, 0, -1)) do
-                redis.call('ZREM', 'rq:wip:' .. origin, id .. ':' .. e)
-                redis.call('DEL', 'rq:execution:' .. id .. ':' .. e)
-              end
-            end
-            redis.call('DEL', 'rq:executions:' .. id)
-            if group and group ~= '' then redis.call('SREM', 'rq:group:' .. group, id) end
-            return redis.call('DEL', jobKey, 'rq:job:' .. id .. ':dependents', 'rq:job::' .. id .. ':dependencies')
-            """)
-
-    /// Requeue a failed (or stopped) job. ARGV: id, enqueued_at, at_front (0/1).
-    /// Returns -1 if there is no such job, 0 if it is not in its failed registry, 1 when requeued.
-    static let requeue = RedisScript(
-        name: "requeue",
-        source: """
-            local id, enqueuedAt, atFront = ARGV[1], ARGV[2], ARGV[3]
-            local jobKey = 'rq:job:' .. id
-            local origin = redis.call('HGET', jobKey, 'origin')
-            if not origin then return -1 end
-            if redis.call('ZREM', 'rq:failed:' .. origin, id) == 0 then return 0 end
-            redis.call('HSET', jobKey, 'status', 'queued', 'started_at', '', 'ended_at', '', 'enqueued_at', enqueuedAt)
-            redis.call('PERSIST', jobKey)
-            redis.call('SADD', 'rq:queues', 'rq:queue:' .. origin)
-            if atFront == '1' then
-              redis.call('LPUSH', 'rq:queue:' .. origin, id)
-            else
-              redis.call('RPUSH', 'rq:queue:' .. origin, id)
-            end
-            return 1
-            """)
-
     /// Empty a queue: pop every id and delete its job hash and dependents set. KEYS[1]: the queue list.
     /// Returns how many ids were removed.
     static let emptyQueue = RedisScript(
@@ -126,46 +57,6 @@ enum RQScripts {
               count = count + 1
             end
             return count
-            """)
-}
-
-extension RQScripts {
-    /// Release the dependents of a job that ended. ARGV: parent id, parent status, enqueued_at.
-    /// A deferred dependent is queued when every dependency is finished (or failed, if it allows failures) and
-    /// the parent was not stopped or canceled. Returns how many were queued.
-    static let releaseDependents = RedisScript(
-        name: "release_dependents",
-        source: """
-            local parent, parentStatus, enqueuedAt = ARGV[1], ARGV[2], ARGV[3]
-            local dependentsKey = 'rq:job:' .. parent .. ':dependents'
-            if parentStatus == 'stopped' or parentStatus == 'canceled' then return 0 end
-            local released = 0
-            for _, dep in ipairs(redis.call('SMEMBERS', dependentsKey)) do
-              local jobKey = 'rq:job:' .. dep
-              local f = redis.call('HMGET', jobKey, 'status', 'origin', 'allow_dependency_failures', 'enqueue_at_front')
-              if f[1] == 'deferred' and f[2] then
-                local allowFailure = f[3] == '1'
-                local met = true
-                for _, other in ipairs(redis.call('SMEMBERS', 'rq:job::' .. dep .. ':dependencies')) do
-                  local status
-                  if other == parent then status = parentStatus else status = redis.call('HGET', 'rq:job:' .. other, 'status') end
-                  if status and not (status == 'finished' or (allowFailure and status == 'failed')) then met = false end
-                end
-                if met then
-                  redis.call('ZREM', 'rq:deferred:' .. f[2], dep)
-                  redis.call('HSET', jobKey, 'status', 'queued', 'enqueued_at', enqueuedAt)
-                  redis.call('SADD', 'rq:queues', 'rq:queue:' .. f[2])
-                  if f[4] == '1' then
-                    redis.call('LPUSH', 'rq:queue:' .. f[2], dep)
-                  else
-                    redis.call('RPUSH', 'rq:queue:' .. f[2], dep)
-                  end
-                  redis.call('SREM', dependentsKey, dep)
-                  released = released + 1
-                end
-              end
-            end
-            return released
             """)
 }
 

@@ -62,7 +62,7 @@ package struct RegistryMaintenance: Sendable {
 
     /// Started-registry entries whose heartbeat expired belong to workers that died: retry those jobs if they have
     /// retries left, else fail them, as RQ does.
-    private func failAbandonedJobs(queue: String, now: Date) async throws -> [(job: Job, failure: String)] {
+    func failAbandonedJobs(queue: String, now: Date) async throws -> [(job: Job, failure: String)] {
         let expired = try await redis.send(
             "ZRANGEBYSCORE", RQKeys.started(queue), 0, RQTimestamp.epochSeconds(now)
         ).strings
