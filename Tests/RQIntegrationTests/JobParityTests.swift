@@ -334,4 +334,43 @@ struct Twins {
         #expect(swift["b status"] == ["queued"], "the job hash stays")
     }
 
+    @Test func maintenancePrunesGroupsAsPythonsMaintenance() async throws {
+        // Group pruning covers every group on the server: a server of its own.
+        let server = try await RedisServer.start()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        func makeGroups(_ tag: String) async throws -> [String] {
+            let partly = try await queue.enqueueMany(
+                [EnqueueRequest("examples.noop"), EnqueueRequest("examples.noop")], groupID: "partly-\(tag)")
+            let python = try await Python.run(
+                """
+                from rq.group import Group
+                q = Queue('\(queue.name)', connection=r, serializer=JSONSerializer)
+                g = Group.create(connection=r, name='gone-\(tag)')
+                jobs = g.enqueue_many(q, [Queue.prepare_data('examples.noop'), Queue.prepare_data('examples.noop')])
+                print(json.dumps([j.id for j in jobs]))
+                """, url: server.url)
+            _ = try await queue.enqueueMany([EnqueueRequest("examples.noop")], groupID: "intact-\(tag)")
+            // Hashes that expired: one of `partly`, both of `gone`.
+            let expired = [partly[0].id] + (python.arrayValue ?? []).compactMap(\.stringValue)
+            try await redis.send(RedisCommand("DEL", arguments: expired.map { "rq:job:\($0)" }))
+            return [partly[1].id]
+        }
+        let swiftKept = try await makeGroups("swift")
+        let worker = RunningWorker.start(queues: [uniqueName()], redis: redis, inProcess: true, burst: true)
+        try await worker.task.value
+        #expect(try await JobGroup.allNames(redis: redis) == ["intact-swift", "partly-swift"])
+        #expect(try await JobGroup(name: "partly-swift", redis: redis).jobIDs() == swiftKept)
+
+        let pythonKept = try await makeGroups("python")
+        _ = try await Python.run(
+            "from rq.group import Group\nGroup.clean_registries(r)\nprint('null')", url: server.url)
+        #expect(
+            try await JobGroup.allNames(redis: redis) == [
+                "intact-python", "intact-swift", "partly-python", "partly-swift",
+            ])
+        #expect(try await JobGroup(name: "partly-python", redis: redis).jobIDs() == pythonKept)
+        #expect(try await redis.send("EXISTS", "rq:group:gone-python").int == 0)
+        await server.stop()
+    }
 }

@@ -985,6 +985,7 @@ public actor WorkerPool: Service {
                 await runLateCallback(job.callbacks.failure, job: job, outcome: .failed(failure))
             }
         }
+        await maintenance.pruneGroups()
     }
 }
 
