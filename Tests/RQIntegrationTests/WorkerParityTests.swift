@@ -5,6 +5,119 @@ import RQTesting
 import Testing
 
 @Suite struct WorkerParityTests {
+    @Test func workersAreListedAcrossLanguages() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let swiftQueue = uniqueName()
+        let pythonQueue = uniqueName()
+        let swift = RunningWorker.start(queues: [swiftQueue, "\(swiftQueue)-low"], redis: redis, inProcess: true)
+        let job = try await Queue(swiftQueue, redis: redis).enqueue("examples.add", args: [1, 2])
+        #expect(try await job.result(timeout: .seconds(10)) == 3)
+        let python = try Python.startWorker(queues: [pythonQueue], url: server.url)
+        defer { python.signal(SIGKILL) }
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                try await Worker.all(redis: redis, queue: pythonQueue).count == 1
+            }, "\(python.log)")
+
+        // Swift reads the Python worker as Python does.
+        let pythonWorker = try #require(try await Worker.all(redis: redis, queue: pythonQueue).first)
+        #expect(pythonWorker.queues == [pythonQueue])
+        #expect(pythonWorker.pid == Int(python.pid))
+        #expect(pythonWorker.version == "2.12.0")
+        #expect(pythonWorker.birth != nil && pythonWorker.lastHeartbeat != nil)
+        #expect(pythonWorker.pythonVersion?.hasPrefix("3.") == true)
+        let everyone = try await Worker.all(redis: redis).map(\.name)
+        #expect(everyone.contains(pythonWorker.name) && everyone.contains(swift.pool.name))
+        #expect(try await Worker.count(redis: redis, queue: pythonQueue) == 1)
+
+        let swiftWorker = try #require(try await Worker.fetch(name: swift.pool.name, redis: redis))
+        #expect(swiftWorker.queues == [swiftQueue, "\(swiftQueue)-low"])
+        #expect(swiftWorker.successfulJobCount == 1)
+        #expect(swiftWorker.pid == Int(getpid()))
+
+        // Python reads both, and sees what Swift sees.
+        let read = try await Python.run(
+            """
+            from rq.worker import Worker
+            def fields(w):
+                return {'name': w.name, 'queues': [q.name for q in w.queues], 'state': w.get_state(), 'pid': w.pid,
+                        'successful': w.successful_job_count, 'failed': w.failed_job_count,
+                        'version': w.version}
+            listed = Worker.all(connection=r, queue=Queue('\(swiftQueue)', connection=r))
+            print(json.dumps({
+                'listed': [w.name for w in listed],
+                'swift': fields(Worker.find_by_key('rq:worker:\(swift.pool.name)', connection=r)),
+                'python': fields(Worker.find_by_key('rq:worker:\(pythonWorker.name)', connection=r)),
+            }))
+            """, url: server.url)
+        #expect(read["listed"] == [.string(swift.pool.name)])
+        for (worker, fields) in [(swiftWorker, read["swift"]), (pythonWorker, read["python"])] {
+            #expect(fields?["name"] == .string(worker.name))
+            #expect(fields?["queues"] == .array(worker.queues.map(JSONValue.string)))
+            #expect(fields?["pid"] == worker.pid.map(JSONValue.int))
+            #expect(fields?["successful"] == .int(worker.successfulJobCount))
+            #expect(fields?["failed"] == .int(worker.failedJobCount))
+            #expect(fields?["version"] == worker.version.map(JSONValue.string))
+        }
+        #expect(read["swift"]?["state"] == .string(swiftWorker.state))
+        #expect(swiftWorker.state == "idle")
+        try await swift.stop()
+        #expect(try await Worker.fetch(name: swift.pool.name, redis: redis)?.death != nil)
+        #expect(try await Worker.all(redis: redis, queue: swiftQueue).isEmpty)
+    }
+
+    @Test func swiftSendsCommandsThatPythonAndSwiftWorkersObey() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        let python = try Python.startWorker(queues: [queue.name], url: server.url)
+        defer { python.signal(SIGKILL) }
+        #expect(
+            try await eventually(timeout: .seconds(20)) { try await Worker.count(redis: redis, queue: queue.name) == 1 }
+        )
+        let pythonName = try #require(try await Worker.all(redis: redis, queue: queue.name).first?.name)
+
+        // stop-job: the Python worker stops the job as it stops one for Python's send_stop_job_command.
+        let stopped = try await queue.enqueue("examples.sleep", args: [30])
+        #expect(try await eventually(timeout: .seconds(20)) { try await stopped.currentStatus() == .started })
+        #expect(try await Worker.sendStopJobCommand(jobID: stopped.id, redis: redis) == 1)
+        #expect(try await eventually(timeout: .seconds(20)) { try await stopped.currentStatus() == .stopped })
+        #expect(try await queue.failedJobRegistry.contains(stopped.id))
+
+        // kill-horse: the job fails, the worker goes on.
+        let killed = try await queue.enqueue("examples.sleep", args: [30])
+        #expect(try await eventually(timeout: .seconds(20)) { try await killed.currentStatus() == .started })
+        #expect(try await Worker.sendKillHorseCommand(to: pythonName, redis: redis) == 1)
+        #expect(try await eventually(timeout: .seconds(20)) { try await killed.currentStatus() == .failed })
+        let text = try #require(try await killed.latestResult()?.excString)
+        #expect(text.contains("Work-horse terminated unexpectedly"), "\(text)")
+
+        // shutdown: the Python worker leaves.
+        #expect(try await Worker.sendShutdownCommand(to: pythonName, redis: redis) == 1)
+        #expect(await python.waitForExit(timeout: .seconds(20)) == 0, "\(python.log)")
+        #expect(try await Worker.count(redis: redis, queue: queue.name) == 0)
+
+        // A job that never started has no worker to tell, as in Python.
+        let waiting = try await queue.enqueue("examples.noop")
+        await #expect(throws: RQError.self) { try await Worker.sendStopJobCommand(jobID: waiting.id, redis: redis) }
+        await #expect(throws: RQError.self) { try await Worker.sendStopJobCommand(jobID: uniqueName(), redis: redis) }
+
+        // The same commands reach a Swift worker.
+        let swiftQueue = Queue(uniqueName(), redis: redis)
+        let swift = RunningWorker.start(queues: [swiftQueue.name], redis: redis)
+        let swiftJob = try await swiftQueue.enqueue(ExampleFunctions.sleep, 30)
+        #expect(try await eventually { try await swiftJob.currentStatus() == .started })
+        try await Worker.sendStopJobCommand(jobID: swiftJob.id, redis: redis)
+        #expect(try await eventually { try await swiftJob.currentStatus() == .stopped })
+        let swiftKilled = try await swiftQueue.enqueue(ExampleFunctions.sleep, 30)
+        #expect(try await eventually { try await swiftKilled.currentStatus() == .started })
+        try await Worker.sendKillHorseCommand(to: swift.pool.name, redis: redis)
+        #expect(try await eventually { try await swiftKilled.currentStatus() == .failed })
+        try await Worker.sendShutdownCommand(to: swift.pool.name, redis: redis)
+        try await swift.task.value
+    }
+
     @Test func roundRobinRotatesPastTheServingQueueAsPythonDoes() async throws {
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()
