@@ -118,6 +118,45 @@ import Testing
         try await swift.task.value
     }
 
+    @Test func suspendAndResumeAsPythonDoes() async throws {
+        // Suspension stops every worker of a server: a server of its own.
+        let server = try await RedisServer.start()
+        let redis = try server.makeClient()
+        let check =
+            "from rq.suspension import is_suspended\nprint(json.dumps([bool(is_suspended(r)), r.ttl('rq:suspended')]))"
+
+        try await Worker.suspend(redis: redis, for: .seconds(100))
+        let timed = try await Python.run(check, url: server.url)
+        #expect(timed.arrayValue?[0] == true)
+        #expect((1...100).contains(timed.arrayValue?[1].intValue ?? 0))
+        _ = try await Python.run("from rq.suspension import resume\nresume(r)\nprint('null')", url: server.url)
+        #expect(try await !Worker.isSuspended(redis: redis))
+        _ = try await Python.run("from rq.suspension import suspend\nsuspend(r)\nprint('null')", url: server.url)
+        #expect(try await Worker.isSuspended(redis: redis))
+
+        // A suspended burst worker takes nothing and stops, as Python's does.
+        let queue = Queue(uniqueName(), redis: redis)
+        let job = try await queue.enqueue("examples.noop")
+        let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true, burst: true)
+        try await worker.task.value
+        #expect(try await job.currentStatus() == .queued)
+
+        try await Worker.resume(redis: redis)
+        #expect(try await Python.run(check, url: server.url) == [false, -2])
+
+        // The command line goes through the same calls.
+        let suspend = try CommandProcess(
+            builtExecutable("swift-rq"), ["suspend", "-u", server.url, "--duration", "50"])
+        #expect(await suspend.waitForExit(timeout: .seconds(20)) == 0, "\(suspend.log)")
+        let byCommandLine = try await Python.run(check, url: server.url)
+        #expect(byCommandLine.arrayValue?[0] == true)
+        #expect((1...50).contains(byCommandLine.arrayValue?[1].intValue ?? 0))
+        let resume = try CommandProcess(builtExecutable("swift-rq"), ["resume", "-u", server.url])
+        #expect(await resume.waitForExit(timeout: .seconds(20)) == 0, "\(resume.log)")
+        #expect(try await !Worker.isSuspended(redis: redis))
+        await server.stop()
+    }
+
     @Test func roundRobinRotatesPastTheServingQueueAsPythonDoes() async throws {
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()
@@ -150,5 +189,4 @@ import Testing
         #expect(python == ["b1", "c1", "b2", "b3"])
         #expect(swift == python)
     }
-
 }
