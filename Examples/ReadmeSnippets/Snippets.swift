@@ -42,6 +42,23 @@ func readmeUse() async throws {
     _ = (sum, five)
 }
 
+func readmeManaging(redis: Redis, queue: Queue) async throws {
+    let report = try await queue.enqueue("reports.build", args: ["2026-11"])
+    let mail = try await queue.enqueue("mail.send", options: EnqueueOptions(dependsOn: [report.id]))   // deferred
+    try await report.cancel(enqueueDependents: true)      // RQ's cancel_job(…, enqueue_dependents=True): mail is queued
+    try await mail.delete(deleteDependents: true)         // RQ's job.delete(delete_dependents=True)
+    for id in try await queue.failedJobRegistry.jobIDs(length: 10, descending: true) {   // latest first
+        try await queue.failedJobRegistry.requeue(id)     // from any registry but the started one
+    }
+    try await queue.startedJobRegistry.cleanup()          // abandoned jobs failed, as RQ's cleanup()
+
+    for worker in try await Worker.all(redis: redis, queue: "default") {   // RQ's Worker.all(queue=…)
+        print(worker.name, worker.state, worker.currentJobID ?? "-", worker.successfulJobCount)
+    }
+    try await Worker.sendStopJobCommand(jobID: report.id, redis: redis)   // also sendShutdownCommand, sendKillHorseCommand
+    try await Worker.suspend(redis: redis, for: .seconds(300))           // rq suspend; Worker.resume(redis:), isSuspended
+}
+
 func readmeRegistry() {
     let add = JobFunction<Int, Int, Int>("examples.add")
     var functions = JobFunctionRegistry()

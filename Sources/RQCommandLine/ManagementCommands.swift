@@ -96,14 +96,12 @@ struct SuspendCommand: AsyncParsableCommand {
         let redis = try connection.makeRedis()
         try await reportingRedisErrors {
             if let duration {
-                try await redis.transaction([
-                    RedisCommand("SET", "rq:suspended", "1"), RedisCommand("EXPIRE", "rq:suspended", duration),
-                ])
+                try await Worker.suspend(redis: redis, for: .seconds(duration))
                 print(
                     "Suspending workers for \(duration) seconds. No new jobs will be started during that time, "
                         + "but then will automatically resume")
             } else {
-                try await redis.send("SET", "rq:suspended", "1")
+                try await Worker.suspend(redis: redis)
                 print("Suspending workers.  No new jobs will be started.  But current jobs will be completed")
             }
         }
@@ -121,7 +119,7 @@ struct ResumeCommand: AsyncParsableCommand {
     func run() async throws {
         let redis = try connection.makeRedis()
         try await reportingRedisErrors {
-            try await redis.send("DEL", "rq:suspended")
+            try await Worker.resume(redis: redis)
             print("Resuming workers.")
         }
     }

@@ -234,7 +234,7 @@ struct WorkerOptions: ParsableArguments {
         }
         defer { if let pid { try? FileManager.default.removeItem(atPath: pid) } }
         try await reportingRedisErrors {
-            if exitIfSuspended, try await redis.send("EXISTS", "rq:suspended").int == 1 {
+            if exitIfSuspended, try await Worker.isSuspended(redis: redis) {
                 throw WorkerPoolError(
                     .suspended, "RQ is currently suspended, to resume job execution run \"rq resume\"")
             }

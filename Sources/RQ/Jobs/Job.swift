@@ -367,39 +367,4 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     public func position() async throws -> Int? {
         try await redis.send("LPOS", RQKeys.queue(origin), id).int
     }
-
-    /// Cancels the job: status `canceled`, removed from its queue and registry, added to the canceled registry.
-    ///
-    /// A running job is not interrupted (stop it through its worker).
-    /// - Throws: ``RQError`` `noSuchJob`, or `invalidState` if the job is already canceled.
-    public func cancel() async throws {
-        let reply = try await redis.evaluate(
-            RQScripts.cancel, arguments: [id, RQTimestamp.epochSeconds(Date())])
-        switch reply.int {
-        case -1: throw RQError(.noSuchJob, "no such job: \(id)", jobID: id)
-        case 0: throw RQError(.invalidState, "job \(id) is already canceled", jobID: id)
-        default: break
-        }
-    }
-
-    /// Deletes the job hash and its side keys, and removes the job from its queue and registries.
-    ///
-    /// Like Python RQ, the result stream is left to expire.
-    public func delete() async throws {
-        try await redis.evaluate(RQScripts.delete, arguments: [id])
-    }
-
-    /// Puts a failed or stopped job back on its queue.
-    ///
-    /// - Throws: ``RQError`` `noSuchJob`, or `invalidState` if the job is not in its queue's failed registry.
-    @discardableResult
-    public func requeue(atFront: Bool = false) async throws -> Job {
-        let reply = try await redis.evaluate(
-            RQScripts.requeue, arguments: [id, RQTimestamp.format(Date()), atFront ? "1" : "0"])
-        switch reply.int {
-        case -1: throw RQError(.noSuchJob, "no such job: \(id)", jobID: id)
-        case 0: throw RQError(.invalidState, "job \(id) is not in the failed job registry", jobID: id)
-        default: return try await Job.fetch(id: id, redis: redis)
-        }
-    }
 }

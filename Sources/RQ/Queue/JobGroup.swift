@@ -30,6 +30,16 @@ public struct JobGroup: Sendable {
         try await Job.fetchMany(ids: jobIDs(), redis: redis).compactMap { $0 }
     }
 
+    /// Prunes every group, as Python RQ's `Group.clean_registries` (which workers' maintenance runs, Swift's too):
+    /// ids whose job hash is gone leave their group, and groups left empty leave `rq:groups`.
+    ///
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
+    public static func cleanupAll(redis: Redis) async throws {
+        for name in try await allNames(redis: redis) {
+            try await JobGroup(name: name, redis: redis).cleanup()
+        }
+    }
+
     /// Removes ids whose job hash is gone, and the group itself once empty, as RQ's maintenance does.
     public func cleanup() async throws {
         let ids = try await jobIDs()

@@ -1,5 +1,6 @@
 public import FoundationEssentials
 import Glibc
+public import Logging
 
 /// One of a queue's six job registries: sorted sets of job ids with an expiry or run-at score.
 public struct JobRegistry: Sendable {
@@ -33,10 +34,18 @@ public struct JobRegistry: Sendable {
         try await redis.send("ZCARD", key).int ?? 0
     }
 
-    /// Job ids in score order. Started-registry members (`{id}:{execution}`) are reduced to job ids.
-    public func jobIDs(offset: Int = 0, length: Int = -1) async throws -> [String] {
+    /// Job ids in score order, as Python RQ's `get_job_ids(start, end, desc=)`. Started-registry members
+    /// (`{id}:{execution}`) are reduced to job ids.
+    ///
+    /// Unlike Python's, this reads without cleaning the registry first; call ``cleanup()`` for that.
+    ///
+    /// - Parameters:
+    ///   - offset: the first rank (in the chosen order).
+    ///   - length: how many; `-1` for all from `offset`.
+    ///   - descending: highest score first (`ZREVRANGE`): latest expiry, run time or addition first.
+    public func jobIDs(offset: Int = 0, length: Int = -1, descending: Bool = false) async throws -> [String] {
         let end = length < 0 ? -1 : offset + length - 1
-        let members = try await redis.send("ZRANGE", key, offset, end).strings
+        let members = try await redis.send(descending ? "ZREVRANGE" : "ZRANGE", key, offset, end).strings
         guard kind == .started else { return members }
         var seen = Set<String>()
         return members.map(Self.jobID(ofMember:)).filter { seen.insert($0).inserted }
@@ -64,7 +73,64 @@ public struct JobRegistry: Sendable {
         } else {
             try await redis.send("ZREM", key, jobID)
         }
-        if deleteJob { try await redis.evaluate(RQScripts.delete, arguments: [jobID]) }
+        if deleteJob { try await redis.evaluate(RQScripts.delete, arguments: [jobID, "0"]) }
+    }
+
+    /// Puts a job of this registry back on its queue, as Python RQ's `registry.requeue(job_or_id, at_front=)`: it
+    /// leaves the registry, its start and end are cleared, its status becomes `queued` and it is pushed on its origin
+    /// queue — from any registry but the started one (Python's cannot requeue a running job either: its entries are
+    /// executions, not job ids). A deferred job is queued without waiting for its dependencies; a scheduled one at
+    /// once.
+    ///
+    /// - Parameters:
+    ///   - jobID: the job's id.
+    ///   - atFront: push it at the front of the queue rather than the back.
+    /// - Returns: the job as stored now.
+    /// - Throws: ``RQError`` `noSuchJob` if the job hash is gone; `invalidState` if this registry does not hold the
+    ///   job.
+    @discardableResult
+    public func requeue(_ jobID: String, atFront: Bool = false) async throws -> Job {
+        let reply = try await redis.evaluate(
+            RQScripts.requeue, keys: [key], arguments: [jobID, RQTimestamp.format(Date()), atFront ? "1" : "0"])
+        switch reply.int {
+        case -1: throw RQError(.noSuchJob, "no such job: \(jobID)", jobID: jobID)
+        case 0:
+            throw RQError(
+                .invalidState, "job \(jobID) is not in the \(kind) job registry of queue \(queueName)", jobID: jobID)
+        default: return try await Job.fetch(id: jobID, redis: redis)
+        }
+    }
+
+    /// Puts a job of this registry back on its queue; see the form that takes an id.
+    @discardableResult
+    public func requeue(_ job: Job, atFront: Bool = false) async throws -> Job {
+        try await requeue(job.id, atFront: atFront)
+    }
+
+    /// Cleans the registry as Python RQ's `cleanup()` of the same registry does (workers and `rq info` call it too):
+    ///
+    /// - finished and failed: entries whose expiry has passed are removed;
+    /// - started: entries whose heartbeat expired belong to dead workers: those jobs are retried if they have retries
+    ///   left, else failed as abandoned (`AbandonedJobError`, dependents that allow failures released), and the
+    ///   entries removed. Swift failure callbacks of such jobs run in a worker's maintenance, not here;
+    /// - deferred, scheduled and canceled: nothing (RQ 2.12 never time-cleans them).
+    ///
+    /// It does not take the maintenance lock (`rq:clean_registries:{queue}`), as Python's does not.
+    ///
+    /// - Parameter logger: where abandoned jobs are reported (a warning each, as Python logs them).
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
+    public func cleanup(logger: Logger = Logger(label: "rq.registry")) async throws {
+        let now = Date()
+        switch kind {
+        case .finished, .failed:
+            try await redis.send("ZREMRANGEBYSCORE", key, 0, RQTimestamp.epochSeconds(now))
+        case .started:
+            let maintenance = RegistryMaintenance(redis: redis, logger: logger)
+            _ = try await maintenance.failAbandonedJobs(queue: queueName, now: now)
+            try await redis.send("ZREMRANGEBYSCORE", key, 0, RQTimestamp.epochSeconds(now))
+        default:
+            break
+        }
     }
 
     static func jobID(ofMember member: String) -> String {

@@ -331,6 +331,20 @@ public actor Queue {
         try await redis.send("LPOS", key, id).int
     }
 
+    /// Takes a job id off the queue (`LREM`, the first occurrence), as Python RQ's `Queue.remove`: the job hash
+    /// stays, with its status, so use ``Job/cancel(enqueueDependents:removeFromDependencies:)`` or
+    /// ``Job/delete(deleteDependents:)`` to account for the job.
+    ///
+    /// - Returns: how many ids were removed (0 or 1).
+    @discardableResult
+    public nonisolated func remove(_ jobID: String) async throws -> Int {
+        try await redis.send("LREM", key, 1, jobID).int ?? 0
+    }
+
+    /// Takes a job off the queue; see the form that takes an id.
+    @discardableResult
+    public nonisolated func remove(_ job: Job) async throws -> Int { try await remove(job.id) }
+
     /// Removes every job from the queue and deletes their hashes, as RQ's `Queue.empty()`.
     ///
     /// - Returns: how many jobs were removed.

@@ -44,75 +44,6 @@ enum RQScripts {
             return 1
             """)
 
-    /// Cancel: ARGV id, now. Returns -1 if there is no such job, 0 if already canceled, 1 when canceled.
-    static let cancel = RedisScript(
-        name: "cancel",
-        source: """
-            local id, now = ARGV[1], ARGV[2]
-            local jobKey = 'rq:job:' .. id
-            local status = redis.call('HGET', jobKey, 'status')
-            if not status then return -1 end
-            if status == 'canceled' then return 0 end
-            local origin = redis.call('HGET', jobKey, 'origin') or ''
-            redis.call('HSET', jobKey, 'status', 'canceled')
-            redis.call('LREM', 'rq:queue:' .. origin, 1, id)
-            local registries = { finished = 'rq:finished:', failed = 'rq:failed:', deferred = 'rq:deferred:',
-                                 scheduled = 'rq:scheduled:', stopped = 'rq:failed:' }
-            if registries[status] then redis.call('ZREM', registries[status] .. origin, id) end
-            if status == 'started' then
-              for _, e in ipairs(redis.call('ZRANGE', 'rq:executions:' .. id, 0, -1)) do
-                redis.call('ZREM', 'rq:wip:' .. origin, id .. ':' .. e)
-              end
-            end
-            redis.call('ZADD', 'rq:canceled:' .. origin, now, id)
-            return 1
-            """)
-
-    /// Delete a job and its side keys, removing it from its queue and registries. ARGV: id.
-    /// The result stream is kept, as Python RQ keeps it. Returns the number of keys deleted.
-    static let delete = RedisScript(
-        name: "delete",
-        source: """
-            local id = ARGV[1]
-            local jobKey = 'rq:job:' .. id
-            local origin = redis.call('HGET', jobKey, 'origin')
-            local group = redis.call('HGET', jobKey, 'group_id')
-            if origin then
-              redis.call('LREM', 'rq:queue:' .. origin, 0, id)
-              for _, prefix in ipairs({ 'rq:finished:', 'rq:failed:', 'rq:deferred:', 'rq:scheduled:', 'rq:canceled:' }) do
-                redis.call('ZREM', prefix .. origin, id)
-              end
-              for _, e in ipairs(redis.call('ZRANGE', 'rq:executions:' .. id, 0, -1)) do
-                redis.call('ZREM', 'rq:wip:' .. origin, id .. ':' .. e)
-                redis.call('DEL', 'rq:execution:' .. id .. ':' .. e)
-              end
-            end
-            redis.call('DEL', 'rq:executions:' .. id)
-            if group and group ~= '' then redis.call('SREM', 'rq:group:' .. group, id) end
-            return redis.call('DEL', jobKey, 'rq:job:' .. id .. ':dependents', 'rq:job::' .. id .. ':dependencies')
-            """)
-
-    /// Requeue a failed (or stopped) job. ARGV: id, enqueued_at, at_front (0/1).
-    /// Returns -1 if there is no such job, 0 if it is not in its failed registry, 1 when requeued.
-    static let requeue = RedisScript(
-        name: "requeue",
-        source: """
-            local id, enqueuedAt, atFront = ARGV[1], ARGV[2], ARGV[3]
-            local jobKey = 'rq:job:' .. id
-            local origin = redis.call('HGET', jobKey, 'origin')
-            if not origin then return -1 end
-            if redis.call('ZREM', 'rq:failed:' .. origin, id) == 0 then return 0 end
-            redis.call('HSET', jobKey, 'status', 'queued', 'started_at', '', 'ended_at', '', 'enqueued_at', enqueuedAt)
-            redis.call('PERSIST', jobKey)
-            redis.call('SADD', 'rq:queues', 'rq:queue:' .. origin)
-            if atFront == '1' then
-              redis.call('LPUSH', 'rq:queue:' .. origin, id)
-            else
-              redis.call('RPUSH', 'rq:queue:' .. origin, id)
-            end
-            return 1
-            """)
-
     /// Empty a queue: pop every id and delete its job hash and dependents set. KEYS[1]: the queue list.
     /// Returns how many ids were removed.
     static let emptyQueue = RedisScript(
@@ -130,52 +61,14 @@ enum RQScripts {
 }
 
 extension RQScripts {
-    /// Release the dependents of a job that ended. ARGV: parent id, parent status, enqueued_at.
-    /// A deferred dependent is queued when every dependency is finished (or failed, if it allows failures) and
-    /// the parent was not stopped or canceled. Returns how many were queued.
-    static let releaseDependents = RedisScript(
-        name: "release_dependents",
-        source: """
-            local parent, parentStatus, enqueuedAt = ARGV[1], ARGV[2], ARGV[3]
-            local dependentsKey = 'rq:job:' .. parent .. ':dependents'
-            if parentStatus == 'stopped' or parentStatus == 'canceled' then return 0 end
-            local released = 0
-            for _, dep in ipairs(redis.call('SMEMBERS', dependentsKey)) do
-              local jobKey = 'rq:job:' .. dep
-              local f = redis.call('HMGET', jobKey, 'status', 'origin', 'allow_dependency_failures', 'enqueue_at_front')
-              if f[1] == 'deferred' and f[2] then
-                local allowFailure = f[3] == '1'
-                local met = true
-                for _, other in ipairs(redis.call('SMEMBERS', 'rq:job::' .. dep .. ':dependencies')) do
-                  local status
-                  if other == parent then status = parentStatus else status = redis.call('HGET', 'rq:job:' .. other, 'status') end
-                  if status and not (status == 'finished' or (allowFailure and status == 'failed')) then met = false end
-                end
-                if met then
-                  redis.call('ZREM', 'rq:deferred:' .. f[2], dep)
-                  redis.call('HSET', jobKey, 'status', 'queued', 'enqueued_at', enqueuedAt)
-                  redis.call('SADD', 'rq:queues', 'rq:queue:' .. f[2])
-                  if f[4] == '1' then
-                    redis.call('LPUSH', 'rq:queue:' .. f[2], dep)
-                  else
-                    redis.call('RPUSH', 'rq:queue:' .. f[2], dep)
-                  end
-                  redis.call('SREM', dependentsKey, dep)
-                  released = released + 1
-                end
-              end
-            end
-            return released
-            """)
-}
-
-extension RQScripts {
     /// A worker's dequeue and job start in one round trip (reference §2.4 steps 4–6), for up to N jobs. Its start
     /// writes are `JobLifecycle.start`'s plus the worker hash's; keep the two in step.
     ///
     /// KEYS: the queue list keys, in priority order. ARGV: 1 mode (`pop`: take ids from the queues in order — the
     /// script is atomic, so no intermediate list is needed; `fetch`: the id in ARGV[3], already moved by a blocking
-    /// pop, into the intermediate list when ARGV[2] is '1'), 2 single-queue flag, 3 id, 4 worker key, 5 worker name, 6 unused, 7 hash timestamp, 8 float epoch,
+    /// pop, into the intermediate list when ARGV[2] is '1'), 2 single-queue flag, 3 id, 4 worker key, 5 worker name,
+    /// 6 `round_robin` to rotate the queue order past the queue that served each job of a batch (else ""), 7 hash
+    /// timestamp, 8 float epoch,
     /// 9 integer epoch, 10 job monitoring interval (seconds), 11 N, 12… one execution id per job.
     /// Returns false when the queues are empty, else a list of `{queue_key, id, hgetall, execution_id}`; an empty
     /// hash means the job is gone and nothing was written for it.
@@ -225,14 +118,22 @@ extension RQScripts {
             end
             -- The script is atomic, so an id goes from the queue to started in one step: no intermediate list here.
             local results = {}
+            local keys = KEYS
             for n = 1, tonumber(ARGV[11]) do
               local found = false
-              for _, key in ipairs(KEYS) do
+              for position, key in ipairs(keys) do
                 local id = redis.call('LPOP', key)
                 if id then
                   currentExecution = ARGV[11 + n]
                   results[#results + 1] = start(key, id)
                   found = true
+                  if ARGV[6] == 'round_robin' then
+                    -- Python's reorder_queues: the next job is looked for first in the queue after this one.
+                    local rotated = {}
+                    for i = position + 1, #keys do rotated[#rotated + 1] = keys[i] end
+                    for i = 1, position do rotated[#rotated + 1] = keys[i] end
+                    keys = rotated
+                  end
                   break
                 end
               end

@@ -60,9 +60,16 @@ package struct RegistryMaintenance: Sendable {
         }
     }
 
+    /// Prunes every group (Python's `Group.clean_registries`, which its maintenance runs after the queues').
+    package func pruneGroups() async {
+        do { try await JobGroup.cleanupAll(redis: redis) } catch {
+            logger.warning("Group pruning failed", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Started-registry entries whose heartbeat expired belong to workers that died: retry those jobs if they have
     /// retries left, else fail them, as RQ does.
-    private func failAbandonedJobs(queue: String, now: Date) async throws -> [(job: Job, failure: String)] {
+    func failAbandonedJobs(queue: String, now: Date) async throws -> [(job: Job, failure: String)] {
         let expired = try await redis.send(
             "ZRANGEBYSCORE", RQKeys.started(queue), 0, RQTimestamp.epochSeconds(now)
         ).strings

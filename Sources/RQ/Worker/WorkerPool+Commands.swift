@@ -58,5 +58,6 @@ extension WorkerPool {
                 await runLateCallback(job.callbacks.failure, job: job, outcome: .failed(failure))
             }
         }
+        await maintenance.pruneGroups()
     }
 }

@@ -31,7 +31,6 @@ extension WorkerPool {
     /// thread the moment the pop returns, so an idle worker starts a job with one thread wake-up less.
     func dequeue(upTo limit: Int) async throws -> [Dequeued] {
         let queues = queueOrder
-        defer { rotateQueues() }
         let single = queues.count == 1
         let found = try await dequeueAndStart(queues: queues, single: single, fetching: nil, limit: limit)
         if !found.isEmpty || configuration.burst { return found }
@@ -79,7 +78,8 @@ extension WorkerPool {
     var startArguments: StartArguments {
         StartArguments(
             workerKey: workerKey, name: name,
-            monitoringInterval: max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))))
+            monitoringInterval: max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))),
+            dequeueOrder: configuration.dequeueStrategy.scriptArgument)
     }
 
     /// When the blocking connection's thread built the start script's arguments.
@@ -92,6 +92,7 @@ extension WorkerPool {
         let workerKey: String
         let name: String
         let monitoringInterval: Int
+        let dequeueOrder: String
 
         func make(queues: [String], single: Bool, fetching id: String?, limit: Int, now: Date)
             -> (keys: [String], arguments: [any RedisArgument])
@@ -99,7 +100,7 @@ extension WorkerPool {
             let executionIDs = (0..<limit).map { _ in RandomID.hex32() }
             let arguments: [any RedisArgument] =
                 [
-                    id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, "",
+                    id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, dequeueOrder,
                     RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now),
                     monitoringInterval, limit,
                 ] + executionIDs
@@ -126,14 +127,6 @@ extension WorkerPool {
             return Dequeued(
                 queue: String(key.dropFirst(RQKeys.queuePrefix.count)), id: found, fields: parts[2],
                 executionID: executionID, startedAt: now)
-        }
-    }
-
-    func rotateQueues() {
-        switch configuration.dequeueStrategy.base {
-        case .priority: break
-        case .roundRobin: if queueOrder.count > 1 { queueOrder.append(queueOrder.removeFirst()) }
-        case .random: queueOrder.shuffle()
         }
     }
 

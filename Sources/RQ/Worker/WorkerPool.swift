@@ -193,6 +193,9 @@ public actor WorkerPool: Service {
                         continue
                     }
                     machine.dequeued(batch.map(\.id), now: .now)
+                    if let last = batch.last {
+                        queueOrder = configuration.dequeueStrategy.reordered(queueOrder, servedBy: last.queue)
+                    }
                     await redisAnswered()
                     for dequeued in batch {
                         guard let job = await loadJob(dequeued) else {
