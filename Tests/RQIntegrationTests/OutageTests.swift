@@ -120,3 +120,24 @@ import Testing
         #expect(try await others.currentStatus() == .started)
     }
 }
+
+/// A worker that died between `BLMOVE` and the start script leaves the id in the intermediate list: the job never
+/// started, so after the grace period maintenance puts it back on its queue instead of failing it.
+@Suite struct IntermediateListTests {
+    @Test func aJobLeftBetweenDequeueAndStartGoesBackToItsQueue() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        let job = try await queue.enqueue(ExampleFunctions.add, 1, 2)
+        // What the blocking dequeue does before its start script runs.
+        try await redis.send("LMOVE", RQKeys.queue(queue.name), RQKeys.intermediate(queue.name), "LEFT", "RIGHT")
+        var maintenance = RegistryMaintenance(redis: redis, logger: Logger(label: "test"))
+        _ = await maintenance.clean(queue: queue.name)
+        #expect(try await redis.send("LLEN", RQKeys.intermediate(queue.name)).int == 1, "still in its grace period")
+        maintenance.intermediateGracePeriod = 0
+        try await Task.sleep(for: .milliseconds(20))  // past a grace period of zero
+        _ = await maintenance.clean(queue: queue.name)
+        #expect(try await redis.send("LLEN", RQKeys.intermediate(queue.name)).int == 0)
+        #expect(try await queue.jobIDs() == [job.id])
+        #expect(try await job.currentStatus() == .queued)
+    }
+}

@@ -105,8 +105,10 @@ package struct RegistryMaintenance: Sendable {
         }
     }
 
-    /// Ids left in the intermediate list by a worker that died between dequeue and start are failed after a
-    /// minute, as RQ does ("Job was stuck in intermediate queue.").
+    /// Ids left in the intermediate list by a worker that died between dequeue and start are dealt with after a
+    /// minute: a job still `queued` never started, so it goes back to the front of its queue (Python RQ fails it;
+    /// swift-rq loses no job that never ran); one in another state is failed, as RQ does ("Job was stuck in
+    /// intermediate queue.").
     private func repairIntermediateQueue(queue: String, now: Date) async throws {
         let ids = try await redis.send("LRANGE", RQKeys.intermediate(queue), 0, -1).strings
         guard !ids.isEmpty else { return }
@@ -118,7 +120,15 @@ package struct RegistryMaintenance: Sendable {
             guard let first = try await redis.send("GET", seenKey).string.flatMap(Double.init),
                 now.timeIntervalSince1970 - first > intermediateGracePeriod
             else { continue }
-            if let job = try? await Job.fetch(id: id, redis: redis) {
+            if let job = try? await Job.fetch(id: id, redis: redis), job.status == .queued {
+                _ = try await redis.transaction([
+                    RedisCommand("LREM", RQKeys.intermediate(queue), 1, id),
+                    RedisCommand("LPUSH", RQKeys.queue(queue), id),
+                    RedisCommand("DEL", seenKey),
+                ])
+                logger.warning("Requeued a job left between dequeue and start", metadata: ["rq.job_id": "\(id)"])
+                continue
+            } else if let job = try? await Job.fetch(id: id, redis: redis) {
                 let execution = JobExecution(job: job, workerName: "", hasWorkerHash: false, startedAt: now)
                 try await redis.transaction(
                     JobLifecycle.failure(execution, excString: "Job was stuck in intermediate queue.", endedAt: now))
