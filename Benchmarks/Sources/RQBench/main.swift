@@ -163,7 +163,9 @@ if runs("enqueue-many") {
 
 // MARK: Worker throughput
 
-func drain(_ mode: String, jobs: Int, execution: WorkerPoolConfiguration.Execution, concurrency: Int) async throws {
+func drain(
+    _ mode: String, jobs: Int, execution: WorkerPoolConfiguration.Execution, concurrency: Int, maxJobsPerHorse: Int = 1
+) async throws {
     let queue = try await fresh("default")
     var start = 0
     while start < jobs {
@@ -173,6 +175,7 @@ func drain(_ mode: String, jobs: Int, execution: WorkerPoolConfiguration.Executi
     var configuration = WorkerPoolConfiguration(queues: ["default"], execution: execution)
     configuration.concurrency = concurrency
     configuration.burst = true
+    configuration.maxJobsPerHorse = maxJobsPerHorse
     let pool = WorkerPool(configuration: configuration, redis: redis, logger: quietLogger)
     let commandsBefore = try await commandsProcessed()
     let serverBefore = try await serverMicroseconds()
@@ -211,6 +214,11 @@ if runs("workers-horses") {
             "horse-c2-default-build", jobs: quick ? 200 : 2_000, execution: .horse(runner: defaultRunner),
             concurrency: 2)
     }
+}
+if runs("workers-reused-horses") {
+    try await drain(
+        "reused-horse-c2", jobs: quick ? 2_000 : 20_000, execution: .horse(runner: runner), concurrency: 2,
+        maxJobsPerHorse: 100)
 }
 if runs("workers-in-process") {
     try await drain("in-process-c10", jobs: quick ? 5_000 : 50_000, execution: .inProcess(functions), concurrency: 10)
