@@ -8,6 +8,8 @@ public enum ExampleFunctions {
     public static let add = JobFunction<Int, Int, Int>("examples.add")
     /// `examples.sleep(seconds)` → `seconds`, sleeping cooperatively (a timeout cancels it).
     public static let sleep = JobFunction<Double, Double>("examples.sleep")
+    /// `examples.chaos(x)` → `x + 1`, counting its runs in Redis (the chaos test's job).
+    public static let chaos = JobFunction<Int, Int>("examples.chaos")
     /// `examples.busy_loop(seconds)` → `seconds`, spinning without checking for cancellation.
     public static let busyLoop = JobFunction<Double, Double>("examples.busy_loop")
     /// `examples.fail(message)` throws an error with the message.
@@ -67,6 +69,14 @@ public enum ExampleFunctions {
         // Which process ran the job, and which build of the runner (`RQ_EXAMPLE_VERSION`, default "1"): for the
         // tests of reused horses.
         functions.register("examples.pid") { _ in .int(Int(getpid())) }
+        // The chaos test's job: counts its runs in Redis (`chaos:runs:<job id>`), works 10–40 ms, returns x + 1.
+        functions.register(chaos) { x in
+            if let context = JobContext.current {
+                try await context.redis.send("INCR", "chaos:runs:\(context.jobID)")
+            }
+            try await Task.sleep(for: .milliseconds(10 + (x % 4) * 10))
+            return x + 1
+        }
         functions.register("examples.runner_version") { _ in
             .string(ProcessInfo.processInfo.environment["RQ_EXAMPLE_VERSION"] ?? "1")
         }
