@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs what swift-rq needs on a Debian machine: redis-server, hiredis, zlib and OpenSSL headers (apt) and, unless
+# Installs what swift-rq needs on a Debian machine: redis-server, hiredis, zlib, OpenSSL and libcurl headers (apt) and, unless
 # --no-python is given, Python RQ 2.12 for the interoperability tests (pip). Safe to run again.
 set -euo pipefail
 
-packages=(redis-server libhiredis-dev zlib1g-dev libssl-dev openssl pkg-config)
+packages=(redis-server libhiredis-dev zlib1g-dev libssl-dev openssl pkg-config libcurl4-openssl-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
