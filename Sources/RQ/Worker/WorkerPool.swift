@@ -192,6 +192,8 @@ public actor WorkerPool: Service {
         _ = await Task { try? await redis.transaction(commands) }.value
         logger.info(
             "Worker stopped", metadata: ["rq.successful": "\(successfulJobCount)", "rq.failed": "\(failedJobCount)"])
+        // Webhooks hook (issue 13): the last jobs' webhooks go out before a burst worker's process exits.
+        await WebhookSender.shared.waitUntilSent()
     }
 
     private func ipAddress() async -> String {
@@ -774,6 +776,8 @@ public actor WorkerPool: Service {
                 try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: redis)
             }
         }
+        // Webhooks hook (issue 13): queued once the outcome is written, sent off the worker's path (WebhookSender).
+        WebhookSender.shared.jobEnded(job, status: status, endedAt: endedAt, outcome: outcome, logger: logger)
     }
 
     /// The worker's state after a job ended: idle when nothing else runs, else busy with another job.
