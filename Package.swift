@@ -48,10 +48,17 @@ let package = Package(
             name: "COpenSSL",
             providers: [.apt(["libssl-dev"])]
         ),
+        // libcurl for webhooks; only Sources/RQ/Support/HTTPClient.swift imports it, on threads of its own.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(name: "CRQShims"),
         .target(
             name: "RQ",
             dependencies: [
+                "CCurl",
                 "CHiredis",
                 "COpenSSL",
                 "CZlib",

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what swift-rq needs on a Debian machine: redis-server, hiredis, zlib and OpenSSL headers (apt) and, unless
-# --no-python is given, Python RQ 2.12 for the interoperability tests (pip). Safe to run again.
+# Installs what swift-rq needs on a Debian machine: redis-server, hiredis, zlib, OpenSSL and libcurl headers (apt) and, unless
+# --no-python is given, what the interoperability tests run: Python RQ 2.12, rq-dashboard 0.9 and rq-exporter 3.1 (pip)
+# and Chromium (apt, for the dashboard's headless screenshot). Safe to run again.
 set -euo pipefail
 
-packages=(redis-server libhiredis-dev zlib1g-dev libssl-dev openssl pkg-config)
+packages=(redis-server libhiredis-dev zlib1g-dev libssl-dev openssl pkg-config libcurl4-openssl-dev)
+if [ "${1:-}" != "--no-python" ]; then packages+=(chromium); fi
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -17,8 +19,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "${1:-}" != "--no-python" ]; then
-    if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("rq") != "2.12.0")' 2>/dev/null; then
-        echo "bootstrap: installing rq==2.12.0"
-        python3 -m pip install -q --root-user-action=ignore "rq==2.12.0"
+    python_packages=("rq==2.12.0" "rq-dashboard==0.9.0" "rq-exporter==3.1.0")
+    if ! python3 -c '
+import importlib.metadata as m, sys
+sys.exit(any(m.version(name) != version for name, version in (a.split("==") for a in sys.argv[1:])))
+' "${python_packages[@]}" 2>/dev/null; then
+        echo "bootstrap: installing ${python_packages[*]}"
+        python3 -m pip install -q --root-user-action=ignore "${python_packages[@]}"
     fi
 fi

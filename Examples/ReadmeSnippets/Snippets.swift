@@ -112,6 +112,14 @@ func readmeCallbacks(queue: Queue) async throws {
     _ = functions
 }
 
+func readmeWebhooks(queue: Queue) async throws {
+    try await queue.enqueue("reports.build", args: ["2026-11"], options: EnqueueOptions(webhooks: [
+        Webhook(url: "https://hooks.example.com/rq", jobStatus: .finished, method: .post,
+                headers: ["Authorization": "Bearer …"]),
+        Webhook(url: "https://hooks.example.com/rq-failed", jobStatus: .failed, timeout: 5),   // GET, 10 s by default
+    ]))
+}
+
 func readmeCron(redis: Redis, logger: Logger) throws {
     let cron = try CronScheduler(redis: redis, jobs: [
         CronJob("reports.daily", args: ["eu"], queue: "reports", schedule: try .cron("0 6 * * mon-fri")),

@@ -181,8 +181,8 @@ public final class RedisServer: Sendable {
             description: "\(executable) not found on PATH; install it (Debian: apt-get install redis-server)")
     }
 
-    /// A port the kernel just handed out for 127.0.0.1 and that is free again.
-    static func freePort() throws -> Int {
+    /// A port the kernel just handed out for 127.0.0.1 and that is free again (for other servers a test starts).
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
         defer { close(fd) }

@@ -66,6 +66,9 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     public internal(set) var repeatIntervals: [Int]
     /// The Swift callbacks to run when the job ends.
     var callbacks: JobCallbacks
+    /// The HTTP requests the worker makes when the job ends (RQ's `webhooks` field). Empty when the field is absent
+    /// or unreadable — as in Python RQ, which then ignores it; an unreadable field is kept as it is.
+    public internal(set) var webhooks: [Webhook]
     /// Fields this library does not model (callbacks, webhooks, …), kept so a re-save does not drop them.
     var otherFields: [String: [UInt8]]
 
@@ -208,6 +211,12 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         } catch {
             throw RQError.invalidJob(id, field: JobCallbacks.field, error.message)
         }
+        if let stored = rest[Webhook.field], let parsed = Webhook.parse(stored) {
+            rest[Webhook.field] = nil
+            webhooks = parsed
+        } else {
+            webhooks = []
+        }
         description =
             text("description")
             ?? PythonRepr.callString(
@@ -245,6 +254,7 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
         self.repeatsLeft = options.repeat?.times
         self.repeatIntervals = options.repeat?.intervals ?? []
         self.callbacks = JobCallbacks(options: options)
+        self.webhooks = options.webhooks
         self.otherFields = options.retry?.enqueueAtFront == true ? ["enqueue_at_front_on_retry": Array("1".utf8)] : [:]
     }
 
@@ -303,6 +313,7 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
             fields.add("repeat_intervals", JSONValue.array(repeatIntervals.map(JSONValue.int)).serialized())
         }
         if !callbacks.isEmpty { fields.add(JobCallbacks.field, callbacks.json.serialized()) }
+        if !webhooks.isEmpty { fields.add(Webhook.field, Webhook.serialized(webhooks)) }
         for (name, value) in otherFields.sorted(by: { $0.key < $1.key }) where !name.hasSuffix("_callback_name") {
             fields.add(name, value)
         }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import Logging
 import Synchronization
 
 /// Runs jobs in the current process: RQ's synchronous queues and, later, the in-process worker.
@@ -41,6 +42,10 @@ struct JobExecutor: Sendable {
             final.status = .failed
         }
         try await JobLifecycle.releaseDependents(of: job.id, status: final.status, redis: redis)
+        // As Python's `run_sync`, the webhooks are sent before the call returns.
+        WebhookSender.shared.jobEnded(
+            job, status: final.status, endedAt: endedAt, outcome: outcome, logger: Logger(label: "rq.webhook"))
+        await WebhookSender.shared.waitUntilSent()
         return (try? await Job.fetch(id: job.id, redis: redis)) ?? final
     }
 

@@ -35,12 +35,16 @@ public struct EnqueueOptions: Sendable {
     public var onFailure: JobCallback?
     /// Called after the job was stopped by a `stop-job` command.
     public var onStopped: JobCallback?
+    /// HTTP requests to make when the job ends `finished` or `failed`, RQ's `webhooks=[Webhook(…)]`; sent by the
+    /// worker (a Swift or a Python one) after the outcome is written, best effort.
+    public var webhooks: [Webhook]
 
     public init(
         timeout: JobTimeout? = nil, resultTTL: Int? = nil, ttl: Int? = nil, failureTTL: Int? = nil,
         dependsOn: JobDependency? = nil, jobID: String? = nil, atFront: Bool = false, meta: JSONObject = [:],
         description: String? = nil, retry: Retry? = nil, unique: Bool = false, repeat: Repeat? = nil,
-        onSuccess: JobCallback? = nil, onFailure: JobCallback? = nil, onStopped: JobCallback? = nil
+        onSuccess: JobCallback? = nil, onFailure: JobCallback? = nil, onStopped: JobCallback? = nil,
+        webhooks: [Webhook] = []
     ) {
         self.timeout = timeout
         self.resultTTL = resultTTL
@@ -57,6 +61,7 @@ public struct EnqueueOptions: Sendable {
         self.onSuccess = onSuccess
         self.onFailure = onFailure
         self.onStopped = onStopped
+        self.webhooks = webhooks
     }
 
     /// Checks the values RQ would reject.
@@ -97,6 +102,7 @@ public struct EnqueueOptions: Sendable {
             }
         }
         try JobCallbacks(options: self).validate()
+        for webhook in webhooks { try webhook.validate() }
         if unique, jobID == nil {
             throw RQError(.invalidArgument, "a unique enqueue needs a job id")
         }

@@ -99,6 +99,9 @@ extension WorkerPool {
                 try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: redis)
             }
         }
+        // Webhooks go out once the outcome is written, off the worker's path (WebhookSender).
+        WebhookSender.shared.jobEnded(
+            job, status: status, endedAt: endedAt, excString: outcome.failureText, logger: logger)
     }
 
     /// The worker's state after a job ended: idle when nothing else runs, else busy with another job.

@@ -62,6 +62,8 @@ extension WorkerPool {
         _ = await Task { try? await redis.transaction(commands) }.value
         logger.info(
             "Worker stopped", metadata: ["rq.successful": "\(successfulJobCount)", "rq.failed": "\(failedJobCount)"])
+        // The last jobs' webhooks go out before a burst worker's process exits.
+        await WebhookSender.shared.waitUntilSent()
     }
 
     func ipAddress() async -> String {
