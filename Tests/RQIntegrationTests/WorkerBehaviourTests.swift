@@ -1,10 +1,28 @@
 import ExampleFunctions
 import Foundation
-import RQ
 import RQTesting
 import Testing
 
+@testable import RQ
+
 @Suite struct WorkerBehaviourTests {
+    /// The outcome of one job must not mark the worker idle when its next job has started meanwhile (the write is
+    /// built before it is sent): rq-dashboard and `rq info` would show a busy worker as idle.
+    @Test func aJobsOutcomeLeavesTheStateOfAJobStartedSinceAlone() async throws {
+        let redis = try await SharedRedis.client()
+        let worker = RQKeys.worker(uniqueName("w"))
+        func state() async throws -> [String?] {
+            try await redis.send("HMGET", worker, "state", "current_job").array?.map(\.string) ?? []
+        }
+        try await redis.send("HSET", worker, "state", "busy", "current_job", "next")
+        try await redis.evaluate(RQScripts.workerJobEnded, keys: [worker], arguments: ["ended", ""])
+        #expect(try await state() == ["busy", "next"], "the next job started after the ended one")
+        try await redis.evaluate(RQScripts.workerJobEnded, keys: [worker], arguments: ["next", "other"])
+        #expect(try await state() == ["busy", "other"], "another job still runs")
+        try await redis.evaluate(RQScripts.workerJobEnded, keys: [worker], arguments: ["other", ""])
+        #expect(try await state() == ["idle", nil])
+    }
+
     @Test func aLiveWorkersNameCannotBeTaken() async throws {
         let redis = try await SharedRedis.client()
         let name = uniqueName("w")

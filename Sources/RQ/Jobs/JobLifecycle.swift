@@ -229,7 +229,6 @@ enum JobLifecycle {
         return [
             RedisCommand("HINCRBY", workerKey, counter, 1),
             RedisCommand("HINCRBYFLOAT", workerKey, "total_working_time", seconds),
-            RedisCommand("HDEL", workerKey, "current_job"),
         ]
     }
 

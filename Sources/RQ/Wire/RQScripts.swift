@@ -175,6 +175,24 @@ extension RQScripts {
             end
             return requeued
             """)
+
+    /// The worker's state after one of its jobs ended, written only if no job started since: the outcome write is
+    /// built before it is sent, and with it on its way the worker may already have started its next job (whose
+    /// start script set `current_job`). KEYS[1] worker key. ARGV: 1 the ended job's id, 2 a job still running to
+    /// name as current, or "" when none runs (the worker is idle).
+    static let workerJobEnded = RedisScript(
+        name: "worker_job_ended",
+        source: """
+            local current = redis.call('HGET', KEYS[1], 'current_job')
+            if current and current ~= ARGV[1] then return 0 end
+            if ARGV[2] == '' then
+              redis.call('HSET', KEYS[1], 'state', 'idle')
+              redis.call('HDEL', KEYS[1], 'current_job')
+            else
+              redis.call('HSET', KEYS[1], 'current_job', ARGV[2])
+            end
+            return 1
+            """)
 }
 
 extension RQScripts {

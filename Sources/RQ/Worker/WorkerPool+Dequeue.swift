@@ -168,7 +168,7 @@ extension WorkerPool {
                 RedisCommand("ZREM", RQKeys.started(queue), "\(id):\(dequeued.executionID)"),
                 RedisCommand("DEL", RQKeys.execution(id, dequeued.executionID)),
                 RedisCommand("ZREM", RQKeys.executions(id), dequeued.executionID),
-            ] + workerStateCommands()
+            ] + workerStateCommands(ended: id)
         _ = try? await redis.transaction(commands)
         failedJobCount += 1
     }

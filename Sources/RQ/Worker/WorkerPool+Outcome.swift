@@ -55,7 +55,7 @@ extension WorkerPool {
             status = outcome.status
             failedJobCount += 1
             if outcome.mayRetry, let retriesLeft = job.retriesLeft, retriesLeft > 0 {
-                let writes = JobLifecycle.retry(execution, endedAt: endedAt) + workerStateCommands()
+                let writes = JobLifecycle.retry(execution, endedAt: endedAt) + workerStateCommands(ended: job.id)
                 logger.info(
                     "\(job.origin): Job failed, retrying (\(job.id))",
                     metadata: ["rq.retries_left": "\(retriesLeft - 1)"])
@@ -71,7 +71,7 @@ extension WorkerPool {
                 "\(job.origin): Job failed (\(job.id))",
                 metadata: ["rq.job_id": "\(job.id)", "error": "\(text.split(separator: "\n").last ?? "")"])
         }
-        commands += workerStateCommands()
+        commands += workerStateCommands(ended: job.id)
         // Dependents are released in the same transaction (one round trip); if the server lost the script
         // (NOSCRIPT, e.g. after a restart) the release is run again on its own.
         let releases = status == .finished || status == .failed
@@ -104,8 +104,14 @@ extension WorkerPool {
             job, status: status, endedAt: endedAt, excString: outcome.failureText, logger: logger)
     }
 
-    /// The worker's state after a job ended: idle when nothing else runs, else busy with another job.
-    func workerStateCommands() -> [RedisCommand] {
+    /// The worker's state after a job ended: idle when nothing else runs, else busy with another job — written only
+    /// if no job started since the write was built (``RQScripts/workerJobEnded``). Without `ended` (a registration
+    /// written anew), the state as the worker knows it now.
+    func workerStateCommands(ended: String? = nil) -> [RedisCommand] {
+        if let ended {
+            let script = RQScripts.workerJobEnded
+            return [RedisCommand("EVAL", script.source, 1, workerKey, ended, running.keys.first ?? "")]
+        }
         if running.isEmpty {
             return [RedisCommand("HSET", workerKey, "state", "idle"), RedisCommand("HDEL", workerKey, "current_job")]
         }
