@@ -59,7 +59,9 @@ extension WorkerPool {
                 logger.info(
                     "\(job.origin): Job failed, retrying (\(job.id))",
                     metadata: ["rq.retries_left": "\(retriesLeft - 1)"])
-                await withRetries("record retry", jobID: job.id) { try await self.redis.transaction(writes) }
+                await withRetries("record retry", jobID: job.id, landed: outcomeLanded(execution)) {
+                    try await self.redis.transaction(writes)
+                }
                 return
             }
             if await runExceptionHandlers(job, text) {
@@ -82,7 +84,7 @@ extension WorkerPool {
         }
         let writes = commands
         let redis = self.redis
-        await withRetries("record job outcome", jobID: job.id) {
+        await withRetries("record job outcome", jobID: job.id, landed: outcomeLanded(execution)) {
             let results = try await redis.transactionResults(writes)
             for (index, result) in results.enumerated() {
                 guard case .error(let message) = result else { continue }
@@ -102,6 +104,16 @@ extension WorkerPool {
         // Webhooks go out once the outcome is written, off the worker's path (WebhookSender).
         WebhookSender.shared.jobEnded(
             job, status: status, endedAt: endedAt, excString: outcome.failureText, logger: logger)
+    }
+
+    /// Whether a job's outcome write took effect: every outcome (success, failure, retry) removes the execution's
+    /// entry from the started registry in the same transaction, and nothing else does while the worker knows the job
+    /// (maintenance, for a job abandoned meanwhile, records an outcome of its own — then none must be added either).
+    func outcomeLanded(_ execution: JobExecution) -> @Sendable () async throws -> Bool {
+        let redis = self.redis
+        let registry = RQKeys.started(execution.job.origin)
+        let member = execution.wipMember
+        return { try await redis.send("ZSCORE", registry, member).isNull }
     }
 
     /// The worker's state after a job ended: idle when nothing else runs, else busy with another job — written only
@@ -128,15 +140,28 @@ extension WorkerPool {
 
     /// Runs a write until it succeeds: through an outage of any length (up to `maximumOutage`), and five times for
     /// other errors. An outcome is never dropped because Redis was away when the job ended.
-    func withRetries(_ what: String, jobID: String, _ body: @Sendable () async throws -> Void) async {
+    ///
+    /// - Parameter landed: asked before a retry that follows a lost connection: whether the write took effect after
+    ///   all (the server ran it and the reply was lost). A write that is not idempotent — an outcome adds a result
+    ///   entry and counts the job — is then not written twice.
+    func withRetries(
+        _ what: String, jobID: String, landed: (@Sendable () async throws -> Bool)? = nil,
+        _ body: @Sendable () async throws -> Void
+    ) async {
         var backoff = Backoff.outage
         var attempt = 0
+        var mayHaveLanded = false
         while true {
             do {
+                if mayHaveLanded, let landed, try await landed() {
+                    await redisAnswered()
+                    return
+                }
                 try await body()
                 await redisAnswered()
                 return
             } catch let error as RedisError where error.isTransient {
+                mayHaveLanded = true
                 do { try await rideOut(error) } catch {
                     logger.error(
                         "Redis write given up: Redis unreachable for longer than the maximum outage",
