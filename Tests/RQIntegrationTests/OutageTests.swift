@@ -29,7 +29,7 @@ import Testing
         }
 
         // Kill Redis mid-run, while jobs run on both workers.
-        #expect(try await eventually { try await queue.finishedJobRegistry.count() >= 60 })
+        #expect(try await eventually(timeout: .seconds(30)) { try await queue.finishedJobRegistry.count() >= 60 })
         server.signal(SIGKILL)
         let outageStarted = Date()
         try await Task.sleep(for: .seconds(2))  // the outage: Redis is down this long

@@ -102,7 +102,7 @@ struct SentinelCluster {
             queues: [queue.name], redis: try Redis(url: cluster.url), inProcess: true, concurrency: 2
         ) { $0.withScheduler = true }
 
-        #expect(try await eventually { try await queue.finishedJobRegistry.count() >= 40 })
+        #expect(try await eventually(timeout: .seconds(30)) { try await queue.finishedJobRegistry.count() >= 40 })
         cluster.master.signal(SIGKILL)
 
         // The sentinels promote the replica; the workers find it and drain the queue there.
