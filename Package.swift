@@ -48,12 +48,10 @@ let package = Package(
             name: "COpenSSL",
             providers: [.apt(["libssl-dev"])]
         ),
-        // libcurl for webhooks; only Sources/RQ/Support/HTTPClient.swift imports it, on threads of its own.
-        .systemLibrary(
-            name: "CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
-        ),
+        // libcurl for webhooks, loaded with dlopen when the first one is sent — not linked, so a runner starts as
+        // fast as before (see Sources/CCurl/include/rq_curl.h); only Sources/RQ/Support/HTTPClient.swift uses it, on
+        // threads of its own. Building needs Debian's libcurl4-openssl-dev (its headers).
+        .target(name: "CCurl"),
         .target(name: "CRQShims"),
         .target(
             name: "RQ",

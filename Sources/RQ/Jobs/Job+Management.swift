@@ -1,4 +1,4 @@
-public import FoundationEssentials
+import FoundationEssentials
 
 /// Cancelling, deleting and requeueing a job, and its dependents — Python RQ's `Job.cancel`, `Job.delete`,
 /// `Job.requeue` and `Job.dependent_ids`, with the same writes, each one atomic step.

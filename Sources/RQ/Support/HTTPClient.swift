@@ -1,6 +1,6 @@
 import CCurl
 
-/// One HTTP request, made with libcurl; the only code that calls libcurl.
+/// One HTTP request, made with libcurl (loaded on first use: see `CCurl`); the only code that calls it.
 ///
 /// `send` blocks for up to the request's timeout (DNS, connect, the whole exchange), so it runs on dedicated threads
 /// only (``WebhookSender``'s), never on Swift's cooperative pool.
@@ -26,19 +26,19 @@ struct HTTPRequest: Sendable {
 
     /// Sends the request and waits for the response status; the body is read and dropped.
     func send() -> Response {
-        HTTPClient.initialize
-        guard let handle = curl_easy_init() else { return .failed("curl_easy_init failed") }
-        defer { curl_easy_cleanup(handle) }
+        if let problem = rq_curl_load() { return .failed(String(cString: problem)) }
+        guard let handle = rq_curl_easy_init() else { return .failed("curl_easy_init failed") }
+        defer { rq_curl_easy_cleanup(handle) }
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
+        defer { rq_curl_slist_free_all(headerList) }
         for (name, value) in headers {
             // libcurl drops a header given as "Name:"; "Name;" sends it with an empty value.
             let line = value.isEmpty ? "\(name);" : "\(name): \(value)"
-            guard let appended = curl_slist_append(headerList, line) else { return .failed("out of memory") }
+            guard let appended = rq_curl_slist_append(headerList, line) else { return .failed("out of memory") }
             headerList = appended
         }
         // No "Expect: 100-continue" round trip before a larger body (Python's urllib sends none either).
-        guard let withExpect = curl_slist_append(headerList, "Expect:") else { return .failed("out of memory") }
+        guard let withExpect = rq_curl_slist_append(headerList, "Expect:") else { return .failed("out of memory") }
         headerList = withExpect
 
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -73,20 +73,15 @@ struct HTTPRequest: Sendable {
                     })
             }
             if let failed = setup.first(where: { $0 != CURLE_OK }) { return failed }
-            return curl_easy_perform(handle)
+            return rq_curl_easy_perform(handle)
         }
         guard code == CURLE_OK else {
             let detail = String(
                 decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            return .failed(detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+            return .failed(detail.isEmpty ? String(cString: rq_curl_easy_strerror(code)) : detail)
         }
         var status = 0
         guard rq_curl_response_code(handle, &status) == CURLE_OK else { return .failed("no response status") }
         return .status(status)
     }
-}
-
-enum HTTPClient {
-    /// libcurl's global set-up, once per process before the first request (thread-safe since 7.84).
-    static let initialize: Void = { _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 }
