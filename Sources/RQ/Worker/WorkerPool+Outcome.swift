@@ -12,6 +12,9 @@ extension WorkerPool {
         let id = handle.jobID
         running[id] = nil
         machine.jobEnded(id)
+        let waiters = slotWaiters
+        slotWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
         Task {
             await self.record(outcome, handle: handle)
             self.recordWritten(id)

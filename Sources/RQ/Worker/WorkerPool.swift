@@ -38,6 +38,8 @@ public actor WorkerPool: Service {
     var running: [String: RunningJob] = [:]
     /// Who waits for every outcome being written to be written.
     var recordWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Who waits for a job to end (the dequeue loop, when its slots are full).
+    var slotWaiters: [CheckedContinuation<Void, Never>] = []
     var warmHorses: [Horse] = []
     var queueOrder: [String]
     var subscriber: RedisSubscriber?
@@ -151,7 +153,9 @@ public actor WorkerPool: Service {
     /// Carries out the state machine's steps until it says to finish: every job ended, every outcome written.
     func dequeueLoop() async throws {
         if configuration.warmHorses { refillWarmHorses() }
-        try await withThrowingTaskGroup(of: Void.self) { jobs in
+        // A discarding group: a job's task leaves nothing behind when it ends (a plain group keeps every finished
+        // child until `next()` takes it — memory growing with the job count, as the in-process soak showed).
+        try await withThrowingDiscardingTaskGroup { jobs in
             while true {
                 if Task.isCancelled, machine.phase == .running || machine.phase == .draining {
                     stopAllRunningJobs(.coldShutdown)
@@ -160,8 +164,8 @@ public actor WorkerPool: Service {
                 case .finish:
                     return
                 case .waitForAJobToEnd:
-                    // Each job's task tells the machine it ended before it returns.
-                    _ = try await jobs.next()
+                    // Each job's task tells the machine it ended, and resumes this wait, before it returns.
+                    await withCheckedContinuation { slotWaiters.append($0) }
                 case .waitForOutcomeWrites:
                     await waitForRecords()
                 case .pauseWhileSuspended:
