@@ -117,20 +117,22 @@ enum Pickle {
 
     // MARK: Integers beyond 64 bits
 
+    /// Negates a little-endian two's-complement integer in place (`~x + 1`).
+    private static func negate(_ bytes: inout [UInt8]) {
+        var carry: UInt16 = 1
+        for index in bytes.indices {
+            let sum = UInt16(~bytes[index]) + carry
+            bytes[index] = UInt8(truncatingIfNeeded: sum)
+            carry = sum >> 8
+        }
+    }
+
     /// The decimal digits of a little-endian two's-complement integer (pickle's `LONG1`/`LONG4` payload).
     static func decimal(twosComplement bytes: ArraySlice<UInt8>) -> String {
         guard let last = bytes.last else { return "0" }
         let negative = last & 0x80 != 0
         var magnitude = Array(bytes)
-        if negative {
-            // |x| = ~x + 1
-            var carry: UInt16 = 1
-            for index in magnitude.indices {
-                let sum = UInt16(~magnitude[index]) + carry
-                magnitude[index] = UInt8(truncatingIfNeeded: sum)
-                carry = sum >> 8
-            }
-        }
+        if negative { negate(&magnitude) }  // |x| = ~x + 1
         var limbs = limbs(littleEndian: magnitude)
         var chunks: [UInt32] = []
         while !limbs.isEmpty {
@@ -189,14 +191,7 @@ enum Pickle {
         if bytes.isEmpty { return [] }
         // One more byte so the sign bit is free, then negate in place for negative values.
         bytes.append(0)
-        if negative {
-            var carry: UInt16 = 1
-            for index in bytes.indices {
-                let sum = UInt16(~bytes[index]) + carry
-                bytes[index] = UInt8(truncatingIfNeeded: sum)
-                carry = sum >> 8
-            }
-        }
+        if negative { negate(&bytes) }
         return minimal(bytes)
     }
 
