@@ -52,8 +52,11 @@ struct RunningWorker {
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+///
+/// The default timeout is generous: it is what a test waits only when something is wrong, and the whole suite runs
+/// in parallel on a 2-core CI machine, where a worker process's start can take seconds.
 func eventually(
-    timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(50),
+    timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(50),
     _ condition: () async throws -> Bool
 ) async throws -> Bool {
     let clock = ContinuousClock()
