@@ -42,12 +42,13 @@ import Testing
         let redis = try server.makeClient()
         let queue = Queue(uniqueName(), redis: redis)
 
-        // First SIGTERM during a job: the job finishes, the worker exits 0.
-        let first = try await queue.enqueue(ExampleFunctions.sleep, 1.5)
+        // First SIGTERM during a job: the job finishes, the worker exits 0. (The job is long enough for the test to see
+        // it started on a loaded machine.)
+        let first = try await queue.enqueue(ExampleFunctions.sleep, 5)
         let process = try CommandProcess(exampleJobsPath, ["worker", "-u", server.url, queue.name])
         #expect(try await eventually { try await first.currentStatus() == .started }, "\(process.log)")
         process.signal(SIGTERM)
-        #expect(await process.waitForExit(timeout: .seconds(15)) == 0, "\(process.log)")
+        #expect(await process.waitForExit(timeout: .seconds(30)) == 0, "\(process.log)")
         #expect(try await first.currentStatus() == .finished)
 
         // A second SIGTERM stops the running job: it ends failed, not lost.
