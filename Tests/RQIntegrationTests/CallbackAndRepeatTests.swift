@@ -23,7 +23,7 @@ private let record = JobCallback("examples.record_outcome")
         let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: inProcess, burst: true)
         try await worker.task.value
 
-        #expect(try await good.result(timeout: .seconds(5)) == 5)
+        #expect(try await good.result(timeout: .seconds(30)) == 5)
         #expect(try await recordedOutcomes(good.job) == [["kind": "finished", "value": 5]])
         #expect(try await bad.currentStatus() == .failed)
         let failure = try await recordedOutcomes(bad.job)
@@ -52,14 +52,14 @@ private let record = JobCallback("examples.record_outcome")
         let worker = RunningWorker.start(queues: [queue.name], redis: redis, burst: true)
         try await worker.task.value
 
-        let thrown = try await throwing.waitForResult(timeout: .seconds(5))
+        let thrown = try await throwing.waitForResult(timeout: .seconds(30))
         #expect(thrown.kind == .failed)
         #expect(thrown.excString?.contains("the callback failed on purpose") == true)
         #expect(try await recordedOutcomes(throwing.job).map { $0["kind"] } == ["failed"])
-        let timedOut = try await slow.waitForResult(timeout: .seconds(5))
+        let timedOut = try await slow.waitForResult(timeout: .seconds(30))
         #expect(timedOut.excString?.contains("exceeded its timeout (1 seconds)") == true)
         #expect(try await recordedOutcomes(slow.job).map { $0["kind"] } == ["failed"])
-        let missing = try await unknown.waitForResult(timeout: .seconds(5))
+        let missing = try await unknown.waitForResult(timeout: .seconds(30))
         #expect(missing.excString?.contains("no callback is registered as 'examples.not_registered'") == true)
     }
 
@@ -69,7 +69,7 @@ private let record = JobCallback("examples.record_outcome")
         let queue = Queue(uniqueName(), redis: redis)
         let worker = RunningWorker.start(queues: [queue.name], redis: redis)
         let crash = try await queue.enqueue("examples.crash", options: EnqueueOptions(onFailure: record))
-        #expect(try await crash.waitForResult(timeout: .seconds(10)).kind == .failed)
+        #expect(try await crash.waitForResult(timeout: .seconds(30)).kind == .failed)
         #expect(try await eventually { try await recordedOutcomes(crash).count == 1 })
         #expect(
             try await recordedOutcomes(crash).first?["error"]?.stringValue?.contains("terminated unexpectedly") == true)
@@ -132,7 +132,7 @@ extension CallbackTests {
         let outcome = try await recordedOutcomes(lost.job)
         #expect(outcome.count == 1)
         #expect(outcome.first?["error"]?.stringValue?.contains("AbandonedJobError") == true)
-        #expect(try await retried.result(timeout: .seconds(5)) == 4)
+        #expect(try await retried.result(timeout: .seconds(30)) == 4)
         #expect(try await recordedOutcomes(retried.job).map { $0["kind"] } == ["failed"])
     }
 }

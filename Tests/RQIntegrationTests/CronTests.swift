@@ -73,7 +73,7 @@ import Testing
 
         // And the jobs run.
         try await RunningWorker.start(queues: [queue], redis: redis, inProcess: true, burst: true).task.value
-        #expect(try await jobs.first?.result(timeout: .seconds(5)) == 3)
+        #expect(try await jobs.first?.result(timeout: .seconds(30)) == 3)
     }
 
     /// The README's `rq cron Examples/cron.json`, run as shipped: the `rq` binary links FoundationEssentials only, so
@@ -88,7 +88,7 @@ import Testing
         let started = Date()
         let process = try CommandProcess(rqPath, ["cron", "-u", server.url, "--name", name, example])
         #expect(
-            try await eventually(timeout: .seconds(15)) {
+            try await eventually(timeout: .seconds(30)) {
                 try await redis.send("LLEN", "rq:queue:default").int ?? 0 > 0
             }, "\(process.log)")
         #expect(try await redis.send("ZSCORE", "rq:cron_schedulers", name).string != nil)

@@ -7,7 +7,7 @@ import Testing
 /// `maxJobsPerHorse` above 1: a horse runs several jobs one after another, and is still isolated and killable.
 @Suite struct HorseReuseTests {
     private func pid(of queue: Queue) async throws -> Int? {
-        try await queue.enqueue("examples.pid").result(timeout: .seconds(15)).intValue
+        try await queue.enqueue("examples.pid").result(timeout: .seconds(30)).intValue
     }
 
     @Test func aHorseRunsUpToItsNumberOfJobsThenAFreshOneTakesOver() async throws {
@@ -33,7 +33,7 @@ import Testing
 
         // A crash fails its job only; the next job runs in a new horse.
         let crashing = try await queue.enqueue("examples.crash")
-        await #expect(throws: JobFailure.self) { _ = try await crashing.result(timeout: .seconds(15)) }
+        await #expect(throws: JobFailure.self) { _ = try await crashing.result(timeout: .seconds(30)) }
         let crashText = try #require(try await crashing.latestResult()?.excString)
         #expect(crashText.hasPrefix("Work-horse terminated unexpectedly"), "\(crashText)")
         let afterCrash = try #require(try await pid(of: queue))
@@ -41,7 +41,7 @@ import Testing
 
         // A job that ignores its cancellation is killed at its timeout; the next job runs in a new horse.
         let spinning = try await queue.enqueue(ExampleFunctions.busyLoop, 60, options: EnqueueOptions(timeout: 1))
-        await #expect(throws: JobFailure.self) { _ = try await spinning.result(timeout: .seconds(15)) }
+        await #expect(throws: JobFailure.self) { _ = try await spinning.result(timeout: .seconds(30)) }
         #expect(try await spinning.job.latestResult()?.excString?.contains("maximum timeout value (1 seconds)") == true)
         let afterKill = try #require(try await pid(of: queue))
         #expect(afterKill != afterCrash)
@@ -49,7 +49,7 @@ import Testing
         // A job that stops at its timeout cooperatively fails with it, and its horse is not reused either (the job
         // might have left work running).
         let sleeping = try await queue.enqueue(ExampleFunctions.sleep, 30, options: EnqueueOptions(timeout: 1))
-        await #expect(throws: JobFailure.self) { _ = try await sleeping.result(timeout: .seconds(15)) }
+        await #expect(throws: JobFailure.self) { _ = try await sleeping.result(timeout: .seconds(30)) }
         let afterTimeout = try #require(try await pid(of: queue))
         #expect(afterTimeout != afterKill)
         #expect(try await pid(of: queue) == afterTimeout, "a new horse is reused in turn")
@@ -71,7 +71,7 @@ import Testing
             $0.maxJobsPerHorse = 100
         }
         func version() async throws -> String? {
-            try await queue.enqueue("examples.runner_version").result(timeout: .seconds(15)).stringValue
+            try await queue.enqueue("examples.runner_version").result(timeout: .seconds(30)).stringValue
         }
         #expect(try await version() == "1")
         #expect(try await version() == "1")

@@ -72,8 +72,8 @@ struct Twins {
         #expect(try await parent.dependentIDs() == [ids["d"]!])
         let worker = RunningWorker.start(queues: [swiftRun.name], redis: redis, inProcess: true, burst: true)
         try await worker.task.value
-        #expect(try await Job.fetch(id: ids["d"]!, redis: redis).result(timeout: .seconds(5)) == 7)
-        #expect(try await Job.fetch(id: ids["allowed"]!, redis: redis).result(timeout: .seconds(5)) == 11)
+        #expect(try await Job.fetch(id: ids["d"]!, redis: redis).result(timeout: .seconds(30)) == 7)
+        #expect(try await Job.fetch(id: ids["allowed"]!, redis: redis).result(timeout: .seconds(30)) == 11)
         #expect(try await Job.fetch(id: ids["strict"]!, redis: redis).currentStatus() == .deferred)
         #expect(try await parent.dependentIDs() == [])
         #expect(try await failing.dependentIDs() == [ids["strict"]!])
@@ -96,8 +96,8 @@ struct Twins {
             "examples.add", args: [7, 8], options: EnqueueOptions(dependsOn: [pythonFailing]))
         #expect(dependent.status == .deferred)
         try await Python.burstWorker(queues: [pythonRun.name], url: server.url)
-        #expect(try await dependent.result(timeout: .seconds(5)) == 7)
-        #expect(try await allowed.result(timeout: .seconds(5)) == 11)
+        #expect(try await dependent.result(timeout: .seconds(30)) == 7)
+        #expect(try await allowed.result(timeout: .seconds(30)) == 11)
         #expect(try await strict.currentStatus() == .deferred)
         #expect(try await pythonRun.deferredJobRegistry.jobIDs() == [strict.id])
     }

@@ -81,7 +81,7 @@ import Testing
         #expect(afterRestart)
         let before = try await enqueued()
         // Ticks come again after the restart, and the scheduler is still running (it did not end with an error).
-        #expect(try await eventually(timeout: .seconds(15)) { try await enqueued() > before })
+        #expect(try await eventually(timeout: .seconds(30)) { try await enqueued() > before })
         cron.triggerGracefulShutdown()
         try await running.value
     }

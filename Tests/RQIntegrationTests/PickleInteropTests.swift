@@ -67,7 +67,7 @@ import Testing
         #expect(python["progress"] == 2)
         #expect(python["meta_equal"] == true, "\(python["meta"] ?? nil)")
         // And Swift reads the pickled result back.
-        #expect(try await Job.fetch(id: addID, redis: redis).result(timeout: .seconds(5)) == 5)
+        #expect(try await Job.fetch(id: addID, redis: redis).result(timeout: .seconds(30)) == 5)
     }
 
     @Test func aDatetimeArgumentFailsTheJobNamingTheType() async throws {
@@ -130,9 +130,9 @@ import Testing
 
         let cliJob = try await Job.fetch(id: cliID, redis: redis)
         #expect(cliJob.serializer == .pickle)
-        #expect(try await cliJob.result(timeout: .seconds(5)) == .bigInt("18446744073709551618"))
+        #expect(try await cliJob.result(timeout: .seconds(30)) == .bigInt("18446744073709551618"))
         #expect(
-            try await echo.result(timeout: .seconds(5))
+            try await echo.result(timeout: .seconds(30))
                 == [
                     "args": [.bigInt("-170141183460469231731687303715884105729"), ["a": [1.5, nil]]],
                     "kwargs": ["k": "é"],

@@ -87,7 +87,7 @@ import Testing
         var (status, output) = try await swift(words(workerLine), url: url)
         #expect(status == 0, "\(output)")
         for id in ["swift_add", "python_add"] {
-            #expect(try await Job.fetch(id: id, redis: redis).result(timeout: .seconds(5)) == 5)
+            #expect(try await Job.fetch(id: id, redis: redis).result(timeout: .seconds(30)) == 5)
         }
         #expect(try await Job.fetch(id: "python_echo", redis: redis).currentStatus() == .finished)
         #expect(try await queue.count() == 0)
@@ -95,7 +95,7 @@ import Testing
         // The same line on Python's worker runs a job the Swift enqueue line wrote.
         _ = try await swift(words("rq enqueue examples.add :20 %22 -q \(q) -S json --job-id for_python"), url: url)
         _ = try await python(words(workerLine), url: url)
-        #expect(try await Job.fetch(id: "for_python", redis: redis).result(timeout: .seconds(5)) == 42)
+        #expect(try await Job.fetch(id: "for_python", redis: redis).result(timeout: .seconds(30)) == 42)
 
         // rq requeue --queue Q --all -S json; rq empty -S json Q.
         _ = try await swift(words("rq enqueue examples.fail oops -q \(q) -S json --job-id failing"), url: url)
@@ -130,7 +130,7 @@ import Testing
         #expect(status == 0, "\(output)")
         for index in 0..<6 {
             #expect(
-                try await Job.fetch(id: "pool_\(index)", redis: redis).result(timeout: .seconds(5)) == .int(index + 1))
+                try await Job.fetch(id: "pool_\(index)", redis: redis).result(timeout: .seconds(30)) == .int(index + 1))
         }
         #expect(try await redis.send("SCARD", "rq:workers").int == 0)
         await server.stop()
@@ -161,7 +161,7 @@ import Testing
             }, "\(pool.log)")
         let jobs = try await (0..<4).asyncMap { try await queue.enqueue("examples.add", args: [.int($0), 1]) }
         for (index, job) in jobs.enumerated() {
-            #expect(try await job.result(timeout: .seconds(20)) == .int(index + 1))
+            #expect(try await job.result(timeout: .seconds(30)) == .int(index + 1))
         }
         pool.signal(SIGTERM)
         #expect(await pool.waitForExit(timeout: .seconds(20)) == 0, "\(pool.log)")
@@ -195,7 +195,7 @@ import Testing
         let (status, output) = try await runCommand(
             exampleJobsPath, ["worker", "-c", module, "-P", directory.path, "-b", "-S", "json"])
         #expect(status == 0, "\(output)")
-        #expect(try await job.result(timeout: .seconds(5)) == 4)
+        #expect(try await job.result(timeout: .seconds(30)) == 4)
         #expect(output.contains("from-settings-\(queue.name)"))
         // Python's rq info reads the same module and sees the same queue.
         let line = ["info", "-c", module, "-P", directory.path, "-Q", queue.name]

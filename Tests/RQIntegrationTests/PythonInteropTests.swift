@@ -108,7 +108,7 @@ import Testing
         try await Python.burstWorker(queues: [queue.name], url: server.url)
 
         #expect(try await add.result(as: Int.self, timeout: .seconds(5)) == 5)
-        #expect(try await echo.result(timeout: .seconds(5)) == ["args": [1, "é"], "kwargs": ["k": ["a": [1]]]])
+        #expect(try await echo.result(timeout: .seconds(30)) == ["args": [1, "é"], "kwargs": ["k": ["a": [1]]]])
         #expect(try await add.currentStatus() == .finished)
         #expect(try await queue.finishedJobRegistry.jobIDs().sorted() == [add.id, echo.id].sorted())
         let latest = try #require(try await add.latestResult())
@@ -116,7 +116,7 @@ import Testing
         #expect(!latest.workerName.isEmpty && latest.executionStartedAt != nil)
 
         do {
-            _ = try await fail.result(timeout: .seconds(5))
+            _ = try await fail.result(timeout: .seconds(30))
             Issue.record("a failed job returned a value")
         } catch let failure as JobFailure {
             #expect(failure.excString.contains("Traceback"))

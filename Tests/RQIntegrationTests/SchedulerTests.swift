@@ -48,8 +48,8 @@ import Testing
         let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true) {
             $0.withScheduler = true
         }
-        #expect(try await job.result(timeout: .seconds(10)) == 9)
-        #expect(try await Job.fetch(id: id, redis: redis).result(timeout: .seconds(10)) == 2)
+        #expect(try await job.result(timeout: .seconds(30)) == 9)
+        #expect(try await Job.fetch(id: id, redis: redis).result(timeout: .seconds(30)) == 2)
         try await worker.stop()
         #expect(try await job.results().count == 1)
     }
@@ -75,7 +75,7 @@ import Testing
         let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true) {
             $0.withScheduler = true
         }
-        #expect(try await eventually(timeout: .seconds(15)) { try await job.currentStatus() == .failed })
+        #expect(try await eventually(timeout: .seconds(30)) { try await job.currentStatus() == .failed })
         try await worker.stop()
         let final = try await Job.fetch(id: job.id, redis: redis)
         #expect(final.retriesLeft == 0)

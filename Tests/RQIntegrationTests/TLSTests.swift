@@ -129,7 +129,7 @@ enum TestCertificates {
         let queue = Queue(uniqueName(), redis: redis)
         let job = try await queue.enqueue(ExampleFunctions.add, 20, 22)
         try await RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true, burst: true).task.value
-        #expect(try await job.result(timeout: .seconds(10)) == 42)
+        #expect(try await job.result(timeout: .seconds(30)) == 42)
 
         // Without: the error says the server wants one.
         let ca = try await TestCertificates.path("ca.crt")

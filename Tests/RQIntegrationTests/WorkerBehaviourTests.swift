@@ -57,7 +57,7 @@ import Testing
             })
         #expect(try await job.currentStatus() == .queued)
         try await redis.send("DEL", "rq:suspended")
-        #expect(try await job.result(timeout: .seconds(10)) == 3)
+        #expect(try await job.result(timeout: .seconds(30)) == 3)
         try await worker.stop()
         await server.stop()
     }
@@ -75,11 +75,11 @@ import Testing
             send_kill_horse_command(r, '\(worker.pool.name)')
             print('null')
             """, url: server.url)
-        let result = try await long.waitForResult(timeout: .seconds(10))
+        let result = try await long.waitForResult(timeout: .seconds(30))
         #expect(result.excString == "Work-horse terminated unexpectedly; waitpid returned 9 (signal 9); ")
         #expect(try await long.currentStatus() == .failed)
         let next = try await queue.enqueue(ExampleFunctions.add, 1, 1)
-        #expect(try await next.result(timeout: .seconds(10)) == 2)
+        #expect(try await next.result(timeout: .seconds(30)) == 2)
         try await worker.stop()
     }
 
@@ -101,7 +101,7 @@ import Testing
         }
         let ordinary = try await queue.enqueue(ExampleFunctions.fail, "nope")
         let stopped = try await queue.enqueue(ExampleFunctions.fail, "stop")
-        _ = try await ordinary.waitForResult(timeout: .seconds(10))
+        _ = try await ordinary.waitForResult(timeout: .seconds(30))
         #expect(try await eventually { try await stopped.currentStatus() == .failed })
         try await worker.stop()
         #expect(await seen.all.prefix(2) == ["first: examples.fail: true", "second: \(ordinary.id)"])

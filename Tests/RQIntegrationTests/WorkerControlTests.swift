@@ -18,7 +18,7 @@ import Testing
             send_stop_job_command(r, '\(long.id)', serializer=JSONSerializer)
             print('null')
             """, url: server.url)
-        let result = try await long.waitForResult(timeout: .seconds(10))
+        let result = try await long.waitForResult(timeout: .seconds(30))
         #expect(result.excString == "Job stopped by user, work-horse terminated.")
         #expect(try await long.currentStatus() == .stopped)
         #expect(try await queue.failedJobRegistry.contains(long.id))
@@ -79,7 +79,7 @@ import Testing
             $0.execution = .horse(runner: runner)
         }
         let before = try await queue.enqueue(ExampleFunctions.add, 1, 1)
-        #expect(try await before.result(timeout: .seconds(10)) == 2)
+        #expect(try await before.result(timeout: .seconds(30)) == 2)
 
         // "Rebuild" from another process, as a compiler would: version 2 answers every job with "v2" (a horse
         // reads its job on stdin and reports on fd 3).
@@ -93,7 +93,7 @@ import Testing
             ])
         #expect(await build.waitForExit(timeout: .seconds(10)) == 0, "\(build.log)")
         let after = try await queue.enqueue("examples.add", args: [1, 1])
-        #expect(try await after.result(timeout: .seconds(10)) == "v2")
+        #expect(try await after.result(timeout: .seconds(30)) == "v2")
         try await worker.stop()
     }
 

@@ -12,7 +12,7 @@ import Testing
         let pythonQueue = uniqueName()
         let swift = RunningWorker.start(queues: [swiftQueue, "\(swiftQueue)-low"], redis: redis, inProcess: true)
         let job = try await Queue(swiftQueue, redis: redis).enqueue("examples.add", args: [1, 2])
-        #expect(try await job.result(timeout: .seconds(10)) == 3)
+        #expect(try await job.result(timeout: .seconds(30)) == 3)
         let python = try Python.startWorker(queues: [pythonQueue], url: server.url)
         defer { python.signal(SIGKILL) }
         #expect(

@@ -67,7 +67,7 @@ import Testing
             $0.name = "info-\(name)"
         }
         let job = try await queue.enqueue(ExampleFunctions.add, 1, 2)
-        _ = try await job.result(timeout: .seconds(10))
+        _ = try await job.result(timeout: .seconds(30))
         let output = try await Python.execute(
             ["python3", "-m", "rq.cli", "info", "-u", server.url, name], url: server.url)
         try await worker.stop()
@@ -87,19 +87,19 @@ import Testing
         let crashing = try await queue.enqueue("examples.crash")
         let after = try await queue.enqueue(ExampleFunctions.add, 20, 22)
 
-        await #expect(throws: JobFailure.self) { _ = try await spinning.result(timeout: .seconds(15)) }
+        await #expect(throws: JobFailure.self) { _ = try await spinning.result(timeout: .seconds(30)) }
         // Killed at its 2 s timeout plus the grace periods (about 5 s), long before its 60 s loop would end (the
         // bound allows for a loaded CI machine).
         #expect(clock.now - start < .seconds(30))
         let timeoutText = try #require(try await spinning.job.latestResult()?.excString)
         #expect(timeoutText.contains("Task exceeded maximum timeout value (2 seconds)"))
 
-        await #expect(throws: JobFailure.self) { _ = try await crashing.result(timeout: .seconds(15)) }
+        await #expect(throws: JobFailure.self) { _ = try await crashing.result(timeout: .seconds(30)) }
         let crashText = try #require(try await crashing.latestResult()?.excString)
         #expect(crashText.hasPrefix("Work-horse terminated unexpectedly; waitpid returned"), "\(crashText)")
         #expect(crashText.contains("(signal 6)"))
 
-        #expect(try await after.result(timeout: .seconds(15)) == 42)
+        #expect(try await after.result(timeout: .seconds(30)) == 42)
         try await worker.stop()
     }
 
@@ -111,7 +111,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         let jobs = try await queue.enqueueMany((0..<4).map { _ in EnqueueRequest("examples.sleep", args: [1]) })
         var results: [JobResult] = []
-        for job in jobs { results.append(try await job.waitForResult(timeout: .seconds(10))) }
+        for job in jobs { results.append(try await job.waitForResult(timeout: .seconds(30))) }
         try await worker.stop()
         #expect(results.allSatisfy { $0.kind == .successful && $0.returnValue == 1 })
         // The worker's own records of when each job started and ended (not the test's enqueue and wait round
@@ -165,10 +165,10 @@ import Testing
         try await redis.send("HSET", "rq:job:\(garbled.id)", "data", "not zlib")
         let unknown = try await queue.enqueue("no.such.function")
         let good = try await queue.enqueue(ExampleFunctions.add, 2, 2)
-        #expect(try await good.result(timeout: .seconds(10)) == 4)
-        let garbledText = try #require(try await garbled.waitForResult(timeout: .seconds(5)).excString)
+        #expect(try await good.result(timeout: .seconds(30)) == 4)
+        let garbledText = try #require(try await garbled.waitForResult(timeout: .seconds(30)).excString)
         #expect(garbledText.contains("field 'data'"), "\(garbledText)")
-        let unknownText = try #require(try await unknown.waitForResult(timeout: .seconds(5)).excString)
+        let unknownText = try #require(try await unknown.waitForResult(timeout: .seconds(30)).excString)
         #expect(unknownText.contains("no job function is registered as 'no.such.function'"))
         #expect(try await queue.failedJobRegistry.count() == 2)
         #expect(try await !Job.exists(id: "ghost-job", redis: redis))
