@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "RQIntegrationTests",
             dependencies: [
-                "RQ", "RQTesting", "ExampleFunctions", .product(name: "Logging", package: "swift-log"),
+                "RQ", "RQCommandLine", "RQTesting", "ExampleFunctions", .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Python"],
             swiftSettings: swiftSettings

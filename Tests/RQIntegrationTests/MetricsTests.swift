@@ -1,6 +1,7 @@
 import ExampleFunctions
 import Foundation
 import RQ
+import RQCommandLine
 import RQTesting
 import Testing
 
@@ -40,6 +41,30 @@ import Testing
         await server.stop()
     }
 
+    /// The way of a program that runs a `WorkerPool` itself (`PrometheusEndpoint.bootstrap`, on a port the system
+    /// chooses), and what the acceptance test does not reach: the producer's count, a retry, and the failure after it.
+    @Test func poolInThisProcessCountsEnqueuesAndRetries() async throws {
+        let endpoint = try await InProcessMetrics.endpoint.value()
+        let redis = try await SharedRedis.client()
+        let name = uniqueName("metrics")
+        let queue = Queue(name, redis: redis)
+        try await queue.enqueue(ExampleFunctions.add, 1, 2)
+        try await queue.enqueue(ExampleFunctions.fail, "again", options: EnqueueOptions(retry: Retry(max: 1)))
+        let worker = RunningWorker.start(queues: [name], redis: redis, inProcess: true)
+        let url = "http://127.0.0.1:\(endpoint.port)/metrics"
+        var body = ""
+        let scraped = try await eventually {
+            body = (try? await HTTP.get(url)).map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+            return body.contains(#"rq_worker_jobs_total{queue="\#(name)",status="failed"} 1"#)
+        }
+        #expect(scraped, "\(body)")
+        #expect(body.contains(#"rq_worker_jobs_total{queue="\#(name)",status="retried"} 1"#), "\(body)")
+        #expect(body.contains(#"rq_worker_jobs_total{queue="\#(name)",status="finished"} 1"#), "\(body)")
+        #expect(body.contains(#"rq_job_duration_seconds_count{queue="\#(name)"} 3"#), "\(body)")
+        #expect(body.contains(#"rq_enqueued_total{queue="\#(name)"} 2"#), "\(body)")
+        try await worker.stop()
+    }
+
     /// A bind address that is not a numeric IP address stops the worker before it starts, saying so.
     @Test func badBindAddressIsRefused() async throws {
         let process = try CommandProcess(
@@ -48,4 +73,10 @@ import Testing
         #expect(status != 0 && status != nil)
         #expect(process.log.contains("not a numeric IP address"), "\(process.log)")
     }
+}
+
+/// This test process's metrics, bootstrapped once (`MetricsSystem.bootstrap` may run only once a process); other
+/// tests' workers report into it too, on queues of their own.
+enum InProcessMetrics {
+    static let endpoint = Once { try PrometheusEndpoint.bootstrap(port: 0) }
 }
