@@ -65,6 +65,30 @@ import Testing
         try await worker.stop()
     }
 
+    /// A job that overruns its timeout counts as `timed_out`, one ended by a stop-job command as `stopped`.
+    @Test func timeoutsAndStopsHaveStatusesOfTheirOwn() async throws {
+        let endpoint = try await InProcessMetrics.endpoint.value()
+        let redis = try await SharedRedis.client()
+        let name = uniqueName("metrics")
+        let queue = Queue(name, redis: redis)
+        try await queue.enqueue(ExampleFunctions.sleep, 30, options: EnqueueOptions(timeout: 1))
+        let worker = RunningWorker.start(queues: [name], redis: redis, inProcess: true)
+        let url = "http://127.0.0.1:\(endpoint.port)/metrics"
+        var body = ""
+        func scraped(_ line: String) async throws -> Bool {
+            try await eventually {
+                body = (try? await HTTP.get(url)).map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+                return body.contains(line)
+            }
+        }
+        #expect(try await scraped(#"rq_worker_jobs_total{queue="\#(name)",status="timed_out"} 1"#), "\(body)")
+        let stopped = try await queue.enqueue(ExampleFunctions.sleep, 30)
+        #expect(try await eventually { try await stopped.currentStatus() == .started })
+        #expect(try await Worker.sendStopJobCommand(jobID: stopped.id, redis: redis) == 1)
+        #expect(try await scraped(#"rq_worker_jobs_total{queue="\#(name)",status="stopped"} 1"#), "\(body)")
+        try await worker.stop()
+    }
+
     /// A bind address that is not a numeric IP address stops the worker before it starts, saying so.
     @Test func badBindAddressIsRefused() async throws {
         let process = try CommandProcess(

@@ -16,8 +16,8 @@ import FoundationEssentials
 /// | `rq_horse_spawn_seconds` | timer | — | starting a horse process (`posix_spawn` and its pipes) |
 ///
 /// `status`: a job that failed, crashed (its horse died without a report) or was ended by a cold shutdown counts as
-/// `failed`; one killed at its timeout as `timed_out` — unless it has retries left: then it counts as `retried`
-/// (once per retry) instead. `abandoned` counts the jobs this worker's registry maintenance found abandoned (their
+/// `failed`; one that overran its timeout (cancelled by its own run with RQ's `JobTimeoutException`, or killed by
+/// the worker) as `timed_out` — unless it has retries left: then it counts as `retried` (once per retry) instead. `abandoned` counts the jobs this worker's registry maintenance found abandoned (their
 /// worker died) and failed or retried.
 enum WorkerMetrics {
     static let jobsTotal = "rq_worker_jobs_total"
@@ -28,12 +28,16 @@ enum WorkerMetrics {
     static let warmHorses = "rq_warm_horses"
     static let horseSpawn = "rq_horse_spawn_seconds"
 
+    static let timeoutExceptionPrefix = "JobTimeoutException:"
+
     /// The `status` label of a job's outcome.
     static func status(of outcome: JobOutcome) -> String {
         switch outcome {
         case .finished: return "finished"
         case .stopped: return "stopped"
         case .timedOut: return "timed_out"
+        // The job's own run (horse or in process) cancelled it at its timeout and reported RQ's timeout exception.
+        case .failed(let text) where text.hasPrefix(timeoutExceptionPrefix): return "timed_out"
         case .failed, .crashed, .coldShutdown: return "failed"
         }
     }
