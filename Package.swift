@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a warning on every build
@@ -61,6 +63,8 @@ let package = Package(
                 "COpenSSL",
                 "CZlib",
                 "CRQShims",
+                // The metrics API only (no Foundation, no backend): the application picks the backend.
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -71,7 +75,10 @@ let package = Package(
             dependencies: [
                 "RQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
+                // The Prometheus exporter behind `worker --metrics-port` (see PrometheusEndpoint.swift).
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -115,7 +122,7 @@ let package = Package(
         // The README's code blocks, compiled (ReadmeTests checks they are the README's, verbatim).
         .target(
             name: "ReadmeSnippets",
-            dependencies: ["RQ"] + serviceDependencies,
+            dependencies: ["RQ", "RQCommandLine"] + serviceDependencies,
             path: "Examples/ReadmeSnippets",
             swiftSettings: swiftSettings
         ),
@@ -134,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "RQIntegrationTests",
             dependencies: [
-                "RQ", "RQTesting", "ExampleFunctions", .product(name: "Logging", package: "swift-log"),
+                "RQ", "RQCommandLine", "RQTesting", "ExampleFunctions", .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Python"],
             swiftSettings: swiftSettings

@@ -6,6 +6,7 @@
 import FoundationEssentials
 import Logging
 import RQ
+import RQCommandLine
 import ServiceLifecycle
 import UnixSignals
 
@@ -82,6 +83,12 @@ func readmeEmbedding(functions: JobFunctionRegistry) async throws {
             services: [.init(service: app), .init(service: pool)], gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     try await group.run()
+}
+
+func readmeMetrics() throws {
+    let metrics = try PrometheusEndpoint.bootstrap(port: 9200)   // once per process, before the pool runs
+    defer { metrics.close() }
+    _ = metrics.port
 }
 
 func readmeScheduling(queue: Queue, job: Job, tomorrowMorning: Date, tonight: Date) async throws {

@@ -262,7 +262,24 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: .hidden)
     var poolMember = false
 
+    @Option(help: "Serve the worker's metrics in the Prometheus text format at http://BIND:PORT/metrics.")
+    var metricsPort: Int?
+
+    @Option(help: "The address --metrics-port listens on (default 127.0.0.1).")
+    var metricsBind = "127.0.0.1"
+
     func run() async throws {
+        var endpoint: PrometheusEndpoint?
+        if let metricsPort {
+            do {
+                endpoint = try PrometheusEndpoint.bootstrap(port: metricsPort, bind: metricsBind)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            try options.logger().info(
+                "Metrics served", metadata: ["url": "http://\(metricsBind):\(endpoint?.port ?? metricsPort)/metrics"])
+        }
+        defer { endpoint?.close() }
         try await options.runWorker(concurrency: concurrency, name: name, exitIfSuspended: !poolMember)
     }
 

@@ -81,6 +81,7 @@ public actor Queue {
             job.enqueuedAt = job.createdAt
             try await redis.transaction([RedisCommand("SADD", RQKeys.queues, key)] + storeCommands(job))
         }
+        if job.status == .queued { WorkerMetrics.enqueued(1, queue: name) }
         if !isAsync, job.status == .queued {
             return try await runJob(job)
         }
@@ -178,6 +179,7 @@ public actor Queue {
         for index in withDependencies {
             jobs[index] = try await store(jobs[index], options: requests[index].options)
         }
+        WorkerMetrics.enqueued(jobs.count(where: { $0.status == .queued }), queue: name)
         return jobs
     }
 

@@ -4,9 +4,9 @@ import Glibc
 /// Dedicated OS threads for blocking work — hiredis calls, pipe reads, `waitpid` — which must never run on Swift's
 /// cooperative pool. Plain pthreads, so the library needs only FoundationEssentials (a horse that links all of
 /// Foundation takes about three times as long to start).
-enum BlockingThread {
+package enum BlockingThread {
     /// Starts a detached thread running `body`; `name` (at most 15 bytes) shows in `top -H` and debuggers.
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+    package static func start(name: String, _ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Body(name: name, run: body)).toOpaque()
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
@@ -25,7 +25,7 @@ enum BlockingThread {
     }
 
     /// Sleeps the current (dedicated) thread.
-    static func sleep(seconds: Double) {
+    package static func sleep(seconds: Double) {
         guard seconds > 0 else { return }
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
         var remaining = timespec()

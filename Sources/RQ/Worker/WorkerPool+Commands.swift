@@ -55,6 +55,7 @@ extension WorkerPool {
         let maintenance = RegistryMaintenance(redis: redis, logger: logger)
         for queue in configuration.queues {
             for (job, failure) in await maintenance.clean(queue: queue) {
+                WorkerMetrics.jobAbandoned(queue: queue)
                 await runLateCallback(job.callbacks.failure, job: job, outcome: .failed(failure))
             }
         }

@@ -62,6 +62,7 @@ extension WorkerPool {
                 logger.info(
                     "\(job.origin): Job failed, retrying (\(job.id))",
                     metadata: ["rq.retries_left": "\(retriesLeft - 1)"])
+                WorkerMetrics.jobEnded(outcome, retried: true, execution: execution, endedAt: endedAt)
                 await withRetries("record retry", jobID: job.id, landed: outcomeLanded(execution)) {
                     try await self.redis.transaction(writes)
                 }
@@ -76,6 +77,7 @@ extension WorkerPool {
                 "\(job.origin): Job failed (\(job.id))",
                 metadata: ["rq.job_id": "\(job.id)", "error": "\(text.split(separator: "\n").last ?? "")"])
         }
+        WorkerMetrics.jobEnded(outcome, retried: false, execution: execution, endedAt: endedAt)
         commands += workerStateCommands(ended: job.id)
         // Dependents are released in the same transaction (one round trip); if the server lost the script
         // (NOSCRIPT, e.g. after a restart) the release is run again on its own.

@@ -11,6 +11,9 @@ extension WorkerPool {
     func perform(_ execution: JobExecution, queue: String) async {
         let job = execution.job
         let timeout = job.timeout ?? .default
+        WorkerMetrics.jobStarted(execution)
+        WorkerMetrics.busySlotsChanged(by: 1)
+        defer { WorkerMetrics.busySlotsChanged(by: -1) }
         if configuration.logJobDescription {
             logger.info("\(queue): \(job.description) (\(job.id))")
         } else {
@@ -58,8 +61,7 @@ extension WorkerPool {
         // A runner being rebuilt in place is briefly open for writing (ETXTBSY): wait for the build to finish.
         for attempt in 1...40 {
             do {
-                return try Horse(
-                    runner: runner, environment: horseEnvironment, reusable: configuration.maxJobsPerHorse > 1)
+                return try spawnHorse(runner: runner)
             } catch let error where error.isTextFileBusy && attempt < 40 {
                 try? await Task.sleep(for: .milliseconds(50))
             } catch {
@@ -67,6 +69,13 @@ extension WorkerPool {
             }
         }
         throw WorkerPoolError(.runnerUnavailable, "\(runner) stayed busy (being written) for 2 seconds")
+    }
+
+    /// Starts a horse (timed: `rq_horse_spawn_seconds`).
+    func spawnHorse(runner: String) throws(SpawnError) -> Horse {
+        try WorkerMetrics.timingHorseSpawn { () throws(SpawnError) -> Horse in
+            try Horse(runner: runner, environment: horseEnvironment, reusable: configuration.maxJobsPerHorse > 1)
+        }
     }
 
     func scheduleRefill() {
@@ -84,10 +93,7 @@ extension WorkerPool {
         while warmHorses.count + running.count < 2 * configuration.concurrency + 1,
             warmHorses.count < configuration.concurrency + 1
         {
-            guard
-                let horse = try? Horse(
-                    runner: runner, environment: horseEnvironment, reusable: configuration.maxJobsPerHorse > 1)
-            else { return }
+            guard let horse = try? spawnHorse(runner: runner) else { return }
             warmHorses.append(horse)
         }
     }

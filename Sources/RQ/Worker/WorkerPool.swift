@@ -40,7 +40,9 @@ public actor WorkerPool: Service {
     var recordWaiters: [CheckedContinuation<Void, Never>] = []
     /// Who waits for a job to end (the dequeue loop, when its slots are full).
     var slotWaiters: [CheckedContinuation<Void, Never>] = []
-    var warmHorses: [Horse] = []
+    var warmHorses: [Horse] = [] {
+        didSet { WorkerMetrics.warmHorsesChanged(from: oldValue.count, to: warmHorses.count) }
+    }
     var queueOrder: [String]
     var subscriber: RedisSubscriber?
     var lastMaintenance: ContinuousClock.Instant?
