@@ -4,7 +4,7 @@
 # the other; fails on the first crash, leak, timeout or out-of-memory. What libFuzzer finds is kept between runs in
 # Fuzz/.build/corpus/<target>/ (not committed); a crashing input is written to Fuzz/.build/crashes/.
 #
-#   scripts/fuzz.sh            # every target, 30 s each (CI)
+#   scripts/fuzz.sh            # every target, 30 s each (scripts/test.sh runs `scripts/fuzz.sh 20`)
 #   scripts/fuzz.sh 600        # longer
 #   scripts/fuzz.sh 600 fuzz-pickle fuzz-json   # some targets only
 #   Fuzz/.build/release/fuzz-pickle Fuzz/.build/crashes/fuzz-pickle-crash-…   # replay one input
