@@ -57,7 +57,7 @@ struct SettingsFile {
         return isJSON ? try loadJSON(text, path: path) : try loadModule(text, path: path)
     }
 
-    private static func loadJSON(_ text: String, path: String) throws -> SettingsFile {
+    static func loadJSON(_ text: String, path: String) throws -> SettingsFile {
         let document: JSONValue
         do {
             document = try JSONValue(parsing: text)
@@ -72,7 +72,7 @@ struct SettingsFile {
         return SettingsFile(values: values)
     }
 
-    private static func loadModule(_ text: String, path: String) throws -> SettingsFile {
+    static func loadModule(_ text: String, path: String) throws -> SettingsFile {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         func quoted(_ line: Int?) -> String {
             guard let line, line >= 1, line <= lines.count else { return "" }
@@ -202,5 +202,21 @@ struct SettingsFile {
         let base = "\(tls == nil ? "redis" : "rediss")://\(auth)\(host ?? "127.0.0.1"):\(port ?? "6379")/\(db ?? "0")"
         guard let tls, !tls.isEmpty else { return base }
         return base + "?" + tls.map { "\($0)=\(percentEncoded($1))" }.joined(separator: "&")
+    }
+}
+
+/// The entry point of the settings-file fuzz target in `Fuzz/`.
+@_spi(Fuzzing) public enum SettingsFileFuzzing {
+    /// Reads `bytes` as a settings file, as `-c` does (JSON if it starts with `{`, else a Python module), then builds
+    /// the Redis configuration its settings describe. Errors are expected; crashes are not.
+    public static func read(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let isJSON = text.drop { $0.isWhitespace }.first == "{"
+        guard
+            let settings = try? isJSON
+                ? SettingsFile.loadJSON(text, path: "fuzz") : SettingsFile.loadModule(text, path: "fuzz")
+        else { return }
+        _ = settings.strings("queues")
+        if let url = try? settings.redisURL() { _ = try? RedisConfiguration(url: url) }
     }
 }

@@ -94,4 +94,18 @@ import Testing
             #expect(error.message.contains(expected), "\(error.message)")
         }
     }
+
+    /// Found by `fuzz-redis-url` (scripts/fuzz.sh): a query pair that is only `=` crashed the parser (an index out of
+    /// range) instead of being read as an empty name.
+    @Test func queryPairOfOnlyEqualsSigns() throws {
+        let crash: [UInt8] = [
+            0x1B, 0x93, 0x65, 0x64, 0x69, 0x73, 0x73, 0x3A, 0x2F, 0x2F, 0x68, 0x3A, 0x31, 0x2F, 0x30, 0x3F, 0x70, 0x65,
+            0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x72, 0x74, 0x5F, 0x72, 0x70, 0x65, 0x6D, 0x26, 0x3D, 0x3D,
+            0x3D, 0x3D, 0x3D, 0x3D, 0x3D, 0x3D, 0x3D, 0x3D, 0x3D, 0x3D, 0x3D, 0x3D,
+        ]
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: String(decoding: crash, as: UTF8.self)) }
+        let config = try RedisConfiguration(url: "redis://h:1/0?=&==&socket_timeout=2")
+        #expect(config.endpoint == .tcp(host: "h", port: 1))
+        #expect(config.commandTimeout == .seconds(2))
+    }
 }

@@ -76,7 +76,8 @@ public struct RedisConfiguration: Sendable, Hashable {
         var query: [String: String] = [:]
         if let questionMark = rest.firstIndex(of: "?") {
             for pair in rest[rest.index(after: questionMark)...].split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
+                // Keeping empty parts, a pair that is only `=` (`?=`) has a name, "", rather than no parts at all.
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let value = parts.count > 1 ? String(parts[1]) : ""
                 query[String(parts[0])] = Self.percentDecoded(value) ?? value
             }
