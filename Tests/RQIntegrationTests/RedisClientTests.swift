@@ -230,7 +230,8 @@ import Testing
         let start = clock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { _ = try await task.value }
-        #expect(clock.now - start < .seconds(2))
+        // Far sooner than the 30 s block (the bound leaves room for a loaded CI machine).
+        #expect(clock.now - start < .seconds(5))
         #expect(try await redis.send("PING").string == "PONG")
     }
 }

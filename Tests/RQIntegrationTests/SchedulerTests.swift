@@ -24,8 +24,9 @@ import Testing
         #expect(try await job.result(as: Int.self, timeout: .seconds(10)) == 42)
         let ranAt = try #require(try await job.latestResult()?.executionStartedAt).timeIntervalSince1970
         let due = scheduled["at"]!.doubleValue!
-        // RQ schedules in whole seconds; the scheduler polls every second.
-        #expect(ranAt < due + 1.0, "ran \(ranAt - due) s after its time")
+        // RQ schedules in whole seconds; the scheduler polls every second (the bound allows for a loaded CI machine,
+        // where a poll can come late).
+        #expect(ranAt < due + 5.0, "ran \(ranAt - due) s after its time")
         try await worker.stop()
     }
 

@@ -163,7 +163,8 @@ import Testing
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()
         let queue = Queue(uniqueName(), redis: redis)
-        let job = try await queue.enqueue(ExampleFunctions.sleep, 1)
+        // Long enough for the test to see it started on a loaded machine.
+        let job = try await queue.enqueue(ExampleFunctions.sleep, 5)
         let service = try CommandProcess(builtExecutable("service-example"), [server.url, queue.name])
         #expect(try await eventually { try await job.currentStatus() == .started }, "\(service.log)")
         service.signal(SIGTERM)
