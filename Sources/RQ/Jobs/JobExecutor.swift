@@ -121,6 +121,9 @@ struct JobExecutor: Sendable {
         "JobTimeoutException: Task exceeded maximum timeout value (\(timeout.seconds) seconds)\n"
     }
 
+    /// Whether an exception text is RQ's timeout text (``timeoutText(_:)``), whatever the limit.
+    static func isTimeoutText(_ text: String) -> Bool { text.hasPrefix("JobTimeoutException:") }
+
     /// Runs `work` in a task and returns its outcome, or `onTimeout` at the deadline after cancelling the task.
     /// Unlike a task group, this returns at the deadline even if the work ignores cancellation.
     static func race(

@@ -305,7 +305,7 @@ public struct JobRunner: Sendable {
                     client = (assignment.redis, Redis(configuration: assignment.redis))
                 }
                 outcome = await run(assignment, redis: client!.redis)
-                if case .failure(let text) = outcome, text.hasPrefix("JobTimeoutException:") {
+                if case .failure(let text) = outcome, JobExecutor.isTimeoutText(text) {
                     // The job ran out of time; it may have ignored its cancellation and still be running on another
                     // thread. Report, then exit rather than run the next job beside it.
                     _ = BlockingIO.writeAll(

@@ -14,7 +14,7 @@ enum HorseReuse: Equatable {
         guard limit > 1, served < limit, reported, stopReason == nil, !runnerChanged, workerTakesJobs else {
             return .retire
         }
-        if case .failed(let text) = outcome, text.hasPrefix("JobTimeoutException:") { return .retire }
+        if case .failed(let text) = outcome, JobExecutor.isTimeoutText(text) { return .retire }
         return .keep
     }
 }

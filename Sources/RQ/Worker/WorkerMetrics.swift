@@ -28,8 +28,6 @@ enum WorkerMetrics {
     static let warmHorses = "rq_warm_horses"
     static let horseSpawn = "rq_horse_spawn_seconds"
 
-    static let timeoutExceptionPrefix = "JobTimeoutException:"
-
     /// The `status` label of a job's outcome.
     static func status(of outcome: JobOutcome) -> String {
         switch outcome {
@@ -37,7 +35,7 @@ enum WorkerMetrics {
         case .stopped: return "stopped"
         case .timedOut: return "timed_out"
         // The job's own run (horse or in process) cancelled it at its timeout and reported RQ's timeout exception.
-        case .failed(let text) where text.hasPrefix(timeoutExceptionPrefix): return "timed_out"
+        case .failed(let text) where JobExecutor.isTimeoutText(text): return "timed_out"
         case .failed, .crashed, .coldShutdown: return "failed"
         }
     }
