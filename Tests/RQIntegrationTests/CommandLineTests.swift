@@ -294,11 +294,15 @@ let rqPath = builtExecutable("swift-rq")
             #expect(workerHelp.contains(option), "worker --help lacks \(option)")
         }
         let port = try unusedPort()
-        // A refused first connection is reported at once, not after the 5 s of a reconnect's backoff.
+        // A refused first connection is reported at once, not after the 5 s of a reconnect's backoff. The time is
+        // measured against a run that never connects, so a loaded machine's slow process start cancels out.
         let clock = ContinuousClock()
-        let started = clock.now
+        var started = clock.now
+        _ = try await runCommand(rqPath, ["--version"])
+        let startupTime = clock.now - started
+        started = clock.now
         var (status, output) = try await runCommand(rqPath, ["info", "-u", "redis://127.0.0.1:\(port)/0"])
-        #expect(clock.now - started < .seconds(3))
+        #expect(clock.now - started - startupTime < .seconds(4), "a refused connection was retried")
         #expect(status == 1)
         #expect(
             output.trimmingCharacters(in: .newlines)

@@ -138,7 +138,7 @@ import Testing
         let start = clock.now
         await #expect(throws: RQError.self) { _ = try await job.result(timeout: .milliseconds(300)) }
         let waited = clock.now - start
-        #expect(waited >= .milliseconds(290) && waited < .seconds(3))
+        #expect(waited >= .milliseconds(290) && waited < .seconds(10))  // no hang; room for a loaded machine
 
         func xreadCalls() async throws -> Int {
             let stats = try await redis.send("INFO", "commandstats").string ?? ""

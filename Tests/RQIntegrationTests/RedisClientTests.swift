@@ -100,7 +100,7 @@ import Testing
             #expect(
                 error.message.contains("127.0.0.1:\(configuration.endpoint.description.split(separator: ":").last!)"))
         }
-        #expect(clock.now - start < .seconds(2))
+        #expect(clock.now - start < .seconds(5))  // a refusal is not retried (room for a loaded machine)
     }
 
     @Test func reconnectsAfterTheServerRestarts() async throws {

@@ -65,7 +65,7 @@ import Testing
         let clock = ContinuousClock()
         let started = clock.now
         await #expect(throws: RQError.self) { try await short.result(timeout: .milliseconds(300)) }
-        #expect(clock.now - started < .seconds(3))
+        #expect(clock.now - started < .seconds(20))  // its own 300 ms, not the other's 60 s (room for a loaded machine)
 
         // A result written while both wait reaches the one it belongs to.
         let late = try await queue.enqueue(ExampleFunctions.add, 2, 2)
