@@ -28,8 +28,8 @@ import Testing
             try await Job.fetch(id: lastJob.id, redis: waiter).result(timeout: .seconds(120))
         }
 
-        // Kill Redis mid-run, while jobs run on both workers.
-        #expect(try await eventually(timeout: .seconds(30)) { try await queue.finishedJobRegistry.count() >= 60 })
+        // Kill Redis mid-run, while jobs run on both workers (on a loaded machine the first jobs can take a while).
+        #expect(try await eventually(timeout: .seconds(120)) { try await queue.finishedJobRegistry.count() >= 30 })
         server.signal(SIGKILL)
         let outageStarted = Date()
         try await Task.sleep(for: .seconds(2))  // the outage: Redis is down this long
@@ -37,7 +37,7 @@ import Testing
         let outageEnded = Date()
 
         // Both workers carry on until the queue is drained; neither exits.
-        let drained = try await eventually(timeout: .seconds(90), every: .milliseconds(200)) {
+        let drained = try await eventually(timeout: .seconds(180), every: .milliseconds(200)) {
             try await queue.finishedJobRegistry.count() == jobs.count
         }
         let finished = try await queue.finishedJobRegistry.count()
@@ -108,8 +108,8 @@ import Testing
             ])
         }
         let requeued = try await redis.evaluate(
-            RQScripts.requeueLostStarts, keys: ["rq:wip:\(queue.name)", "rq:queue:\(queue.name)"],
-            arguments: ["w1", known.id]
+            RQScripts.requeueLostStarts, keys: ["rq:wip:\(queue.name)"],
+            arguments: ["w1", "2026-12-03T10:00:00.000000Z", known.id]
         ).strings
         #expect(requeued == [lost.id])
         #expect(try await queue.jobIDs() == [lost.id, waiting.id])

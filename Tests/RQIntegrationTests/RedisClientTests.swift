@@ -231,7 +231,7 @@ import Testing
         task.cancel()
         await #expect(throws: CancellationError.self) { _ = try await task.value }
         // Far sooner than the 30 s block (the bound leaves room for a loaded CI machine).
-        #expect(clock.now - start < .seconds(5))
+        #expect(clock.now - start < .seconds(20))
         #expect(try await redis.send("PING").string == "PONG")
     }
 }
