@@ -66,25 +66,18 @@ struct InfoCommand: AsyncParsableCommand {
     }
 
     private func queueLines(_ names: [String], redis: Redis, style: TerminalStyle) async throws -> [String] {
-        var commands: [RedisCommand] = []
-        for name in names {
-            commands += [
-                RedisCommand("LLEN", "rq:queue:\(name)"), RedisCommand("ZCARD", "rq:wip:\(name)"),
-                RedisCommand("ZCARD", "rq:finished:\(name)"), RedisCommand("ZCARD", "rq:failed:\(name)"),
-            ]
-        }
-        let counts = try await redis.pipeline(commands).map { $0.int ?? 0 }
-        let maxCount = stride(from: 0, to: counts.count, by: 4).map { counts[$0] }.max() ?? 0
+        let counts = try await Queue.counts(of: names, redis: redis)
+        let maxCount = counts.map(\.queued).max() ?? 0
         let scale = [20, 50, 100, 200, 400, 600, 800, 1000].first { maxCount <= $0 } ?? maxCount
         let chartWidth = min(20, TerminalStyle.columns - 20)
         let ratio = Double(chartWidth) / Double(max(scale, 1))
         var lines: [String] = []
         var total = 0
         for (index, name) in names.enumerated() {
-            let count = counts[index * 4]
+            let count = counts[index].queued
             let numbers =
-                "\(count), \(counts[index * 4 + 1]) executing, \(counts[index * 4 + 2]) finished, "
-                + "\(counts[index * 4 + 3]) failed"
+                "\(count), \(counts[index].started) executing, \(counts[index].finished) finished, "
+                + "\(counts[index].failed) failed"
             if raw {
                 lines.append("queue \(name) \(numbers)")
             } else {
@@ -101,19 +94,10 @@ struct InfoCommand: AsyncParsableCommand {
     private func workerLines(_ names: [String], redis: Redis, style: TerminalStyle) async throws -> [String] {
         var workersByQueue: [String: [WorkerInfo]] = [:]
         var all: [String: WorkerInfo] = [:]
-        let sets = names.isEmpty ? ["rq:workers"] : names.map { "rq:workers:\($0)" }
-        for (index, set) in sets.enumerated() {
-            let keys = try await redis.send("SMEMBERS", set).strings
-            let hashes = try await redis.pipeline(keys.map { RedisCommand("HGETALL", $0) })
-            var found: [WorkerInfo] = []
-            for (key, hash) in zip(keys, hashes) {
-                let fields = hash.fieldPairs.mapValues { String(decoding: $0, as: UTF8.self) }
-                guard !fields.isEmpty else { continue }
-                let worker = WorkerInfo(name: String(key.dropFirst("rq:worker:".count)), fields: fields)
-                found.append(worker)
-                all[worker.name] = worker
-            }
-            if !names.isEmpty { workersByQueue[names[index]] = found }
+        for queue in names.isEmpty ? [nil] : names.map(Optional.some) {
+            let found = try await Worker.all(redis: redis, queue: queue).map(WorkerInfo.init)
+            for worker in found { all[worker.name] = worker }
+            if let queue { workersByQueue[queue] = found }
         }
         var lines: [String] = []
         if byQueue {
@@ -166,15 +150,15 @@ struct WorkerInfo {
     let successful: Int
     let failed: Int
 
-    init(name: String, fields: [String: String]) {
-        self.name = name
-        hostname = fields["hostname"] ?? "None"
-        ipAddress = fields["ip_address"] ?? "None"
-        pid = fields["pid"] ?? "None"
-        state = fields["state"] ?? "?"
-        queues = (fields["queues"] ?? "").split(separator: ",").joined(separator: ", ")
-        successful = Int(fields["successful_job_count"] ?? "") ?? 0
-        failed = Int(fields["failed_job_count"] ?? "") ?? 0
+    init(_ worker: Worker) {
+        name = worker.name
+        hostname = worker.hostname ?? "None"
+        ipAddress = worker.ipAddress ?? "None"
+        pid = worker.pid.map(String.init) ?? "None"
+        state = worker.state
+        queues = worker.queues.joined(separator: ", ")
+        successful = worker.successfulJobCount
+        failed = worker.failedJobCount
     }
 }
 

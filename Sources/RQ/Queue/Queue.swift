@@ -104,7 +104,10 @@ public actor Queue {
             let arguments: [any RedisArgument] =
                 [job.id, name, "0", job.ttl.map(String.init) ?? "", RQTimestamp.epochSeconds(date)]
                 + job.fieldMapping()
-            guard try await redis.evaluate(RQScripts.enqueueUnique, arguments: arguments).int == 1 else {
+            guard
+                try await redis.evaluate(RQScripts.enqueueUnique, keys: [RQKeys.job(job.id)], arguments: arguments).int
+                    == 1
+            else {
                 throw RQError(.duplicateJob, "a job with id \(job.id) already exists", jobID: job.id)
             }
             return job
@@ -216,7 +219,10 @@ public actor Queue {
             job.enqueuedAt = now
             let arguments: [any RedisArgument] =
                 [job.id, name, options.atFront ? "1" : "0", job.ttl.map(String.init) ?? "", ""] + job.fieldMapping()
-            guard try await redis.evaluate(RQScripts.enqueueUnique, arguments: arguments).int == 1 else {
+            guard
+                try await redis.evaluate(RQScripts.enqueueUnique, keys: [RQKeys.job(job.id)], arguments: arguments).int
+                    == 1
+            else {
                 throw RQError(.duplicateJob, "a job with id \(job.id) already exists", jobID: job.id)
             }
             return job
@@ -366,6 +372,39 @@ public actor Queue {
         try await redis.send("SMEMBERS", RQKeys.queues).strings.compactMap { member in
             member.hasPrefix(RQKeys.queuePrefix) ? String(member.dropFirst(RQKeys.queuePrefix.count)) : nil
         }.sorted()
+    }
+
+    /// How many jobs a queue holds, as `rq info` shows them: waiting in its list, and in its started, finished and
+    /// failed registries.
+    public struct Counts: Sendable, Hashable {
+        /// Jobs waiting in the queue's list.
+        public var queued: Int
+        /// Entries of the started registry (executions running now).
+        public var started: Int
+        /// Jobs in the finished registry.
+        public var finished: Int
+        /// Jobs in the failed registry.
+        public var failed: Int
+    }
+
+    /// The counts of many queues, read in one round trip.
+    ///
+    /// - Parameters:
+    ///   - names: the queues' names.
+    ///   - redis: the client.
+    /// - Returns: one ``Counts`` per name, in the order given.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
+    public static func counts(of names: [String], redis: Redis) async throws -> [Counts] {
+        let commands = names.flatMap { name in
+            [
+                RedisCommand("LLEN", RQKeys.queue(name)), RedisCommand("ZCARD", RQKeys.started(name)),
+                RedisCommand("ZCARD", RQKeys.finished(name)), RedisCommand("ZCARD", RQKeys.failed(name)),
+            ]
+        }
+        let replies = try await redis.pipeline(commands).map { $0.int ?? 0 }
+        return stride(from: 0, to: replies.count, by: 4).map {
+            Counts(queued: replies[$0], started: replies[$0 + 1], finished: replies[$0 + 2], failed: replies[$0 + 3])
+        }
     }
 
     /// Every queue in `rq:queues`.
