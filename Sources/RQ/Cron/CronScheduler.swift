@@ -240,13 +240,16 @@ public actor CronScheduler: Service {
                 cronJob.name, Int(tick.timeIntervalSince1970.rounded()), job.id, cronJob.queue,
                 RQTimestamp.epochString(now), job.ttl.map(String.init) ?? "", Self.historyTTL,
             ] + job.fieldMapping()
-        let claimed = try await redis.evaluate(RQScripts.enqueueCronTick, arguments: arguments)
+        let claimed = try await redis.evaluate(
+            RQScripts.enqueueCronTick,
+            keys: [RQKeys.cronJobLastTick(cronJob.name), RQKeys.cronJobHistory(cronJob.name), RQKeys.cronJobs],
+            arguments: arguments)
         return claimed.int == 1 ? job.id : nil
     }
 
     private func birth() async throws {
         let added = try await redis.send(
-            "ZADD", "rq:cron_schedulers", "NX", Date().timeIntervalSince1970, name)
+            "ZADD", RQKeys.cronSchedulers, "NX", Date().timeIntervalSince1970, name)
         guard added.int == 1 else {
             throw RQError(.invalidState, "a cron scheduler named '\(name)' is already registered")
         }
@@ -255,14 +258,14 @@ public actor CronScheduler: Service {
     }
 
     private func death() async {
-        _ = try? await redis.send("ZREM", "rq:cron_schedulers", name)
+        _ = try? await redis.send("ZREM", RQKeys.cronSchedulers, name)
         logger.info("Cron scheduler stopped", metadata: ["rq.cron_scheduler": "\(name)"])
     }
 
     /// Writes the scheduler hash that Python's `CronScheduler.fetch` reads.
     private func save() async throws {
         let entries = jobs.indices.map { jobs[$0].monitoringEntry(latest: latest[$0], next: due[$0]) }
-        let key = "rq:cron_scheduler:\(name)"
+        let key = RQKeys.cronScheduler(name)
         try await redis.transaction([
             RedisCommand(
                 "HSET", key, "hostname", WorkerPool.hostname, "pid", Int(getpid()), "name", name, "created_at",
@@ -275,8 +278,8 @@ public actor CronScheduler: Service {
     /// Refreshes the registry score and the hash's TTL, re-creating both if they vanished.
     private func heartbeat() async throws {
         let replies = try await redis.pipeline([
-            RedisCommand("ZADD", "rq:cron_schedulers", Date().timeIntervalSince1970, name),
-            RedisCommand("EXPIRE", "rq:cron_scheduler:\(name)", Self.schedulerTTL),
+            RedisCommand("ZADD", RQKeys.cronSchedulers, Date().timeIntervalSince1970, name),
+            RedisCommand("EXPIRE", RQKeys.cronScheduler(name), Self.schedulerTTL),
         ])
         if replies.count == 2, replies[1].int == 0 { try await save() }
     }

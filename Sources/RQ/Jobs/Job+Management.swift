@@ -17,7 +17,7 @@ extension Job {
     public func cancel(enqueueDependents: Bool = false, removeFromDependencies: Bool = false) async throws {
         let now = Date()
         let reply = try await redis.evaluate(
-            RQScripts.cancel,
+            RQScripts.cancel, keys: [RQKeys.job(id)],
             arguments: [
                 id, RQTimestamp.epochSeconds(now), RQTimestamp.format(now), enqueueDependents ? "1" : "0",
                 removeFromDependencies ? "1" : "0",

@@ -24,9 +24,7 @@ struct JobExecutor: Sendable {
     /// - Returns: the job as it is afterwards (its last known state if `result_ttl` 0 deleted it).
     func runSynchronously(_ job: Job) async throws -> Job {
         let execution = JobExecution(job: job, workerName: workerName, hasWorkerHash: false)
-        let timeout = job.timeout ?? .default
-        let heartbeatTTL = timeout.seconds < 0 ? 420 : timeout.seconds + 60
-        try await redis.transaction(JobLifecycle.start(execution, heartbeatTTL: heartbeatTTL))
+        try await JobLifecycle.startSynchronously(execution, redis: redis)
         let outcome = await perform(job, executionID: execution.id, enforceTimeout: true)
         let endedAt = Date()
         var final = job

@@ -23,36 +23,25 @@ struct JobExecution: Sendable {
 }
 
 /// The Redis writes of a job's life on a worker, exactly as Python RQ 2.12 makes them (reference §2.4–2.6).
-/// Each step is one transaction, built here and sent by the caller in one round trip.
+/// Each end (success, failure, retry) is one transaction, built here and sent by the caller in one round trip; the
+/// start is written by a script (`RQLua`'s `startJob`), as it happens inside the worker's dequeue.
 enum JobLifecycle {
     /// RQ's defaults.
     static let defaultResultTTL = 500
     static let defaultFailureTTL = 31_536_000
 
-    /// Marks a job started by the `sync` pseudo-worker of a synchronous queue: execution records, started-registry
-    /// entry, job fields. (A worker's start happens inside `RQScripts.dequeueAndStart`, which makes the same writes
-    /// plus the worker hash's; keep the two in step.)
-    ///
-    /// - Parameter heartbeatTTL: seconds until the started-registry entry expires unless refreshed.
-    static func start(_ execution: JobExecution, heartbeatTTL: Int) -> [RedisCommand] {
+    /// Marks a job started by the `sync` pseudo-worker of a synchronous queue, through the script that holds the
+    /// start transition (`RQScripts.startSynchronousJob`; a worker's start is `RQScripts.dequeueAndStart`, and
+    /// both call the same Lua).
+    static func startSynchronously(_ execution: JobExecution, redis: Redis) async throws {
         let job = execution.job
         let now = execution.startedAt
-        let nowEpoch = RQTimestamp.epochSeconds(now)
-        let stamp = RQTimestamp.format(now)
-        return [
-            RedisCommand(
-                "HSET", RQKeys.execution(job.id, execution.id), "id", execution.id, "created_at",
-                RQTimestamp.epochString(now), "last_heartbeat", RQTimestamp.epochString(now), "worker_name",
-                execution.workerName),
-            RedisCommand("EXPIRE", RQKeys.execution(job.id, execution.id), heartbeatTTL),
-            RedisCommand("ZADD", RQKeys.executions(job.id), nowEpoch + heartbeatTTL + 60, execution.id),
-            RedisCommand("EXPIRE", RQKeys.executions(job.id), heartbeatTTL + 60),
-            RedisCommand("ZADD", RQKeys.started(job.origin), nowEpoch + heartbeatTTL, execution.wipMember),
-            RedisCommand(
-                "HSET", RQKeys.job(job.id), "status", "started", "started_at", stamp, "worker_name",
-                execution.workerName, "last_heartbeat", stamp),
-            RedisCommand("PERSIST", RQKeys.job(job.id)),
-        ]
+        try await redis.evaluate(
+            RQScripts.startSynchronousJob,
+            arguments: [
+                job.id, job.origin, execution.id, execution.workerName, RQTimestamp.format(now),
+                RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now), (job.timeout ?? .default).seconds,
+            ])
     }
 
     /// Records success: status finished, result entry, finished registry and TTLs (result_ttl 0 deletes the job,

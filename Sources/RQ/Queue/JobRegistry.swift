@@ -91,7 +91,8 @@ public struct JobRegistry: Sendable {
     @discardableResult
     public func requeue(_ jobID: String, atFront: Bool = false) async throws -> Job {
         let reply = try await redis.evaluate(
-            RQScripts.requeue, keys: [key], arguments: [jobID, RQTimestamp.format(Date()), atFront ? "1" : "0"])
+            RQScripts.requeue, keys: [key, RQKeys.job(jobID)],
+            arguments: [jobID, RQTimestamp.format(Date()), atFront ? "1" : "0"])
         switch reply.int {
         case -1: throw RQError(.noSuchJob, "no such job: \(jobID)", jobID: jobID)
         case 0:

@@ -26,4 +26,11 @@ enum RQKeys {
     static func pubsub(_ worker: String) -> String { "rq:pubsub:\(worker)" }
     static func group(_ name: String) -> String { "rq:group:\(name)" }
     static func cleaningLock(_ queue: String) -> String { "rq:clean_registries:\(queue)" }
+    static func scheduler(_ name: String) -> String { "rq:scheduler:\(name)" }
+    static func schedulerLock(_ queue: String) -> String { "rq:scheduler-lock:\(queue)" }
+    static let cronSchedulers = "rq:cron_schedulers"
+    static func cronScheduler(_ name: String) -> String { "rq:cron_scheduler:\(name)" }
+    static let cronJobs = "rq:cron_jobs"
+    static func cronJobLastTick(_ name: String) -> String { "rq:cron_job:\(name):last_tick" }
+    static func cronJobHistory(_ name: String) -> String { "rq:cron_job:\(name):jobs" }
 }

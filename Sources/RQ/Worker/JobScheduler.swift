@@ -20,7 +20,7 @@ struct JobScheduler: Sendable {
 
     /// Runs until cancelled, then releases its locks and unregisters.
     func run() async {
-        let key = "rq:scheduler:\(name)"
+        let key = RQKeys.scheduler(name)
         let now = RQTimestamp.format(Date())
         _ = try? await redis.transaction([
             RedisCommand(
@@ -39,7 +39,7 @@ struct JobScheduler: Sendable {
         await Task {
             for queue in queues {
                 _ = try? await redis.evaluate(
-                    RQScripts.releaseSchedulerLock, keys: ["rq:scheduler-lock:\(queue)"], arguments: [name])
+                    RQScripts.releaseSchedulerLock, keys: [RQKeys.schedulerLock(queue)], arguments: [name])
             }
             _ = try? await redis.send("DEL", key)
         }.value
@@ -49,17 +49,17 @@ struct JobScheduler: Sendable {
     func tick() async {
         do {
             try await redis.transaction([
-                RedisCommand("HSET", "rq:scheduler:\(name)", "last_heartbeat", RQTimestamp.format(Date())),
-                RedisCommand("EXPIRE", "rq:scheduler:\(name)", Self.lockTTL),
+                RedisCommand("HSET", RQKeys.scheduler(name), "last_heartbeat", RQTimestamp.format(Date())),
+                RedisCommand("EXPIRE", RQKeys.scheduler(name), Self.lockTTL),
             ])
             for queue in queues {
                 let held = try await redis.evaluate(
-                    RQScripts.acquireSchedulerLock, keys: ["rq:scheduler-lock:\(queue)"],
+                    RQScripts.acquireSchedulerLock, keys: [RQKeys.schedulerLock(queue)],
                     arguments: [name, Self.lockTTL])
                 guard held.int == 1 else { continue }
                 let now = Date()
                 let moved = try await redis.evaluate(
-                    RQScripts.enqueueDueJobs,
+                    RQScripts.enqueueDueJobs, keys: [RQKeys.scheduled(queue)],
                     arguments: [queue, RQTimestamp.epochSeconds(now), RQTimestamp.format(now)])
                 if let count = moved.int, count > 0 {
                     logger.debug("Scheduled jobs enqueued", metadata: ["rq.queue": "\(queue)", "rq.count": "\(count)"])

@@ -100,11 +100,11 @@ extension WorkerPool {
             let executionIDs = (0..<limit).map { _ in RandomID.hex32() }
             let arguments: [any RedisArgument] =
                 [
-                    id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", workerKey, name, dequeueOrder,
+                    id == nil ? "pop" : "fetch", single ? "1" : "0", id ?? "", name, dequeueOrder,
                     RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now),
                     monitoringInterval, limit,
                 ] + executionIDs
-            return (queues.map(RQKeys.queue), arguments)
+            return ([workerKey] + queues.map(RQKeys.queue), arguments)
         }
     }
 
@@ -146,29 +146,22 @@ extension WorkerPool {
         }
     }
 
+    /// Fails a job whose hash cannot be read (another client wrote something this worker does not understand):
+    /// the failure transition of any job, with the reason as its error, and its id out of the intermediate list.
     func failUnreadableJob(_ dequeued: Dequeued, reason: String) async {
-        let id = dequeued.id
-        let queue = dequeued.queue
         let now = Date()
-        let result = JobResult(
-            kind: .failed, returnValue: nil, excString: "\(reason)\n", workerName: name, executionID: "",
-            startedAt: now, endedAt: now)
+        let job = Job(
+            id: dequeued.id, redis: redis, origin: dequeued.queue,
+            payload: JobPayload(functionName: "", args: [], kwargs: [:]), description: nil, timeout: nil,
+            options: EnqueueOptions(), status: .started, now: now)
+        let execution = JobExecution(
+            job: job, workerName: name, hasWorkerHash: true, startedAt: now, id: dequeued.executionID)
         let commands =
-            [
-                RedisCommand(
-                    "HSET", RQKeys.job(id), "status", "failed", "ended_at", RQTimestamp.format(now), "origin", queue),
-                RedisCommand("EXPIRE", RQKeys.job(id), JobLifecycle.defaultFailureTTL),
-                RedisCommand(
-                    "ZADD", RQKeys.failed(queue), RQTimestamp.epochSeconds(now) + JobLifecycle.defaultFailureTTL, id),
-                RedisCommand(
-                    "XADD",
-                    arguments: [RQKeys.results(id), "MAXLEN", "~", 10, "*"] + result.streamFields(serializer: .json)),
-                RedisCommand("LREM", RQKeys.intermediate(queue), 1, id),
-                RedisCommand("HINCRBY", workerKey, "failed_job_count", 1),
-                RedisCommand("ZREM", RQKeys.started(queue), "\(id):\(dequeued.executionID)"),
-                RedisCommand("DEL", RQKeys.execution(id, dequeued.executionID)),
-                RedisCommand("ZREM", RQKeys.executions(id), dequeued.executionID),
-            ] + workerStateCommands(ended: id)
+            JobLifecycle.failure(execution, excString: "\(reason)\n", endedAt: now)
+            + [
+                RedisCommand("HSET", RQKeys.job(job.id), "origin", job.origin),
+                RedisCommand("LREM", RQKeys.intermediate(job.origin), 1, job.id),
+            ] + workerStateCommands(ended: job.id)
         _ = try? await redis.transaction(commands)
         failedJobCount += 1
     }
@@ -180,8 +173,8 @@ extension WorkerPool {
         let known = Array(known)
         for queue in configuration.queues {
             let requeued = try await redis.evaluate(
-                RQScripts.requeueLostStarts, keys: [RQKeys.started(queue), RQKeys.queue(queue)],
-                arguments: [name] + known
+                RQScripts.requeueLostStarts, keys: [RQKeys.started(queue)],
+                arguments: [name, RQTimestamp.format(Date())] + known
             ).strings
             if !requeued.isEmpty {
                 logger.warning(

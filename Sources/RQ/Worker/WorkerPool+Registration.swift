@@ -79,12 +79,6 @@ extension WorkerPool {
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }()
 
-    func heartbeatTTL(_ timeout: JobTimeout) -> Int {
-        let interval = max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up)))
-        guard timeout.seconds > 0 else { return interval + 60 }
-        return min(timeout.seconds, interval) + 60
-    }
-
     // MARK: Outages
 
     /// Rides out one failed Redis call: logs once when Redis goes away, then waits the next step of a capped
@@ -139,36 +133,22 @@ extension WorkerPool {
 
     func heartbeat() async {
         let now = Date()
-        let stamp = RQTimestamp.format(now)
-        var commands = [RedisCommand("HSET", workerKey, "last_heartbeat", stamp)]
-        if running.isEmpty {
-            commands.append(RedisCommand("EXPIRE", workerKey, configuration.workerTTL + 60))
-        } else {
-            let nowEpoch = RQTimestamp.epochSeconds(now)
-            var longest = 0
-            for handle in running.values {
-                let execution = handle.execution
-                let job = execution.job
-                let ttl = heartbeatTTL(job.timeout ?? .default)
-                longest = max(longest, ttl)
-                commands += [
-                    RedisCommand(
-                        "HSET", RQKeys.execution(job.id, execution.id), "last_heartbeat", RQTimestamp.epochString(now)),
-                    RedisCommand("EXPIRE", RQKeys.execution(job.id, execution.id), ttl),
-                    RedisCommand("ZADD", RQKeys.started(job.origin), "XX", nowEpoch + ttl, execution.wipMember),
-                    RedisCommand("ZADD", RQKeys.executions(job.id), nowEpoch + ttl + 60, execution.id),
-                    RedisCommand("EXPIRE", RQKeys.executions(job.id), ttl + 60),
-                    RedisCommand("HSET", RQKeys.job(job.id), "last_heartbeat", stamp),
-                    RedisCommand(
-                        "HSET", workerKey, "current_job_working_time", now.timeIntervalSince(execution.startedAt)),
-                ]
-            }
-            commands.append(RedisCommand("EXPIRE", workerKey, longest))
+        var arguments: [any RedisArgument] = [
+            RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now),
+            max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))), configuration.workerTTL,
+        ]
+        for handle in running.values {
+            let execution = handle.execution
+            let job = execution.job
+            arguments += [
+                job.id, execution.id, job.origin, (job.timeout ?? .default).seconds,
+                now.timeIntervalSince(execution.startedAt),
+            ]
         }
         do {
             // A worker hash that vanished (a failover to a replica that had not seen it, a flush) is written anew.
-            let results = try await redis.transactionResults([RedisCommand("HEXISTS", workerKey, "birth")] + commands)
-            if results.first?.int == 0 {
+            let existed = try await redis.evaluate(RQScripts.heartbeat, keys: [workerKey], arguments: arguments)
+            if existed.int == 0 {
                 logger.info("Worker hash gone; registering again")
                 try await redis.transaction(registrationCommands(address: await ipAddress()) + workerStateCommands())
             }
