@@ -100,7 +100,9 @@ enum JobLifecycle {
     private static func returnToQueue(_ job: Job, after interval: Int, atFront: Bool = false, now: Date)
         -> RedisCommand
     {
-        guard interval > 0 else { return RedisCommand(atFront ? "LPUSH" : "RPUSH", RQKeys.queue(job.origin), job.id) }
+        guard interval > 0 else {
+            return Queue.pushCommands([(job.id, atFront)], queueKey: RQKeys.queue(job.origin))[0]
+        }
         return RedisCommand("ZADD", RQKeys.scheduled(job.origin), RQTimestamp.epochSeconds(now) + interval, job.id)
     }
 

@@ -271,7 +271,7 @@ public actor Queue {
     }
 
     nonisolated func enqueueCommands(_ job: Job, atFront: Bool) -> [RedisCommand] {
-        storeCommands(job) + [RedisCommand(atFront ? "LPUSH" : "RPUSH", key, job.id)]
+        storeCommands(job) + Self.pushCommands([(job.id, atFront)], queueKey: key)
     }
 
     /// A new job's hash and, if it has a `ttl`, its expiry.
@@ -279,8 +279,9 @@ public actor Queue {
         [RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields())] + expiry(job)
     }
 
-    /// Pushes of many ids onto a queue: one LPUSH of the front ids and one RPUSH of the rest, which leave the list
-    /// exactly as pushing each in turn would.
+    /// Pushes of ids onto a queue: one LPUSH of the front ids and one RPUSH of the rest, which leave the list
+    /// exactly as pushing each in turn would. Every push of a job onto its queue written in Swift is this one (the
+    /// scripts' is `RQLua`'s `pushJob`).
     nonisolated static func pushCommands(_ ids: [(id: String, atFront: Bool)], queueKey: String) -> [RedisCommand] {
         let front = ids.filter(\.atFront).map(\.id)
         let back = ids.filter { !$0.atFront }.map(\.id)

@@ -121,11 +121,10 @@ package struct RegistryMaintenance: Sendable {
                 now.timeIntervalSince1970 - first > intermediateGracePeriod
             else { continue }
             if let job = try? await Job.fetch(id: id, redis: redis), job.status == .queued {
-                _ = try await redis.transaction([
-                    RedisCommand("LREM", RQKeys.intermediate(queue), 1, id),
-                    RedisCommand("LPUSH", RQKeys.queue(queue), id),
-                    RedisCommand("DEL", seenKey),
-                ])
+                _ = try await redis.transaction(
+                    [RedisCommand("LREM", RQKeys.intermediate(queue), 1, id)]
+                        + Queue.pushCommands([(id, true)], queueKey: RQKeys.queue(queue))
+                        + [RedisCommand("DEL", seenKey)])
                 logger.warning("Requeued a job left between dequeue and start", metadata: ["rq.job_id": "\(id)"])
                 continue
             } else if let job = try? await Job.fetch(id: id, redis: redis) {
