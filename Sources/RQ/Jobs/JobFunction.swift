@@ -91,7 +91,7 @@ public struct TypedJob<Output: Decodable & Sendable>: Sendable {
 extension Queue {
     /// Enqueues a typed call; the arguments are checked against the function's types at compile time.
     @discardableResult
-    public nonisolated func enqueue<Output, each Argument>(
+    public func enqueue<Output, each Argument>(
         _ function: JobFunction<Output, repeat each Argument>, _ arguments: repeat each Argument,
         options: EnqueueOptions = .init()
     ) async throws -> TypedJob<Output> {

@@ -21,7 +21,7 @@ public struct JobRegistry: Sendable {
     public let queueName: String
     public let redis: Redis
     /// The sorted set's key, e.g. `rq:failed:default`.
-    public var key: String { kind.prefix + queueName }
+    package var key: String { kind.prefix + queueName }
 
     public init(_ kind: Kind, queue: String, redis: Redis) {
         self.kind = kind

@@ -8,27 +8,27 @@ import Glibc
 /// let job = try await queue.enqueue("mymod.myfunc", args: [1, "a"], kwargs: ["k": 2])
 /// ```
 ///
-/// A queue holds only immutable configuration, so its methods run without hopping onto the actor: many tasks can
-/// encode and send enqueues in parallel, and the ``Redis`` client pipelines them.
-public actor Queue {
+/// A queue holds only immutable configuration, so it is a plain `Sendable` class: many tasks can encode and send
+/// enqueues through one queue in parallel, and the ``Redis`` client pipelines them.
+public final class Queue: Sendable {
     /// The queue name, e.g. `default`.
-    public nonisolated let name: String
+    public let name: String
     /// The client.
-    public nonisolated let redis: Redis
+    public let redis: Redis
     /// The timeout stored for jobs enqueued without one. Defaults to 180 seconds.
-    public nonisolated let defaultTimeout: JobTimeout
+    public let defaultTimeout: JobTimeout
     /// The serializer new jobs are stored in: ``JobSerializer/json`` (the default) or ``JobSerializer/pickle`` (Python
     /// RQ's default), for Python workers started without `-S json`. Swift workers read both.
-    public nonisolated let serializer: JobSerializer
+    public let serializer: JobSerializer
     /// Whether jobs go to workers (`true`, the default) or run at once in this process (RQ's `is_async=False`).
-    public nonisolated let isAsync: Bool
+    public let isAsync: Bool
     /// The functions a synchronous queue runs.
-    nonisolated let functions: JobFunctionRegistry?
+    let functions: JobFunctionRegistry?
     /// Joins concurrent enqueues of new jobs through this handle into shared transactions.
-    private nonisolated let combiner = EnqueueCombiner()
+    private let combiner = EnqueueCombiner()
 
     /// The `rq:queue:{name}` key.
-    public nonisolated var key: String { RQKeys.queue(name) }
+    package var key: String { RQKeys.queue(name) }
 
     /// Creates a handle on a queue; nothing is written until the first enqueue.
     ///
@@ -70,7 +70,7 @@ public actor Queue {
     /// parent has not finished.
     /// - Throws: ``RQError`` `invalidArgument` for bad options; ``RedisError`` if Redis cannot be reached.
     @discardableResult
-    public nonisolated func enqueue(
+    public func enqueue(
         _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: EnqueueOptions = .init()
     ) async throws -> Job {
         let request = EnqueueRequest(functionName, args: args, kwargs: kwargs, options: options)
@@ -92,7 +92,7 @@ public actor Queue {
     /// status `scheduled` until a scheduler (a Swift or Python worker started with a scheduler) moves it to the
     /// queue.
     @discardableResult
-    public nonisolated func enqueue(
+    public func enqueue(
         at date: Date, _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:],
         options: EnqueueOptions = .init()
     ) async throws -> Job {
@@ -124,7 +124,7 @@ public actor Queue {
     ///
     /// - Returns: the job as stored.
     @discardableResult
-    public nonisolated func schedule(_ job: Job, at date: Date) async throws -> Job {
+    public func schedule(_ job: Job, at date: Date) async throws -> Job {
         var job = job
         job.status = .scheduled
         job.origin = name
@@ -139,7 +139,7 @@ public actor Queue {
 
     /// Schedules a call to be enqueued after `delay` (RQ's `enqueue_in`); see ``enqueue(at:_:args:kwargs:options:)``.
     @discardableResult
-    public nonisolated func enqueue(
+    public func enqueue(
         in delay: Duration, _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:],
         options: EnqueueOptions = .init()
     ) async throws -> Job {
@@ -152,7 +152,7 @@ public actor Queue {
     ///
     /// - Returns: the jobs, in the order given.
     @discardableResult
-    public nonisolated func enqueueMany(_ requests: [EnqueueRequest], groupID: String? = nil) async throws -> [Job] {
+    public func enqueueMany(_ requests: [EnqueueRequest], groupID: String? = nil) async throws -> [Job] {
         let now = Date()
         var jobs = try requests.map { try makeJob($0, now: now) }
         if let groupID {
@@ -191,14 +191,14 @@ public actor Queue {
     /// - Throws: ``RQError`` `invalidState` if the queue was not made with
     ///   ``init(_:redis:defaultTimeout:serializer:runningSynchronouslyWith:)``.
     @discardableResult
-    public nonisolated func runJob(_ job: Job) async throws -> Job {
+    public func runJob(_ job: Job) async throws -> Job {
         guard let functions else {
             throw RQError(.invalidState, "queue \(name) is asynchronous; its jobs run on workers", jobID: job.id)
         }
         return try await JobExecutor(redis: redis, functions: functions).runSynchronously(job)
     }
 
-    nonisolated func makeJob(_ request: EnqueueRequest, now: Date) throws(RQError) -> Job {
+    func makeJob(_ request: EnqueueRequest, now: Date) throws(RQError) -> Job {
         try request.options.validate()
         guard !request.functionName.isEmpty else {
             throw RQError(.invalidArgument, "the function name must not be empty")
@@ -212,7 +212,7 @@ public actor Queue {
     }
 
     /// Writes a new job: queued at once, or deferred behind unfinished dependencies.
-    nonisolated func store(_ job: Job, options: EnqueueOptions) async throws -> Job {
+    func store(_ job: Job, options: EnqueueOptions) async throws -> Job {
         var job = job
         let now = Date()
         if options.unique {
@@ -253,7 +253,7 @@ public actor Queue {
 
     /// The commands `encode` makes for each job, in order. Large batches are encoded in slices on several cores
     /// (JSON, zlib and RESP per job), so a big `enqueueMany` does not wait on one core while the others idle.
-    nonisolated func encodeConcurrently(
+    func encodeConcurrently(
         _ jobs: [Job], _ encode: @escaping @Sendable (Job) -> [RedisCommand]
     ) async -> [RedisCommand] {
         let slices = jobs.count >= 512 ? max(1, min(8, ProcessInfo.processInfo.activeProcessorCount)) : 1
@@ -270,19 +270,19 @@ public actor Queue {
         }
     }
 
-    nonisolated func enqueueCommands(_ job: Job, atFront: Bool) -> [RedisCommand] {
+    func enqueueCommands(_ job: Job, atFront: Bool) -> [RedisCommand] {
         storeCommands(job) + Self.pushCommands([(job.id, atFront)], queueKey: key)
     }
 
     /// A new job's hash and, if it has a `ttl`, its expiry.
-    nonisolated func storeCommands(_ job: Job) -> [RedisCommand] {
+    func storeCommands(_ job: Job) -> [RedisCommand] {
         [RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields())] + expiry(job)
     }
 
     /// Pushes of ids onto a queue: one LPUSH of the front ids and one RPUSH of the rest, which leave the list
     /// exactly as pushing each in turn would. Every push of a job onto its queue written in Swift is this one (the
     /// scripts' is `RQLua`'s `pushJob`).
-    nonisolated static func pushCommands(_ ids: [(id: String, atFront: Bool)], queueKey: String) -> [RedisCommand] {
+    static func pushCommands(_ ids: [(id: String, atFront: Bool)], queueKey: String) -> [RedisCommand] {
         let front = ids.filter(\.atFront).map(\.id)
         let back = ids.filter { !$0.atFront }.map(\.id)
         var commands: [RedisCommand] = []
@@ -291,7 +291,7 @@ public actor Queue {
         return commands
     }
 
-    nonisolated func expiry(_ job: Job) -> [RedisCommand] {
+    func expiry(_ job: Job) -> [RedisCommand] {
         guard let ttl = job.ttl, ttl > 0 else { return [] }
         return [
             RedisCommand("EXPIRE", RQKeys.job(job.id), ttl),
@@ -303,30 +303,30 @@ public actor Queue {
     // MARK: Inspection
 
     /// The number of job ids in the queue (`LLEN`).
-    public nonisolated func count() async throws -> Int {
+    public func count() async throws -> Int {
         try await redis.send("LLEN", key).int ?? 0
     }
 
     /// Whether the queue holds no job ids.
-    public nonisolated func isEmpty() async throws -> Bool { try await count() == 0 }
+    public func isEmpty() async throws -> Bool { try await count() == 0 }
 
     /// Job ids in queue order.
     ///
     /// - Parameters:
     ///   - offset: the first position.
     ///   - length: how many; `-1` for all from `offset`.
-    public nonisolated func jobIDs(offset: Int = 0, length: Int = -1) async throws -> [String] {
+    public func jobIDs(offset: Int = 0, length: Int = -1) async throws -> [String] {
         let end = length < 0 ? -1 : offset + length - 1
         return try await redis.send("LRANGE", key, offset, end).strings
     }
 
     /// The jobs in queue order; ids whose hash has expired are left out.
-    public nonisolated func jobs(offset: Int = 0, length: Int = -1) async throws -> [Job] {
+    public func jobs(offset: Int = 0, length: Int = -1) async throws -> [Job] {
         try await Job.fetchMany(ids: jobIDs(offset: offset, length: length), redis: redis).compactMap { $0 }
     }
 
     /// A job of this queue, or `nil` if there is none with that id or it belongs to another queue.
-    public nonisolated func fetchJob(_ id: String) async throws -> Job? {
+    public func fetchJob(_ id: String) async throws -> Job? {
         do {
             let job = try await Job.fetch(id: id, redis: redis)
             return job.origin == name ? job : nil
@@ -336,7 +336,7 @@ public actor Queue {
     }
 
     /// The 0-based position of a job id in the queue, or `nil`.
-    public nonisolated func position(of id: String) async throws -> Int? {
+    public func position(of id: String) async throws -> Int? {
         try await redis.send("LPOS", key, id).int
     }
 
@@ -346,24 +346,24 @@ public actor Queue {
     ///
     /// - Returns: how many ids were removed (0 or 1).
     @discardableResult
-    public nonisolated func remove(_ jobID: String) async throws -> Int {
+    public func remove(_ jobID: String) async throws -> Int {
         try await redis.send("LREM", key, 1, jobID).int ?? 0
     }
 
     /// Takes a job off the queue; see the form that takes an id.
     @discardableResult
-    public nonisolated func remove(_ job: Job) async throws -> Int { try await remove(job.id) }
+    public func remove(_ job: Job) async throws -> Int { try await remove(job.id) }
 
     /// Removes every job from the queue and deletes their hashes, as RQ's `Queue.empty()`.
     ///
     /// - Returns: how many jobs were removed.
     @discardableResult
-    public nonisolated func empty() async throws -> Int {
+    public func empty() async throws -> Int {
         try await redis.evaluate(RQScripts.emptyQueue, keys: [key]).int ?? 0
     }
 
     /// Deletes the queue: empties it (when `deleteJobs`), removes it from `rq:queues` and deletes its list.
-    public nonisolated func delete(deleteJobs: Bool = true) async throws {
+    public func delete(deleteJobs: Bool = true) async throws {
         if deleteJobs { try await empty() }
         try await redis.transaction([RedisCommand("SREM", RQKeys.queues, key), RedisCommand("DEL", key)])
     }
@@ -416,15 +416,15 @@ public actor Queue {
     // MARK: Registries
 
     /// Jobs running now (`rq:wip:{name}`).
-    public nonisolated var startedJobRegistry: JobRegistry { JobRegistry(.started, queue: name, redis: redis) }
+    public var startedJobRegistry: JobRegistry { JobRegistry(.started, queue: name, redis: redis) }
     /// Jobs that finished and whose result is kept (`rq:finished:{name}`).
-    public nonisolated var finishedJobRegistry: JobRegistry { JobRegistry(.finished, queue: name, redis: redis) }
+    public var finishedJobRegistry: JobRegistry { JobRegistry(.finished, queue: name, redis: redis) }
     /// Jobs that failed or were stopped (`rq:failed:{name}`).
-    public nonisolated var failedJobRegistry: JobRegistry { JobRegistry(.failed, queue: name, redis: redis) }
+    public var failedJobRegistry: JobRegistry { JobRegistry(.failed, queue: name, redis: redis) }
     /// Jobs waiting on dependencies (`rq:deferred:{name}`).
-    public nonisolated var deferredJobRegistry: JobRegistry { JobRegistry(.deferred, queue: name, redis: redis) }
+    public var deferredJobRegistry: JobRegistry { JobRegistry(.deferred, queue: name, redis: redis) }
     /// Jobs scheduled for later (`rq:scheduled:{name}`).
-    public nonisolated var scheduledJobRegistry: JobRegistry { JobRegistry(.scheduled, queue: name, redis: redis) }
+    public var scheduledJobRegistry: JobRegistry { JobRegistry(.scheduled, queue: name, redis: redis) }
     /// Canceled jobs (`rq:canceled:{name}`).
-    public nonisolated var canceledJobRegistry: JobRegistry { JobRegistry(.canceled, queue: name, redis: redis) }
+    public var canceledJobRegistry: JobRegistry { JobRegistry(.canceled, queue: name, redis: redis) }
 }

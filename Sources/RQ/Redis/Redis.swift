@@ -99,7 +99,7 @@ public actor Redis {
 
     /// The SHA1 of a script loaded into the server (loaded now if this client has not loaded it yet), for use
     /// inside a transaction.
-    public func scriptHash(_ script: RedisScript) async throws -> String {
+    package func scriptHash(_ script: RedisScript) async throws -> String {
         if let known = scriptHashes[script.cacheKey] { return known }
         guard let loaded = try await send("SCRIPT", "LOAD", script.source).string else {
             throw RedisError(.protocolError, "SCRIPT LOAD returned no hash")
@@ -110,7 +110,7 @@ public actor Redis {
 
     /// Like ``transaction(_:)``, but an error reply from a command inside the transaction is returned in place
     /// rather than thrown (the other commands did run).
-    public nonisolated func transactionResults(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+    package nonisolated func transactionResults(_ commands: [RedisCommand]) async throws -> [RedisValue] {
         var batch = [Self.multi]
         batch.reserveCapacity(commands.count + 2)
         batch += commands
@@ -129,7 +129,7 @@ public actor Redis {
     /// Runs a Lua script with `EVALSHA`, loading it first (and again after a `NOSCRIPT` reply, e.g. when the server
     /// restarted or its script cache was flushed).
     @discardableResult
-    public func evaluate(_ script: RedisScript, keys: [String] = [], arguments: [any RedisArgument] = []) async throws
+    package func evaluate(_ script: RedisScript, keys: [String] = [], arguments: [any RedisArgument] = []) async throws
         -> RedisValue
     {
         for attempt in 0..<2 {
@@ -154,7 +154,7 @@ public actor Redis {
     ///   - blockingFor: how long the command itself may block; the reply timeout is this plus the command timeout.
     /// - Throws: `CancellationError` if the task is cancelled while it waits (the connection is then dropped).
     @discardableResult
-    public func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RedisValue {
+    package func sendBlocking(_ command: RedisCommand, blockingFor: Duration) async throws -> RedisValue {
         try await sendBlocking(command, blockingFor: blockingFor, then: { _ in [] })[0]
     }
 
@@ -213,16 +213,16 @@ public actor Redis {
 }
 
 /// A Lua script run with ``Redis/evaluate(_:keys:arguments:)``.
-public struct RedisScript: Sendable, Hashable {
+package struct RedisScript: Sendable, Hashable {
     /// A short name for error messages.
-    public let name: String
+    package let name: String
     /// The Lua source.
-    public let source: String
+    package let source: String
 
     /// Identifies the script in this process's hash cache without hashing the whole source on every call.
     let cacheKey: String
 
-    public init(name: String, source: String) {
+    package init(name: String, source: String) {
         self.name = name
         self.source = source
         self.cacheKey = "\(name)#\(source.utf8.count)#\(source.hashValue)"

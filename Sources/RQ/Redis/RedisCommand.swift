@@ -1,16 +1,20 @@
-/// A value that can be sent as one argument of a Redis command.
+/// A value that can be sent as one argument of a Redis command: `String`, `Substring`, `Int`, `Double` (`+inf` and
+/// `-inf` as Redis spells them) and `[UInt8]`.
 ///
-/// Arguments are sent as RESP bulk strings, so any bytes are allowed.
+/// Arguments are sent as RESP bulk strings, so any bytes are allowed. How an argument is encoded is not public API
+/// (the requirements are SPI); another type that conforms is sent as its string description.
 public protocol RedisArgument: Sendable {
     /// Appends the argument's bytes to `buffer`.
-    func appendRedisBytes(to buffer: inout [UInt8])
+    @_spi(RESP) func appendRedisBytes(to buffer: inout [UInt8])
     /// Appends the argument as a RESP bulk string (`$len\r\n…\r\n`); types that know their length cheaply
     /// override this to skip an intermediate copy.
-    func appendRESPBulk(to buffer: inout [UInt8])
+    @_spi(RESP) func appendRESPBulk(to buffer: inout [UInt8])
 }
 
 extension RedisArgument {
-    public func appendRESPBulk(to buffer: inout [UInt8]) {
+    @_spi(RESP) public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: "\(self)".utf8) }
+
+    @_spi(RESP) public func appendRESPBulk(to buffer: inout [UInt8]) {
         var bytes: [UInt8] = []
         appendRedisBytes(to: &bytes)
         RESP.appendBulk(bytes, to: &buffer)
@@ -53,17 +57,17 @@ enum RESP {
 }
 
 extension String: RedisArgument {
-    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
-    public func appendRESPBulk(to buffer: inout [UInt8]) { RESP.appendBulk(self, to: &buffer) }
+    @_spi(RESP) public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
+    @_spi(RESP) public func appendRESPBulk(to buffer: inout [UInt8]) { RESP.appendBulk(self, to: &buffer) }
 }
 
 extension Substring: RedisArgument {
-    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
+    @_spi(RESP) public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
 }
 
 extension Int: RedisArgument {
-    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: String(self).utf8) }
-    public func appendRESPBulk(to buffer: inout [UInt8]) {
+    @_spi(RESP) public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: String(self).utf8) }
+    @_spi(RESP) public func appendRESPBulk(to buffer: inout [UInt8]) {
         // Digits straight into the buffer: no intermediate String or array per integer argument.
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { scratch in
@@ -87,7 +91,7 @@ extension Int: RedisArgument {
 }
 
 extension Double: RedisArgument {
-    public func appendRedisBytes(to buffer: inout [UInt8]) {
+    @_spi(RESP) public func appendRedisBytes(to buffer: inout [UInt8]) {
         if self == .infinity {
             buffer.append(contentsOf: "+inf".utf8)
         } else if self == -.infinity {
@@ -99,8 +103,8 @@ extension Double: RedisArgument {
 }
 
 extension Array: RedisArgument where Element == UInt8 {
-    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: self) }
-    public func appendRESPBulk(to buffer: inout [UInt8]) { RESP.appendBulk(self, to: &buffer) }
+    @_spi(RESP) public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: self) }
+    @_spi(RESP) public func appendRESPBulk(to buffer: inout [UInt8]) { RESP.appendBulk(self, to: &buffer) }
 }
 
 /// One Redis command: a name and its arguments, encoded once into RESP.

@@ -44,7 +44,7 @@ public struct Worker: Sendable, Identifiable, CustomStringConvertible {
     public let currentJobWorkingTime: Double
 
     /// The `rq:worker:{name}` key.
-    public var key: String { RQKeys.worker(name) }
+    package var key: String { RQKeys.worker(name) }
     public var id: String { name }
     public var description: String { "\(name) (\(state) on \(queues.joined(separator: ",")))" }
 
