@@ -19,10 +19,17 @@ extension WorkerPool {
         } else {
             logger.info("\(queue): \(job.id)")
         }
+        let (outcome, handle) = await WorkerTracing.withConsumerSpan(
+            job, queue: queue, workerName: name, outcome: { $0.0 }
+        ) { await runJob(execution, timeout: timeout) }
+        jobEnded(outcome, handle: handle)
+    }
+
+    /// Runs a job in a horse or in process: how it ended, and the handle it ran under.
+    private func runJob(_ execution: JobExecution, timeout: JobTimeout) async -> (JobOutcome, RunningJob) {
         if machine.phase == .stopped {
             // A cold shutdown came while the job was being read: it never starts, and is recorded as stopped by it.
-            jobEnded(.coldShutdown(coldShutdownText), handle: RunningJob(execution: execution, horse: nil))
-            return
+            return (.coldShutdown(coldShutdownText), RunningJob(execution: execution, horse: nil))
         }
         switch configuration.execution.mode {
         case .horse(let runner):
@@ -31,16 +38,15 @@ extension WorkerPool {
                 horse = try await takeHorse(runner: runner)
             } catch {
                 let handle = RunningJob(execution: execution, horse: nil)
-                jobEnded(.failed("could not start the job runner \(runner): \(error)\n"), handle: handle)
-                return
+                return (.failed("could not start the job runner \(runner): \(error)\n"), handle)
             }
             let handle = RunningJob(execution: execution, horse: horse)
-            running[job.id] = handle
-            jobEnded(await runInHorse(horse, runner: runner, handle: handle, timeout: timeout), handle: handle)
+            running[execution.job.id] = handle
+            return (await runInHorse(horse, runner: runner, handle: handle, timeout: timeout), handle)
         case .inProcess(let functions):
             let handle = RunningJob(execution: execution, horse: nil)
-            running[job.id] = handle
-            jobEnded(await runInProcess(functions, handle: handle, timeout: timeout), handle: handle)
+            running[execution.job.id] = handle
+            return (await runInProcess(functions, handle: handle, timeout: timeout), handle)
         }
     }
 
