@@ -14,11 +14,9 @@ extension WorkerPool {
         WorkerMetrics.jobStarted(execution)
         WorkerMetrics.busySlotsChanged(by: 1)
         defer { WorkerMetrics.busySlotsChanged(by: -1) }
-        if configuration.logJobDescription {
-            logger.info("\(queue): \(job.description) (\(job.id))")
-        } else {
-            logger.info("\(queue): \(job.id)")
-        }
+        var started: Logger.Metadata = ["rq.queue": "\(queue)", "rq.job_id": "\(job.id)"]
+        if configuration.logJobDescription { started["rq.job_description"] = "\(job.description)" }
+        logger.info("Job started", metadata: started)
         let (outcome, handle) = await WorkerTracing.withConsumerSpan(
             job, queue: queue, workerName: name, outcome: { $0.0 }
         ) { await runJob(execution, timeout: timeout) }
@@ -206,8 +204,11 @@ extension WorkerPool {
         }
         if let problem {
             logger.error(
-                "\(job.origin): callback failed (\(job.id))",
-                metadata: ["rq.job_id": "\(job.id)", "rq.callback": "\(callback.name)", "error": "\(problem)"])
+                "Callback failed",
+                metadata: [
+                    "rq.queue": "\(job.origin)", "rq.job_id": "\(job.id)", "rq.callback": "\(callback.name)",
+                    "error": "\(problem)",
+                ])
         }
     }
 }
