@@ -150,6 +150,29 @@ import Tracing
         #expect(failure.status?.message?.contains("boom") == true, "\(String(describing: failure.status))")
     }
 
+    @Test func spansAnInProcessJobStartsAreChildrenOfItsConsumerSpan() async throws {
+        let server = try await SharedRedis.server()
+        let redis = try server.makeClient()
+        let queue = Queue(uniqueName(), redis: redis)
+        var functions = JobFunctionRegistry()
+        functions.register("tracing.child") { _ in
+            try await withSpan("inside the job") { _ in try await Task.sleep(for: .milliseconds(10)) }
+            return .null
+        }
+        let tracer = W3CTestTracer()
+        let job = try await withTracer(tracer) {
+            let job = try await queue.enqueue("tracing.child")
+            try await RunningWorker.start(queues: [queue.name], redis: redis, burst: true) { configuration in
+                configuration.execution = .inProcess(functions)
+            }.task.value
+            return job
+        }
+        #expect(try await job.currentStatus() == .finished)
+        let consume = try #require(tracer.finishedSpans.first { $0.operationName == "consume \(queue.name)" })
+        let inside = try #require(tracer.finishedSpans.first { $0.operationName == "inside the job" })
+        #expect(inside.traceID == consume.traceID && inside.parentSpanID == consume.spanID)
+    }
+
     @Test func everyEnqueueFormHasAProducerSpan() async throws {
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()
