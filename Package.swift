@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
     ],
     targets: [
         // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a warning on every build
@@ -67,6 +68,9 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The tracing API only (Instrumentation and ServiceContext, no backend): the application picks the
+                // tracer, e.g. swift-otel.
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -122,7 +126,9 @@ let package = Package(
         // The README's code blocks, compiled (ReadmeTests checks they are the README's, verbatim).
         .target(
             name: "ReadmeSnippets",
-            dependencies: ["RQ", "RQCommandLine"] + serviceDependencies,
+            dependencies: [
+                "RQ", "RQCommandLine", .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ] + serviceDependencies,
             path: "Examples/ReadmeSnippets",
             swiftSettings: swiftSettings
         ),
@@ -142,6 +148,8 @@ let package = Package(
             name: "RQIntegrationTests",
             dependencies: [
                 "RQ", "RQCommandLine", "RQTesting", "ExampleFunctions", .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             exclude: ["Python"],
             swiftSettings: swiftSettings

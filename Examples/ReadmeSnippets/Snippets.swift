@@ -8,6 +8,7 @@ import Logging
 import RQ
 import RQCommandLine
 import ServiceLifecycle
+import Tracing
 import UnixSignals
 
 /// Stands for the rest of an application (an HTTP server, say).
@@ -89,6 +90,13 @@ func readmeMetrics() throws {
     let metrics = try PrometheusEndpoint.bootstrap(port: 9200)   // once per process, before the pool runs
     defer { metrics.close() }
     _ = metrics.port
+}
+
+func readmeTracing(queue: Queue) async throws {
+    let mail = try await withSpan("checkout") { _ in
+        try await queue.enqueue("mail.send", args: ["receipt"])   // its "publish default" span is a child of checkout
+    }
+    _ = mail
 }
 
 func readmeScheduling(queue: Queue, job: Job, tomorrowMorning: Date, tonight: Date) async throws {

@@ -267,7 +267,8 @@ let rqPath = builtExecutable("swift-rq")
         var (status, output) = try await runCommand(rqPath, ["worker", "-c", settings.path, "-b"])
         #expect(status == 0, "\(output)")
         #expect(try await first.result(timeout: .seconds(1)) == 3)
-        #expect(output.contains("Result is kept for 42 seconds"))
+        #expect(
+            logHasLine(output, "Result kept", metadata: ["rq.job_id": first.id, "rq.result_ttl": "42"]), "\(output)")
         #expect(try await redis.send("TTL", "rq:job:\(first.id)").int ?? 0 <= 42)
         #expect(try await redis.send("HGET", "rq:worker:configured-\(fromFile)", "queues").string == fromFile)
 
@@ -276,7 +277,8 @@ let rqPath = builtExecutable("swift-rq")
             rqPath, ["worker", "-c", settings.path, "-b", "--results-ttl", "7", fromOption])
         #expect(status == 0, "\(output)")
         #expect(try await second.result(timeout: .seconds(1)) == 4)
-        #expect(output.contains("Result is kept for 7 seconds"))
+        #expect(
+            logHasLine(output, "Result kept", metadata: ["rq.job_id": second.id, "rq.result_ttl": "7"]), "\(output)")
     }
 
     @Test func everyCommandExplainsItsOptionsAndErrorsAreOneLine() async throws {

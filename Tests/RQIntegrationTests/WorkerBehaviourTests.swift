@@ -121,9 +121,12 @@ import Testing
             builtExecutable("swift-rq"), ["worker", "-u", server.url, "--runner", exampleJobsPath, "-b", queue.name])
         #expect(await process.waitForExit(timeout: .seconds(20)) == 0, "\(process.log)")
         #expect(try await job.result(timeout: .seconds(1)) == 21)
-        #expect(process.log.contains("\(queue.name): examples.add(20, 1) (\(job.id))"), "\(process.log)")
-        #expect(process.log.contains("\(queue.name): Job OK (\(job.id))"))
-        #expect(process.log.contains("Result is kept for 500 seconds"))
+        // Python RQ's lines ("q: examples.add(20, 1) (id)", "q: Job OK (id)", "Result is kept for 500 seconds") as
+        // constant messages with the data in metadata.
+        let started = ["rq.queue": queue.name, "rq.job_id": job.id, "rq.job_description": "examples.add(20, 1)"]
+        #expect(logHasLine(process.log, "Job started", metadata: started), "\(process.log)")
+        #expect(logHasLine(process.log, "Job OK", metadata: ["rq.queue": queue.name, "rq.job_id": job.id]))
+        #expect(logHasLine(process.log, "Result kept", metadata: ["rq.job_id": job.id, "rq.result_ttl": "500"]))
 
         let missing = try CommandProcess(builtExecutable("swift-rq"), ["worker", "-u", server.url, "-b", queue.name])
         #expect(await missing.waitForExit(timeout: .seconds(10)) != 0)

@@ -67,3 +67,11 @@ func eventually(
     }
     return try await condition()
 }
+
+/// Whether a worker's console log (swift-log's stream handler: `… label: key=value … [source] message`) has a line
+/// with `message` and every one of `metadata`.
+func logHasLine(_ log: String, _ message: String, metadata: [String: String]) -> Bool {
+    log.split(separator: "\n").contains { line in
+        line.hasSuffix("] \(message)") && metadata.allSatisfy { line.contains(" \($0.key)=\($0.value) ") }
+    }
+}

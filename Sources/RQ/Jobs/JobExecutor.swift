@@ -25,7 +25,15 @@ struct JobExecutor: Sendable {
     func runSynchronously(_ job: Job) async throws -> Job {
         let execution = JobExecution(job: job, workerName: workerName, hasWorkerHash: false)
         try await JobLifecycle.startSynchronously(execution, redis: redis)
-        let outcome = await perform(job, executionID: execution.id, enforceTimeout: true)
+        let outcome = await WorkerTracing.withConsumerSpan(
+            job, queue: job.origin, workerName: workerName,
+            outcome: { outcome in
+                switch outcome {
+                case .success(let value): return .finished(value)
+                case .failure(let text): return .failed(text)
+                }
+            }
+        ) { await perform(job, executionID: execution.id, enforceTimeout: true) }
         let endedAt = Date()
         var final = job
         final.startedAt = execution.startedAt

@@ -74,12 +74,12 @@ public final class Queue: Sendable {
         _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: EnqueueOptions = .init()
     ) async throws -> Job {
         let request = EnqueueRequest(functionName, args: args, kwargs: kwargs, options: options)
-        var job = try makeJob(request, now: Date())
-        if isAsync || request.options.dependsOn != nil {
-            job = try await store(job, options: request.options)
-        } else {
+        let job = try await withProducerSpan(.publish, makeJob(request, now: Date())) { job in
+            if isAsync || request.options.dependsOn != nil { return try await store(job, options: request.options) }
+            var job = job
             job.enqueuedAt = job.createdAt
             try await redis.transaction([RedisCommand("SADD", RQKeys.queues, key)] + storeCommands(job))
+            return job
         }
         if job.status == .queued { WorkerMetrics.enqueued(1, queue: name) }
         if !isAsync, job.status == .queued {
@@ -100,7 +100,14 @@ public final class Queue: Sendable {
         var job = try makeJob(request, now: Date())
         job.status = .scheduled
         if options.atFront { job.enqueueAtFront = true }
-        if options.unique {
+        return try await withProducerSpan(.schedule, job) { job in
+            try await storeScheduled(job, at: date, unique: options.unique)
+        }
+    }
+
+    /// Writes a new scheduled job: its hash and its entry in the scheduled registry.
+    private nonisolated func storeScheduled(_ job: Job, at date: Date, unique: Bool) async throws -> Job {
+        if unique {
             let arguments: [any RedisArgument] =
                 [job.id, name, "0", job.ttl.map(String.init) ?? "", RQTimestamp.epochSeconds(date)]
                 + job.fieldMapping()
@@ -128,13 +135,15 @@ public final class Queue: Sendable {
         var job = job
         job.status = .scheduled
         job.origin = name
-        try await redis.transaction([
-            RedisCommand("SADD", RQKeys.queues, key),
-            RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields()),
-            RedisCommand("LREM", key, 0, job.id),
-            RedisCommand("ZADD", RQKeys.scheduled(name), RQTimestamp.epochSeconds(date), job.id),
-        ])
-        return job
+        return try await withProducerSpan(.schedule, job) { job in
+            try await redis.transaction([
+                RedisCommand("SADD", RQKeys.queues, key),
+                RedisCommand("HSET", RQKeys.job(job.id), encoded: job.encodedFields()),
+                RedisCommand("LREM", key, 0, job.id),
+                RedisCommand("ZADD", RQKeys.scheduled(name), RQTimestamp.epochSeconds(date), job.id),
+            ])
+            return job
+        }
     }
 
     /// Schedules a call to be enqueued after `delay` (RQ's `enqueue_in`); see ``enqueue(at:_:args:kwargs:options:)``.
@@ -161,6 +170,18 @@ public final class Queue: Sendable {
             }
             for index in jobs.indices { jobs[index].groupID = groupID }
         }
+        jobs = try await withProducerSpans(.publish, jobs) { jobs in
+            try await storeMany(jobs, requests, groupID: groupID, now: now)
+        }
+        WorkerMetrics.enqueued(jobs.count(where: { $0.status == .queued }), queue: name)
+        return jobs
+    }
+
+    /// Writes new jobs: those without dependencies in one transaction, then each of the others.
+    private nonisolated func storeMany(
+        _ jobs: [Job], _ requests: [EnqueueRequest], groupID: String?, now: Date
+    ) async throws -> [Job] {
+        var jobs = jobs
         var commands: [RedisCommand] = [RedisCommand("SADD", RQKeys.queues, key)]
         if let groupID, !jobs.isEmpty {
             commands.append(RedisCommand("SADD", arguments: [RQKeys.group(groupID)] + jobs.map(\.id)))
@@ -182,7 +203,6 @@ public final class Queue: Sendable {
         for index in withDependencies {
             jobs[index] = try await store(jobs[index], options: requests[index].options)
         }
-        WorkerMetrics.enqueued(jobs.count(where: { $0.status == .queued }), queue: name)
         return jobs
     }
 

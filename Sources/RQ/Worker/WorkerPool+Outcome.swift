@@ -51,8 +51,9 @@ extension WorkerPool {
             commands = JobLifecycle.success(
                 execution, returnValue: value, endedAt: endedAt, defaultResultTTL: configuration.defaultResultTTL)
             let ttl = job.resultTTL ?? configuration.defaultResultTTL
-            logger.info("\(job.origin): Job OK (\(job.id))")
-            logger.info(ttl < 0 ? "Result will never expire" : "Result is kept for \(ttl) seconds")
+            // Python RQ's "Job OK" and "Result is kept for N seconds" (-1: never expires), data in metadata.
+            logger.info("Job OK", metadata: ["rq.queue": "\(job.origin)", "rq.job_id": "\(job.id)"])
+            logger.info("Result kept", metadata: ["rq.job_id": "\(job.id)", "rq.result_ttl": "\(ttl)"])
         case .failed, .stopped, .timedOut, .crashed, .coldShutdown:
             let text = outcome.failureText ?? ""
             status = outcome.status
@@ -60,8 +61,10 @@ extension WorkerPool {
             if outcome.mayRetry, let retriesLeft = job.retriesLeft, retriesLeft > 0 {
                 let writes = JobLifecycle.retry(execution, endedAt: endedAt) + workerStateCommands(ended: job.id)
                 logger.info(
-                    "\(job.origin): Job failed, retrying (\(job.id))",
-                    metadata: ["rq.retries_left": "\(retriesLeft - 1)"])
+                    "Job failed, retrying",
+                    metadata: [
+                        "rq.queue": "\(job.origin)", "rq.job_id": "\(job.id)", "rq.retries_left": "\(retriesLeft - 1)",
+                    ])
                 WorkerMetrics.jobEnded(outcome, retried: true, execution: execution, endedAt: endedAt)
                 await withRetries("record retry", jobID: job.id, landed: outcomeLanded(execution)) {
                     try await self.redis.transaction(writes)
@@ -74,8 +77,11 @@ extension WorkerPool {
                 commands = JobLifecycle.failureWithoutRegistry(execution, endedAt: endedAt, status: status)
             }
             logger.error(
-                "\(job.origin): Job failed (\(job.id))",
-                metadata: ["rq.job_id": "\(job.id)", "error": "\(text.split(separator: "\n").last ?? "")"])
+                "Job failed",
+                metadata: [
+                    "rq.queue": "\(job.origin)", "rq.job_id": "\(job.id)",
+                    "error": "\(text.split(separator: "\n").last ?? "")",
+                ])
         }
         WorkerMetrics.jobEnded(outcome, retried: false, execution: execution, endedAt: endedAt)
         commands += workerStateCommands(ended: job.id)

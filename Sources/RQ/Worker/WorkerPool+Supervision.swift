@@ -14,15 +14,20 @@ extension WorkerPool {
         WorkerMetrics.jobStarted(execution)
         WorkerMetrics.busySlotsChanged(by: 1)
         defer { WorkerMetrics.busySlotsChanged(by: -1) }
-        if configuration.logJobDescription {
-            logger.info("\(queue): \(job.description) (\(job.id))")
-        } else {
-            logger.info("\(queue): \(job.id)")
-        }
+        var started: Logger.Metadata = ["rq.queue": "\(queue)", "rq.job_id": "\(job.id)"]
+        if configuration.logJobDescription { started["rq.job_description"] = "\(job.description)" }
+        logger.info("Job started", metadata: started)
+        let (outcome, handle) = await WorkerTracing.withConsumerSpan(
+            job, queue: queue, workerName: name, outcome: { $0.0 }
+        ) { await runJob(execution, timeout: timeout) }
+        jobEnded(outcome, handle: handle)
+    }
+
+    /// Runs a job in a horse or in process: how it ended, and the handle it ran under.
+    private func runJob(_ execution: JobExecution, timeout: JobTimeout) async -> (JobOutcome, RunningJob) {
         if machine.phase == .stopped {
             // A cold shutdown came while the job was being read: it never starts, and is recorded as stopped by it.
-            jobEnded(.coldShutdown(coldShutdownText), handle: RunningJob(execution: execution, horse: nil))
-            return
+            return (.coldShutdown(coldShutdownText), RunningJob(execution: execution, horse: nil))
         }
         switch configuration.execution.mode {
         case .horse(let runner):
@@ -31,16 +36,15 @@ extension WorkerPool {
                 horse = try await takeHorse(runner: runner)
             } catch {
                 let handle = RunningJob(execution: execution, horse: nil)
-                jobEnded(.failed("could not start the job runner \(runner): \(error)\n"), handle: handle)
-                return
+                return (.failed("could not start the job runner \(runner): \(error)\n"), handle)
             }
             let handle = RunningJob(execution: execution, horse: horse)
-            running[job.id] = handle
-            jobEnded(await runInHorse(horse, runner: runner, handle: handle, timeout: timeout), handle: handle)
+            running[execution.job.id] = handle
+            return (await runInHorse(horse, runner: runner, handle: handle, timeout: timeout), handle)
         case .inProcess(let functions):
             let handle = RunningJob(execution: execution, horse: nil)
-            running[job.id] = handle
-            jobEnded(await runInProcess(functions, handle: handle, timeout: timeout), handle: handle)
+            running[execution.job.id] = handle
+            return (await runInProcess(functions, handle: handle, timeout: timeout), handle)
         }
     }
 
@@ -200,8 +204,11 @@ extension WorkerPool {
         }
         if let problem {
             logger.error(
-                "\(job.origin): callback failed (\(job.id))",
-                metadata: ["rq.job_id": "\(job.id)", "rq.callback": "\(callback.name)", "error": "\(problem)"])
+                "Callback failed",
+                metadata: [
+                    "rq.queue": "\(job.origin)", "rq.job_id": "\(job.id)", "rq.callback": "\(callback.name)",
+                    "error": "\(problem)",
+                ])
         }
     }
 }
