@@ -43,6 +43,13 @@ public struct RQError: Error, Sendable, CustomStringConvertible {
     /// The job-hash field concerned, if any.
     public var field: String?
 
+    /// An error, for code built on the library that reports its failures the same way (a job function, a tool).
+    ///
+    /// - Parameters:
+    ///   - code: the kind of error.
+    ///   - message: a one-line explanation naming the job, field or option concerned.
+    ///   - jobID: the job concerned, if any.
+    ///   - field: the job-hash field concerned, if any.
     public init(_ code: Code, _ message: String, jobID: String? = nil, field: String? = nil) {
         self.code = code
         self.message = message

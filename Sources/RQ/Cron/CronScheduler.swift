@@ -25,19 +25,43 @@ public struct CronJob: Sendable {
     /// The cron job's name, which identifies it in Redis (`rq:cron_job:{name}:jobs`) and across schedulers.
     /// Defaults to the function name.
     public var name: String
+    /// The function each tick enqueues a call of, e.g. `reports.cleanup`: a name registered in a Swift runner's
+    /// ``JobFunctionRegistry``, or a dotted Python path for Python workers.
     public var functionName: String
+    /// The queue the calls are enqueued on. Defaults to `default`.
     public var queue: String
+    /// The positional arguments of every enqueued call (RQ's `args`).
     public var args: [JSONValue]
+    /// The keyword arguments of every enqueued call (RQ's `kwargs`).
     public var kwargs: JSONObject
+    /// When a call is enqueued: every so many seconds, or whenever a cron expression matches.
     public var schedule: Schedule
     /// The enqueued jobs' timeout; the queue default (180 s) when nil.
     public var timeout: JobTimeout?
     /// Seconds the enqueued jobs' results are kept. Defaults to 500, which RQ's cron writes explicitly.
     public var resultTTL: Int
+    /// Seconds an enqueued job may wait in its queue before it expires unrun; nil (the default) for no limit.
     public var ttl: Int?
+    /// Seconds a failed job is kept (`-1` = forever); nil (the default) for RQ's one year.
     public var failureTTL: Int?
+    /// The metadata every enqueued job starts with (its `meta`).
     public var meta: JSONObject
 
+    /// A call of `functionName` to enqueue on `schedule`. The options are those of ``EnqueueOptions``; they are
+    /// checked when a ``CronScheduler`` is created with the job.
+    ///
+    /// - Parameters:
+    ///   - functionName: the function each tick enqueues a call of.
+    ///   - args: the call's positional arguments.
+    ///   - kwargs: the call's keyword arguments.
+    ///   - queue: the queue to enqueue on. Defaults to `default`.
+    ///   - schedule: when to enqueue.
+    ///   - name: the cron job's name, unique among a scheduler's jobs; defaults to `functionName`.
+    ///   - timeout: the jobs' timeout; nil for the queue default (180 s).
+    ///   - resultTTL: seconds a successful job's result is kept. Defaults to 500.
+    ///   - ttl: seconds a job may wait in its queue before it expires; nil for no limit.
+    ///   - failureTTL: seconds a failed job is kept; nil for one year.
+    ///   - meta: the jobs' initial metadata.
     public init(
         _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], queue: String = "default",
         schedule: Schedule, name: String? = nil, timeout: JobTimeout? = nil, resultTTL: Int = 500, ttl: Int? = nil,
@@ -108,6 +132,7 @@ public struct CronJob: Sendable {
 public actor CronScheduler: Service {
     /// The scheduler's name: `{hostname}:{pid}:{6 hex}` by default, as RQ's.
     public nonisolated let name: String
+    /// The cron jobs this scheduler enqueues, in the order given.
     public nonisolated let jobs: [CronJob]
     private let redis: Redis
     private let logger: Logger

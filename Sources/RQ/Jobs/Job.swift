@@ -28,10 +28,18 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     public internal(set) var kwargs: JSONObject
     /// A human-readable description; RQ's call string (`examples.add(2, 3)`) by default.
     public internal(set) var description: String
+    /// When the producer created the job (`created_at`); "now" for a hash that lacks the field, as in Python.
     public internal(set) var createdAt: Date
+    /// When the job was last put on its queue (`enqueued_at`); a requeue, a retry, a repeat or a scheduler moving it
+    /// sets it anew. `nil` for a job never queued yet: one deferred until its dependencies finish, or scheduled.
     public internal(set) var enqueuedAt: Date?
+    /// When a worker last started the job (`started_at`); `nil` before its first run and after a requeue.
     public internal(set) var startedAt: Date?
+    /// When the job's last run ended — finished, failed or stopped (`ended_at`); `nil` before a run has ended and
+    /// after a requeue. A job queued again for a retry keeps its failed attempt's times until it starts again.
     public internal(set) var endedAt: Date?
+    /// When the worker running the job last reported it alive (`last_heartbeat`, refreshed every
+    /// ``WorkerPoolConfiguration/jobMonitoringInterval`` on a Swift worker); `nil` for a job that never ran.
     public internal(set) var lastHeartbeat: Date?
     /// The worker running or last to run the job.
     public internal(set) var workerName: String?

@@ -13,6 +13,11 @@ public struct JobCallback: Sendable, Hashable {
     /// How long the callback may run. Defaults to 60 seconds, RQ's default.
     public var timeout: JobTimeout
 
+    /// Names a registered callback to run when the job ends.
+    ///
+    /// - Parameters:
+    ///   - name: the name the callback is registered under with ``JobFunctionRegistry/registerCallback(_:_:)``.
+    ///   - timeout: how long the callback may run. Defaults to 60 seconds, RQ's default.
     public init(_ name: String, timeout: JobTimeout = 60) {
         self.name = name
         self.timeout = timeout

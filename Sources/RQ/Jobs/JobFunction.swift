@@ -51,8 +51,11 @@ public struct JobFunction<Output: Codable & Sendable, each Argument: Codable & S
 /// let job = try await add.delay(3, 4)
 /// ```
 public struct BoundJobFunction<Output: Codable & Sendable, each Argument: Codable & Sendable>: Sendable {
+    /// The typed function each ``delay(_:)`` enqueues a call of.
     public let function: JobFunction<Output, repeat each Argument>
+    /// The queue the calls are enqueued on.
     public let queue: Queue
+    /// The options every call is enqueued with (timeout, TTLs, retry, …).
     public let options: EnqueueOptions
 
     /// Enqueues a call with the bound options.
@@ -69,6 +72,10 @@ public struct TypedJob<Output: Decodable & Sendable>: Sendable {
     /// The job id.
     public var id: String { job.id }
 
+    /// Wraps a job whose result is known to decode as `Output`, such as one fetched by id; nothing is checked
+    /// until the result is read.
+    ///
+    /// - Parameter job: the untyped job.
     public init(job: Job) { self.job = job }
 
     /// Waits for the job to end and returns its decoded result; see ``Job/result(timeout:)``.

@@ -1,9 +1,18 @@
 /// One call of a job function: the name and RQ's positional and keyword arguments.
 public struct JobCall: Sendable {
+    /// The name the job was enqueued under, e.g. `examples.add`; the registry picks the handler by it.
     public var functionName: String
+    /// The positional arguments, in order (Python's `*args`); decode one with ``argument(_:as:)``.
     public var args: [JSONValue]
+    /// The keyword arguments (Python's `**kwargs`), in the order the producer gave them.
     public var kwargs: JSONObject
 
+    /// A call to run with ``JobFunctionRegistry/call(_:)``; workers make one from each job they dequeue.
+    ///
+    /// - Parameters:
+    ///   - functionName: the registered name to call.
+    ///   - args: the positional arguments.
+    ///   - kwargs: the keyword arguments.
     public init(functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:]) {
         self.functionName = functionName
         self.args = args
@@ -54,6 +63,8 @@ public struct JobFunctionRegistry: Sendable {
     private var handlers: [String: JobHandler] = [:]
     private var callbacks: [String: JobCallbackHandler] = [:]
 
+    /// An empty registry; add job functions with ``register(_:_:)`` and callbacks with
+    /// ``registerCallback(_:_:)``.
     public init() {}
 
     /// Registers a callback that jobs can name in ``EnqueueOptions/onSuccess``, ``EnqueueOptions/onFailure`` or

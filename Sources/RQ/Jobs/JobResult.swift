@@ -7,11 +7,25 @@ public struct JobResult: Sendable, Hashable {
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         /// The wire code: 1 successful, 2 failed, 3 stopped, 4 retried, 5 max retries exceeded.
         public let code: Int
+        /// The kind with this wire code. Codes outside 1–5 are kept as they are (``description`` reads
+        /// `unknown(N)`), so results written by a newer RQ can still be listed.
+        ///
+        /// - Parameter code: the `type` field of the result stream entry.
         public init(code: Int) { self.code = code }
+        /// Code 1: the job returned; ``JobResult/returnValue`` holds what it returned.
         public static let successful = Kind(code: 1)
+        /// Code 2: the job did not finish — it threw, timed out, its horse died, its worker abandoned it, or a
+        /// `stop-job` command stopped it; ``JobResult/excString`` says why. No result is written for an attempt that
+        /// will be retried.
         public static let failed = Kind(code: 2)
+        /// Code 3: defined by Python RQ 2.12 but never written: a job stopped by a `stop-job` command gets a
+        /// ``failed`` result (`Job stopped by user, work-horse terminated.`) and the status ``JobStatus/stopped``.
         public static let stopped = Kind(code: 3)
+        /// Code 4: a Python job function returned an RQ `Retry`, and the job was queued or scheduled to run again.
+        /// Swift workers do not write it.
         public static let retried = Kind(code: 4)
+        /// Code 5: a Python job function returned an RQ `Retry` after its retries were used up, so the job failed
+        /// (status `failed`, in the failed registry). Swift workers do not write it.
         public static let maxRetriesExceeded = Kind(code: 5)
         public var description: String {
             switch code {
@@ -39,8 +53,9 @@ public struct JobResult: Sendable, Hashable {
     public var executionID: String
     /// When the result was written (the stream entry's time).
     public var createdAt: Date
-    /// When the execution started and ended.
+    /// When the execution started (`execution_started_at`); `nil` if the entry does not record it.
     public var executionStartedAt: Date?
+    /// When the execution ended (`execution_ended_at`); `nil` if the entry does not record it.
     public var executionEndedAt: Date?
 
     /// Whether this result records success.

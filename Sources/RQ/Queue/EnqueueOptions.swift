@@ -39,6 +39,26 @@ public struct EnqueueOptions: Sendable {
     /// worker (a Swift or a Python one) after the outcome is written, best effort.
     public var webhooks: [Webhook]
 
+    /// Options for one enqueue; each defaults to RQ's default, and is checked when the job is enqueued.
+    ///
+    /// - Parameters:
+    ///   - timeout: how long the job may run; nil for the queue's default (180 s).
+    ///   - resultTTL: seconds a successful job and its result are kept (`0` = not kept, `-1` = forever); nil for the
+    ///     worker's setting (500 s).
+    ///   - ttl: seconds the job may wait in the queue before it expires; nil for no limit.
+    ///   - failureTTL: seconds a failed job is kept (`-1` = forever); nil for one year.
+    ///   - dependsOn: jobs that must finish before this one is queued.
+    ///   - jobID: a custom job id (`[A-Za-z0-9_-]+`); nil for a new UUID4.
+    ///   - atFront: put the job at the front of the queue.
+    ///   - meta: the job's initial metadata.
+    ///   - description: a description; nil for RQ's call string.
+    ///   - retry: how often and when to retry the job after a failure.
+    ///   - unique: enqueue only if no job with `jobID` exists.
+    ///   - repeat: how often and when to run the job again after a success.
+    ///   - onSuccess: the callback to run after the job succeeds.
+    ///   - onFailure: the callback to run after each failed attempt.
+    ///   - onStopped: the callback to run after a `stop-job` command stopped the job.
+    ///   - webhooks: the HTTP requests to make when the job ends.
     public init(
         timeout: JobTimeout? = nil, resultTTL: Int? = nil, ttl: Int? = nil, failureTTL: Int? = nil,
         dependsOn: JobDependency? = nil, jobID: String? = nil, atFront: Bool = false, meta: JSONObject = [:],
@@ -124,12 +144,24 @@ public struct JobDependency: Sendable, Hashable, ExpressibleByStringLiteral, Exp
     /// Go to the front of the queue once the parents are done.
     public var enqueueAtFront: Bool
 
+    /// A dependency on the jobs with these ids.
+    ///
+    /// - Parameters:
+    ///   - jobIDs: the ids of the parent jobs.
+    ///   - allowFailure: queue the job even if a parent failed.
+    ///   - enqueueAtFront: queue the job at the front of its queue once the parents are done.
     public init(jobIDs: [String], allowFailure: Bool = false, enqueueAtFront: Bool = false) {
         self.jobIDs = jobIDs
         self.allowFailure = allowFailure
         self.enqueueAtFront = enqueueAtFront
     }
 
+    /// A dependency on these jobs.
+    ///
+    /// - Parameters:
+    ///   - jobs: the parent jobs.
+    ///   - allowFailure: queue the job even if a parent failed.
+    ///   - enqueueAtFront: queue the job at the front of its queue once the parents are done.
     public init(jobs: [Job], allowFailure: Bool = false, enqueueAtFront: Bool = false) {
         self.init(jobIDs: jobs.map(\.id), allowFailure: allowFailure, enqueueAtFront: enqueueAtFront)
     }
@@ -140,11 +172,22 @@ public struct JobDependency: Sendable, Hashable, ExpressibleByStringLiteral, Exp
 
 /// A job prepared for ``Queue/enqueueMany(_:)``, RQ's `Queue.prepare_data`.
 public struct EnqueueRequest: Sendable {
+    /// The function to call, e.g. `examples.add`.
     public var functionName: String
+    /// The call's positional arguments (RQ's `args`).
     public var args: [JSONValue]
+    /// The call's keyword arguments (RQ's `kwargs`).
     public var kwargs: JSONObject
+    /// The job's options (timeout, TTLs, id, dependencies, …).
     public var options: EnqueueOptions
 
+    /// A call of `functionName` to enqueue with ``Queue/enqueueMany(_:groupID:)``.
+    ///
+    /// - Parameters:
+    ///   - functionName: the function to call.
+    ///   - args: its positional arguments.
+    ///   - kwargs: its keyword arguments.
+    ///   - options: the job's options.
     public init(
         _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: EnqueueOptions = .init()
     ) {
@@ -168,6 +211,12 @@ public struct Retry: Sendable, Hashable {
     /// Put retried jobs at the front of the queue.
     public var enqueueAtFront: Bool
 
+    /// Up to `max` retries, `intervals` seconds apart.
+    ///
+    /// - Parameters:
+    ///   - max: how many times to retry; at least 1 (checked at enqueue).
+    ///   - intervals: seconds before each retry, none negative; an empty list means `[0]`.
+    ///   - enqueueAtFront: put retried jobs at the front of the queue.
     public init(max: Int, intervals: [Int] = [0], enqueueAtFront: Bool = false) {
         self.max = max
         self.intervals = intervals.isEmpty ? [0] : intervals
@@ -198,6 +247,11 @@ public struct Repeat: Sendable, Hashable {
     /// Seconds before the repeats; `[0]` (at once) by default.
     public var intervals: [Int]
 
+    /// `times` more runs after the first, `intervals` seconds apart.
+    ///
+    /// - Parameters:
+    ///   - times: how many more runs; at least 1 (checked at enqueue).
+    ///   - intervals: seconds before the repeats, none negative; an empty list means `[0]`.
     public init(times: Int, intervals: [Int] = [0]) {
         self.times = times
         self.intervals = intervals.isEmpty ? [0] : intervals

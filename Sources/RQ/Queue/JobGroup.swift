@@ -8,8 +8,14 @@
 public struct JobGroup: Sendable {
     /// The group name.
     public let name: String
+    /// The client the group is read with.
     public let redis: Redis
 
+    /// A handle on the group called `name`; nothing is read until you ask.
+    ///
+    /// - Parameters:
+    ///   - name: the group name, as given to ``Queue/enqueueMany(_:groupID:)``.
+    ///   - redis: the client to read it with.
     public init(name: String, redis: Redis) {
         self.name = name
         self.redis = redis

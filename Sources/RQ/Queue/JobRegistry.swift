@@ -8,21 +8,40 @@ public struct JobRegistry: Sendable {
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         let prefix: String
         public let description: String
+        /// The executions running now (`rq:wip:{queue}`), each `{job id}:{execution id}`, scored by when its
+        /// heartbeat runs out; an entry past its score is an abandoned job, which maintenance fails.
         public static let started = Kind(prefix: "rq:wip:", description: "started")
+        /// Jobs that finished (`rq:finished:{queue}`), scored by when they expire (their result TTL).
         public static let finished = Kind(prefix: "rq:finished:", description: "finished")
+        /// Jobs that failed or were stopped (`rq:failed:{queue}`), scored by when they expire (their failure TTL).
         public static let failed = Kind(prefix: "rq:failed:", description: "failed")
+        /// Jobs waiting for their dependencies (`rq:deferred:{queue}`), scored by when they were added; RQ 2.12
+        /// never cleans it by time.
         public static let deferred = Kind(prefix: "rq:deferred:", description: "deferred")
+        /// Jobs waiting to be queued at a time (`rq:scheduled:{queue}`), scored by that time.
         public static let scheduled = Kind(prefix: "rq:scheduled:", description: "scheduled")
+        /// Canceled jobs (`rq:canceled:{queue}`), scored by when they were canceled; RQ 2.12 never cleans it by
+        /// time.
         public static let canceled = Kind(prefix: "rq:canceled:", description: "canceled")
+        /// The six registries: started, finished, failed, deferred, scheduled, canceled.
         public static let all: [Kind] = [.started, .finished, .failed, .deferred, .scheduled, .canceled]
     }
 
+    /// Which registry this is.
     public let kind: Kind
+    /// The queue whose registry this is.
     public let queueName: String
+    /// The client the registry is read and written with.
     public let redis: Redis
     /// The sorted set's key, e.g. `rq:failed:default`.
     package var key: String { kind.prefix + queueName }
 
+    /// A handle on one registry of a queue; nothing is read until you ask.
+    ///
+    /// - Parameters:
+    ///   - kind: which registry.
+    ///   - queue: the queue name.
+    ///   - redis: the client to read and write it with.
     public init(_ kind: Kind, queue: String, redis: Redis) {
         self.kind = kind
         self.queueName = queue

@@ -294,14 +294,24 @@ public struct SentinelConfiguration: Sendable, Hashable {
     public var sentinels: [RedisConfiguration.Endpoint]
     /// The name the sentinels monitor the master under (`sentinel monitor NAME …`).
     public var masterName: String
-    /// The ACL user and password of the sentinels themselves, if they require one (the master's are the
-    /// configuration's `username` and `password`).
+    /// The ACL user of the sentinels themselves, if they require one; the master's is the configuration's
+    /// ``RedisConfiguration/username``.
     public var username: String?
+    /// The password of the sentinels themselves, if they require one; the master's is the configuration's
+    /// ``RedisConfiguration/password``.
     public var password: String?
     /// TLS to the sentinels themselves, if they listen on a TLS port (RQ's `SENTINEL_KWARGS` `ssl`; the URL's
     /// `sentinel_ssl=true`); nil for plain connections. TLS to the master is the configuration's ``RedisConfiguration/tls``.
     public var tls: TLSConfiguration?
 
+    /// Sentinels to ask for the master of `masterName`.
+    ///
+    /// - Parameters:
+    ///   - sentinels: the sentinels' addresses, tried in order.
+    ///   - masterName: the name the sentinels monitor the master under.
+    ///   - username: the sentinels' ACL user, if they require one.
+    ///   - password: the sentinels' password, if they require one.
+    ///   - tls: TLS to the sentinels, if they listen on a TLS port.
     public init(
         sentinels: [RedisConfiguration.Endpoint], masterName: String, username: String? = nil, password: String? = nil,
         tls: TLSConfiguration? = nil

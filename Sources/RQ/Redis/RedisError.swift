@@ -40,6 +40,11 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
     /// A one-line explanation, naming the address, URL part or command concerned.
     public var message: String
 
+    /// An error, for code built on the library that reports Redis failures the same way (a test double, a tool).
+    ///
+    /// - Parameters:
+    ///   - code: the kind of failure.
+    ///   - message: a one-line explanation naming the address, URL part or command concerned.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message

@@ -5,17 +5,26 @@
 /// by Swift is byte-for-byte what Python would write. Reading accepts any valid JSON, plus Python's `NaN` and
 /// `Infinity`.
 public enum JSONValue: Sendable, Hashable {
+    /// JSON `null`; Python's `None`.
     case null
+    /// JSON `true` or `false`; Python's `True` or `False`.
     case bool(Bool)
+    /// An integer that fits in `Int`; a Python `int`. Larger ones are ``bigInt(_:)``.
     case int(Int)
     /// An integer beyond `Int`'s range, as its decimal digits (a leading `-` for negative values, no leading zeros).
     ///
     /// Python's integers have no size limit; reading JSON or pickle gives this case only for values `Int` cannot
     /// hold, so every integer has one spelling, and writing it gives the same digits back. See ``bigInteger(_:)``.
     case bigInt(String)
+    /// A number with a fraction or exponent; a Python `float`. `NaN` and `Infinity` are written as Python's
+    /// `json.dumps` writes them, and read back.
     case double(Double)
+    /// A string; a Python `str`.
     case string(String)
+    /// An array; a Python `list`. Tuples, sets and frozensets read from a pickle are arrays too, and come back to
+    /// Python as lists.
     case array([JSONValue])
+    /// An object, keys in order; a Python `dict` with `str` keys.
     case object(JSONObject)
 }
 
@@ -25,6 +34,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public private(set) var keys: [String] = []
     private var storage: [String: JSONValue] = [:]
 
+    /// An empty object.
     public init() {}
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
@@ -36,6 +46,10 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         for (key, value) in pairs { self[key] = value }
     }
 
+    /// The value for `key`, or nil if the object has no such key.
+    ///
+    /// Setting a new key adds it at the end; setting an existing key replaces its value in place; setting nil
+    /// removes the key.
     public subscript(key: String) -> JSONValue? {
         get { storage[key] }
         set {
@@ -47,7 +61,9 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         }
     }
 
+    /// The number of keys.
     public var count: Int { keys.count }
+    /// Whether the object has no keys.
     public var isEmpty: Bool { keys.isEmpty }
 
     public func makeIterator() -> some IteratorProtocol<(key: String, value: JSONValue)> {

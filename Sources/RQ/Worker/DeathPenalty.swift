@@ -30,6 +30,13 @@ public struct KillHorseDeathPenalty: DeathPenalty {
     /// How long to wait after `SIGTERM` before `SIGKILL`. Defaults to 2 seconds.
     public var terminationGracePeriod: Duration
 
+    /// The penalty with these grace periods.
+    ///
+    /// - Parameters:
+    ///   - cooperativeGracePeriod: how long the job gets to end on its own once its Task is cancelled. Defaults to
+    ///     1 second.
+    ///   - terminationGracePeriod: how long the horse gets to exit after `SIGTERM` before it is sent `SIGKILL`.
+    ///     Defaults to 2 seconds.
     public init(cooperativeGracePeriod: Duration = .seconds(1), terminationGracePeriod: Duration = .seconds(2)) {
         self.cooperativeGracePeriod = cooperativeGracePeriod
         self.terminationGracePeriod = terminationGracePeriod
@@ -48,6 +55,7 @@ public struct KillHorseDeathPenalty: DeathPenalty {
 /// For jobs running inside the worker process: cancel the job's Task, nothing more. A job that ignores
 /// cancellation is reported as timed out but keeps running in the background; run such jobs in horses.
 public struct CancellationDeathPenalty: DeathPenalty {
+    /// The penalty; it has no settings.
     public init() {}
     public func stop(_ job: any StoppableJob) async { job.cancel() }
 }

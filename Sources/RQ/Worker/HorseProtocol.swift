@@ -205,6 +205,10 @@ public struct JobRunner: Sendable {
     /// The functions this runner can run.
     public let functions: JobFunctionRegistry
 
+    /// A runner for the job functions and callbacks in `functions`.
+    ///
+    /// - Parameter functions: what a horse started from this executable can run; a job naming anything else fails,
+    ///   its failure text saying that no job function is registered under that name.
     public init(functions: JobFunctionRegistry) {
         self.functions = functions
     }

@@ -28,15 +28,21 @@ public struct Worker: Sendable, Identifiable, CustomStringConvertible {
     public let lastHeartbeat: Date?
     /// When it stopped; a worker that stopped keeps its hash for 60 seconds.
     public let death: Date?
+    /// The host the worker runs on (`hostname`, the machine's host name).
     public let hostname: String?
     /// The address of its Redis connection (`ip:port`).
     public let ipAddress: String?
+    /// The id of the worker's main process on ``hostname`` (`pid`); for a Swift worker, the process that runs the
+    /// ``WorkerPool``, not a horse.
     public let pid: Int?
     /// The RQ version it reports (`2.12.0` for Python, `swift-rq 0.1.0` for Swift).
     public let version: String?
     /// The `python_version` field: Python's `sys.version`; Swift workers write their runtime there.
     public let pythonVersion: String?
+    /// How many jobs finished successfully on this worker since it started (`successful_job_count`).
     public let successfulJobCount: Int
+    /// How many jobs failed or were stopped on this worker since it started (`failed_job_count`), each failed attempt
+    /// of a job that was retried included.
     public let failedJobCount: Int
     /// Seconds spent running jobs, in all.
     public let totalWorkingTime: Double

@@ -49,8 +49,10 @@ public actor WorkerPool: Service {
     var lastSuspensionCheck: ContinuousClock.Instant?
     var wasSuspended = false
 
-    /// Jobs this worker has finished: successful and failed.
+    /// How many jobs finished successfully in this worker since it started (its hash's `successful_job_count`).
     public internal(set) var successfulJobCount = 0
+    /// How many jobs failed or were stopped in this worker since it started, each failed attempt of a job that was
+    /// retried included (its hash's `failed_job_count`).
     public internal(set) var failedJobCount = 0
 
     /// Creates a worker; nothing happens until ``run()``.

@@ -94,6 +94,12 @@ public struct WorkerPoolConfiguration: Sendable {
     /// How long a dequeue blocks before the worker checks in (heartbeat, shutdown). Defaults to 2 seconds.
     public var dequeuePollInterval: Duration = .seconds(2)
 
+    /// Settings with Python RQ's defaults for all but the queues and where jobs run; set the other properties to
+    /// change them. They are checked when the ``WorkerPool`` runs.
+    ///
+    /// - Parameters:
+    ///   - queues: the queues to take jobs from, in priority order. Defaults to `["default"]`.
+    ///   - execution: where jobs run: ``Execution/horse(runner:)`` or ``Execution/inProcess(_:)``.
     public init(queues: [String] = ["default"], execution: Execution) {
         self.queues = queues
         self.execution = execution
@@ -102,7 +108,11 @@ public struct WorkerPoolConfiguration: Sendable {
 
 /// What an exception handler decides: let the next handler run, or stop the chain.
 public enum ExceptionHandlerDecision: Sendable {
+    /// Let the next handler run; after the last, the default handler records the failure (failed registry and
+    /// result) unless ``WorkerPoolConfiguration/disableDefaultExceptionHandler`` is set. Python's `return True`.
     case `continue`
+    /// Run no more handlers, the default one included: the job gets its status (`failed` or `stopped`) but no
+    /// failed-registry entry and no result. Python's `return False`.
     case stop
 }
 
@@ -110,6 +120,11 @@ public enum ExceptionHandlerDecision: Sendable {
 /// ``ExceptionHandlerDecision/stop``; the default handler (moving the job to the failed registry) runs last.
 public struct ExceptionHandler: Sendable {
     let body: @Sendable (Job, String) async -> ExceptionHandlerDecision
+    /// A handler that runs `body`.
+    ///
+    /// - Parameter body: called once for each job that fails or is stopped for good (not for an attempt that will be
+    ///   retried), with the job as it was dequeued and the failure text (RQ's `exc_string`); returns whether the
+    ///   chain goes on.
     public init(_ body: @escaping @Sendable (Job, String) async -> ExceptionHandlerDecision) {
         self.body = body
     }

@@ -1,5 +1,6 @@
 /// An error that stops a ``WorkerPool`` from starting or running.
 public struct WorkerPoolError: Error, Sendable, CustomStringConvertible {
+    /// What kind of error this is; compare with the static members (`error.code == .nameInUse`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case nameInUse = "name in use"
@@ -20,8 +21,15 @@ public struct WorkerPoolError: Error, Sendable, CustomStringConvertible {
         public var description: String { base.rawValue }
     }
 
+    /// The kind of error.
     public var code: Code
+    /// A one-line explanation naming the setting, worker name or runner concerned.
     public var message: String
+    /// An error, for code that starts workers and reports its failures the same way (a command-line tool).
+    ///
+    /// - Parameters:
+    ///   - code: the kind of error.
+    ///   - message: a one-line explanation naming the setting, worker name or runner concerned.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
