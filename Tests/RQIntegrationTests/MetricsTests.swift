@@ -89,6 +89,32 @@ import Testing
         try await worker.stop()
     }
 
+    /// A job whose worker died (its started-registry entry expired, nobody heartbeats it) is found by the next
+    /// worker's registry maintenance, which fails it and counts it as `abandoned`.
+    @Test func abandonedJobsFoundByMaintenanceAreCounted() async throws {
+        let endpoint = try await InProcessMetrics.endpoint.value()
+        let redis = try await SharedRedis.client()
+        let name = uniqueName("metrics")
+        let queue = Queue(name, redis: redis)
+        let job = try await queue.enqueue(ExampleFunctions.add, 1, 2)
+        // Started by a worker that then died: off the queue, in the started registry with a heartbeat long expired.
+        try await redis.transaction([
+            RedisCommand("LREM", "rq:queue:\(name)", 1, job.id),
+            RedisCommand("ZADD", "rq:wip:\(name)", Int(Date().timeIntervalSince1970) - 100, "\(job.id):e1"),
+            RedisCommand("HSET", "rq:job:\(job.id)", "status", "started", "worker_name", "dead-worker"),
+        ])
+        let worker = RunningWorker.start(queues: [name], redis: redis, inProcess: true)
+        let url = "http://127.0.0.1:\(endpoint.port)/metrics"
+        var body = ""
+        let scraped = try await eventually {
+            body = (try? await HTTP.get(url)).map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+            return body.contains(#"rq_worker_jobs_total{queue="\#(name)",status="abandoned"} 1"#)
+        }
+        #expect(scraped, "\(body)")
+        #expect(try await job.currentStatus() == .failed)
+        try await worker.stop()
+    }
+
     /// A bind address that is not a numeric IP address stops the worker before it starts, saying so.
     @Test func badBindAddressIsRefused() async throws {
         let process = try CommandProcess(
