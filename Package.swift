@@ -129,6 +129,13 @@ let package = Package(
             path: "Examples/ReadmeSnippets",
             swiftSettings: swiftSettings
         ),
+        // The DocC articles' code blocks, compiled (DocumentationTests checks they are the articles', verbatim).
+        .target(
+            name: "DocSnippets",
+            dependencies: ["RQ", "RQCommandLine"] + serviceDependencies,
+            path: "Examples/DocSnippets",
+            swiftSettings: swiftSettings
+        ),
         // Built for the integration tests: a service that forgets `runHorseIfRequested()`.
         .executableTarget(
             name: "ForgetfulService",
