@@ -92,6 +92,15 @@ import Testing
         }
     }
 
+    @Test func theCronFileShownIsTheExampleFile() throws {
+        // Examples/cron.json is what `swift-rq cron` runs in CronTests; the article shows it as it is.
+        let article = try Self.read("\(Self.catalog)/SchedulingRetriesAndCron.md")
+        let json = Self.blocks(in: article).filter { $0.language == "json" }
+        #expect(json.count == 1)
+        let file = try Self.read("Examples/cron.json").trimmingCharacters(in: .newlines)
+        #expect(json.first?.text == file, "SchedulingRetriesAndCron.md's cron file is not Examples/cron.json")
+    }
+
     @Test func blocksAreReadWithTheirLanguageAndLines() {
         // The extraction the checks above rely on: a Swift block, a shell block, and text around them.
         let text = "Intro\n\n```swift\nlet x = 1\n    print(x)\n```\n\nMore\n\n```sh\nswift build\n```\n"
