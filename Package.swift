@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // `swift package generate-documentation --target RQ` (the DocC catalog in Sources/RQ/RQ.docc). A plugin
+        // only: nothing of it is linked into the library, the command line or runners.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
         // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a warning on every build
@@ -130,6 +133,13 @@ let package = Package(
                 "RQ", "RQCommandLine", .product(name: "Tracing", package: "swift-distributed-tracing"),
             ] + serviceDependencies,
             path: "Examples/ReadmeSnippets",
+            swiftSettings: swiftSettings
+        ),
+        // The DocC articles' code blocks, compiled (DocumentationTests checks they are the articles', verbatim).
+        .target(
+            name: "DocSnippets",
+            dependencies: ["RQ", "RQCommandLine"] + serviceDependencies,
+            path: "Examples/DocSnippets",
             swiftSettings: swiftSettings
         ),
         // Built for the integration tests: a service that forgets `runHorseIfRequested()`.

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs what it needs, checks formatting, builds, runs the unit and integration
-# tests (which start their own redis-server and call the real Python RQ 2.12), then the tools tests (rq-dashboard,
-# rq-exporter, Chromium), follows the README's "Getting started" in a new package, and last fuzzes every decoder of
-# outside input for a bounded time.
+# Runs the whole test suite: installs what it needs, checks formatting, builds the code and the DocC catalog, runs
+# the unit and integration tests (which start their own redis-server and call the real Python RQ 2.12), then the
+# tools tests (rq-dashboard, rq-exporter, Chromium), follows the README's "Getting started" in a new package, and
+# last fuzzes every decoder of outside input for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
 swift format lint --strict --recursive Package.swift Sources Tests Examples
 swift build --build-tests
+# The DocC catalog (Sources/RQ/RQ.docc) with the API reference: a broken symbol link, an unresolved topic or any
+# other DocC warning fails the run (DocumentationTests checks that the articles' Swift blocks are compiled).
+swift package generate-documentation --target RQ --warnings-as-errors
 scripts/check-getting-started.sh
 swift test --skip RQToolsTests --skip ChaosTests
 # On their own afterwards, one after the other: rq-dashboard, rq-exporter and headless Chromium, and the chaos test's

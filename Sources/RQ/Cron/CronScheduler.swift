@@ -146,8 +146,14 @@ public actor CronScheduler: Service {
     static let schedulerTTL = 120
     static let historyTTL = 31_536_000
 
+    /// Creates a scheduler for `jobs`; nothing is written until ``run()``.
+    ///
     /// - Parameters:
+    ///   - redis: the client the scheduler registers and enqueues through.
+    ///   - jobs: the cron jobs, each with a name of its own.
+    ///   - name: the scheduler's name in `rq:cron_schedulers`; defaults to `{hostname}:{pid}:{6 hex}`, as RQ's.
     ///   - configFile: shown to monitoring tools as the scheduler's configuration.
+    ///   - logger: where enqueued ticks and errors are logged.
     /// - Throws: ``RQError`` `invalidArgument` for an empty job list, two jobs with one name, a non-positive
     ///   interval or bad options.
     public init(

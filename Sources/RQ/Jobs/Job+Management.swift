@@ -49,7 +49,7 @@ extension Job {
     }
 
     /// Puts a failed or stopped job back on its queue (Python RQ's `Job.requeue` and `requeue_job`); see
-    /// ``JobRegistry/requeue(_:atFront:)`` to requeue from other registries.
+    /// ``JobRegistry/requeue(_:atFront:)-(String,_)`` to requeue from other registries.
     ///
     /// - Parameter atFront: push it at the front of the queue rather than the back.
     /// - Returns: the job as stored now (status `queued`).

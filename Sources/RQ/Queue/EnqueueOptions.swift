@@ -170,7 +170,7 @@ public struct JobDependency: Sendable, Hashable, ExpressibleByStringLiteral, Exp
     public init(arrayLiteral ids: String...) { self.init(jobIDs: ids) }
 }
 
-/// A job prepared for ``Queue/enqueueMany(_:)``, RQ's `Queue.prepare_data`.
+/// A job prepared for ``Queue/enqueueMany(_:groupID:)``, RQ's `Queue.prepare_data`.
 public struct EnqueueRequest: Sendable {
     /// The function to call, e.g. `examples.add`.
     public var functionName: String

@@ -56,7 +56,7 @@ public struct JobRegistry: Sendable {
     /// Job ids in score order, as Python RQ's `get_job_ids(start, end, desc=)`. Started-registry members
     /// (`{id}:{execution}`) are reduced to job ids.
     ///
-    /// Unlike Python's, this reads without cleaning the registry first; call ``cleanup()`` for that.
+    /// Unlike Python's, this reads without cleaning the registry first; call ``JobRegistry/cleanup(logger:)`` for that.
     ///
     /// - Parameters:
     ///   - offset: the first rank (in the chosen order).

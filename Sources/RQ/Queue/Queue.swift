@@ -33,6 +33,9 @@ public final class Queue: Sendable {
     /// Creates a handle on a queue; nothing is written until the first enqueue.
     ///
     /// - Parameters:
+    ///   - name: the queue name; its list is `rq:queue:{name}`.
+    ///   - redis: the client jobs are written and read through.
+    ///   - defaultTimeout: the timeout stored for jobs enqueued without one (RQ's `default_timeout`, 180 s).
     ///   - serializer: how new jobs' calls, `meta` and results are stored. Defaults to ``JobSerializer/json``, which
     ///     Python workers read with `-S json`; ``JobSerializer/pickle`` is Python RQ's default serializer.
     public init(

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+/// The DocC articles' Swift code cannot drift from code that compiles: every ```swift block of an article in
+/// `Sources/RQ/RQ.docc` stands, line for line, in `Examples/DocSnippets/<Article>.swift` (a target the build
+/// compiles), and the getting-started article's `Package.swift` is the README's, which
+/// `scripts/check-getting-started.sh` builds and runs.
+@Suite struct DocumentationTests {
+    private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    private static let catalog = "Sources/RQ/RQ.docc"
+
+    /// The articles issue 14 asks for, and the landing page.
+    static let expectedArticles = [
+        "RQ", "GettingStarted", "JobFunctionsAndRunners", "WorkersHorsesAndDeathPenalties", "ResultsAndWaiting",
+        "SchedulingRetriesAndCron", "PythonInteroperability", "ProductionRedis", "Deploying", "Observability",
+        "MigratingFromPythonRQ", "ComparedWithSwiftJobs",
+    ]
+
+    private static func read(_ path: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    /// The catalog's Markdown files, by name without `.md`.
+    private static func articleNames() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(catalog).path)
+            .filter { $0.hasSuffix(".md") }.map { String($0.dropLast(3)) }.sorted()
+    }
+
+    /// The fenced blocks of a Markdown text, each with its language (the word after the opening fence).
+    static func blocks(in text: String) -> [(language: String, text: String)] {
+        var result: [(String, String)] = []
+        var open: (language: String, lines: [String])?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if open == nil, line.hasPrefix("```") {
+                open = (String(line.dropFirst(3)).trimmingCharacters(in: .whitespaces), [])
+            } else if let current = open, line == "```" {
+                result.append((current.language, current.lines.joined(separator: "\n")))
+                open = nil
+            } else if open != nil {
+                open!.lines.append(line)
+            }
+        }
+        return result
+    }
+
+    private static func trimmedLines(_ text: String) -> [String] {
+        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    @Test func theCatalogHasEveryArticleAndTheLandingPageListsThem() throws {
+        let names = try Self.articleNames()
+        #expect(Set(names) == Set(Self.expectedArticles), "articles: \(names)")
+        let landing = try Self.read("\(Self.catalog)/RQ.md")
+        #expect(landing.hasPrefix("# ``RQ``\n"))
+        for name in Self.expectedArticles where name != "RQ" {
+            #expect(landing.contains("- <doc:\(name)>"), "RQ.md's topics do not list \(name)")
+        }
+    }
+
+    @Test func everyCodeBlockNamesItsLanguage() throws {
+        for name in try Self.articleNames() {
+            for block in Self.blocks(in: try Self.read("\(Self.catalog)/\(name).md")) {
+                #expect(!block.language.isEmpty, "\(name).md has a code block without a language:\n\(block.text)")
+            }
+        }
+    }
+
+    @Test(arguments: expectedArticles)
+    func everySwiftBlockIsCompiledVerbatim(article: String) throws {
+        let text = try Self.read("\(Self.catalog)/\(article).md")
+        let swiftBlocks = Self.blocks(in: text).filter { $0.language == "swift" }
+        let snippetPath = "Examples/DocSnippets/\(article).swift"
+        if swiftBlocks.isEmpty { return }
+        let snippets = Self.trimmedLines(try Self.read(snippetPath))
+        for block in swiftBlocks {
+            if block.text.hasPrefix("// swift-tools-version:") {
+                // A manifest cannot be compiled as a snippet: it is the README's, which the getting-started check builds.
+                let readme = Self.blocks(in: try Self.read("README.md")).filter { $0.language == "swift" }
+                #expect(readme.contains { $0.text == block.text }, "\(article).md's Package.swift is not the README's")
+                continue
+            }
+            let lines = Self.trimmedLines(block.text)
+            for line in lines where line.hasPrefix("import ") {
+                #expect(snippets.contains(line), "\(line) is not imported by \(snippetPath)")
+            }
+            let code = lines.filter { !$0.hasPrefix("import ") }
+            let found = snippets.indices.contains { start in
+                start + code.count <= snippets.count && Array(snippets[start..<start + code.count]) == code
+            }
+            #expect(found, "a Swift block of \(article).md is not in \(snippetPath):\n\(block.text)")
+        }
+    }
+
+    @Test func theCronFileShownIsTheExampleFile() throws {
+        // Examples/cron.json is what `swift-rq cron` runs in CronTests; the article shows it as it is.
+        let article = try Self.read("\(Self.catalog)/SchedulingRetriesAndCron.md")
+        let json = Self.blocks(in: article).filter { $0.language == "json" }
+        #expect(json.count == 1)
+        let file = try Self.read("Examples/cron.json").trimmingCharacters(in: .newlines)
+        #expect(json.first?.text == file, "SchedulingRetriesAndCron.md's cron file is not Examples/cron.json")
+    }
+
+    @Test func blocksAreReadWithTheirLanguageAndLines() {
+        // The extraction the checks above rely on: a Swift block, a shell block, and text around them.
+        let text = "Intro\n\n```swift\nlet x = 1\n    print(x)\n```\n\nMore\n\n```sh\nswift build\n```\n"
+        let found = Self.blocks(in: text)
+        #expect(found.map(\.language) == ["swift", "sh"])
+        #expect(Self.trimmedLines(found[0].text) == ["let x = 1", "print(x)"])
+    }
+}
