@@ -63,7 +63,7 @@ public struct JobFunctionRegistry: Sendable {
     private var handlers: [String: JobHandler] = [:]
     private var callbacks: [String: JobCallbackHandler] = [:]
 
-    /// An empty registry; add job functions with ``register(_:_:)`` and callbacks with
+    /// An empty registry; add job functions with `register(_:_:)` (by name or typed) and callbacks with
     /// ``registerCallback(_:_:)``.
     public init() {}
 
