@@ -34,6 +34,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses an expression.
     ///
+    /// - Parameter text: five fields separated by spaces or tabs, or a shortcut such as `@daily`.
     /// - Throws: ``RQError`` `invalidArgument` naming the field and the value that is wrong.
     public init(_ text: String) throws(RQError) {
         let trimmed = text.trimmingWhitespace()
@@ -62,6 +63,9 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     ///
     /// Plain calendar arithmetic: it needs no time-zone database, so it works in programs that link only
     /// FoundationEssentials (the `rq` command and runners built as the README advises).
+    ///
+    /// - Parameter date: the moment to search after.
+    /// - Returns: the matching minute, or nil if none comes within eight years.
     public func next(after date: Date) -> Date? {
         // Whole minutes since the epoch, rounded down, then one on: "strictly after".
         var minute = Int((date.timeIntervalSince1970 / 60).rounded(.down)) + 1

@@ -19,6 +19,9 @@ public struct CronJob: Sendable {
         case cron(CronExpression)
 
         /// Parses a cron expression; see ``CronExpression``.
+        ///
+        /// - Parameter text: a five-field cron expression or a shortcut such as `@daily`.
+        /// - Throws: ``RQError`` `invalidArgument` naming the field and the value that is wrong.
         public static func cron(_ text: String) throws(RQError) -> Schedule { .cron(try CronExpression(text)) }
     }
 

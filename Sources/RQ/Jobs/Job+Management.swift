@@ -31,7 +31,13 @@ extension Job {
 
     /// Cancels the job with this id (Python RQ's `cancel_job`); see ``cancel(enqueueDependents:removeFromDependencies:)``.
     ///
-    /// - Throws: ``RQError`` `noSuchJob`, or `invalidState` if the job is already canceled.
+    /// - Parameters:
+    ///   - id: the job's id.
+    ///   - redis: the client.
+    ///   - enqueueDependents: also queue the jobs waiting on this one whose other dependencies are met (Python's
+    ///     `enqueue_dependents=True`). By default they stay deferred.
+    /// - Throws: ``RQError`` `noSuchJob`, or `invalidState` if the job is already canceled; `invalidJob` if its hash
+    ///   cannot be read; ``RedisError`` if Redis cannot be reached.
     public static func cancel(id: String, redis: Redis, enqueueDependents: Bool = false) async throws {
         try await Job.fetch(id: id, redis: redis).cancel(enqueueDependents: enqueueDependents)
     }
@@ -44,6 +50,7 @@ extension Job {
     /// - Parameter deleteDependents: also delete the jobs waiting on this one (Python's `delete_dependents=True`):
     ///   each is removed from its registries and deleted; like Python, this goes one level deep, and a dependent
     ///   already queued stays in its queue's list (a worker skips ids whose hash is gone).
+    /// - Throws: ``RedisError`` if Redis cannot be reached. Deleting a job that is gone is not an error.
     public func delete(deleteDependents: Bool = false) async throws {
         try await redis.evaluate(RQScripts.delete, arguments: [id, deleteDependents ? "1" : "0"])
     }
@@ -61,6 +68,8 @@ extension Job {
 
     /// The ids of the jobs waiting on this one (`rq:job:{id}:dependents`, Python's `Job.dependent_ids`), sorted.
     /// A dependent leaves the set when it is released.
+    ///
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func dependentIDs() async throws -> [String] {
         try await redis.send("SMEMBERS", RQKeys.dependents(id)).strings.sorted()
     }

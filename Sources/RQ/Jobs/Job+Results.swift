@@ -3,12 +3,17 @@ import Glibc
 
 extension Job {
     /// The newest result, or `nil` if none was written (yet).
+    ///
+    /// - Throws: ``RQError`` `invalidJob` if the result entry cannot be read;
+    ///   ``RedisError`` if Redis cannot be reached.
     public func latestResult() async throws -> JobResult? {
         let reply = try await redis.send("XREVRANGE", RQKeys.results(id), "+", "-", "COUNT", 1)
         return try reply.array?.first.map { entry throws(RQError) in try JobResult(entry: entry, jobID: id) }
     }
 
     /// Every result kept for the job (at most about 10), newest first.
+    ///
+    /// - Throws: ``RQError`` `invalidJob` if a result entry cannot be read; ``RedisError`` if Redis cannot be reached.
     public func results() async throws -> [JobResult] {
         let reply = try await redis.send("XREVRANGE", RQKeys.results(id), "+", "-")
         return try (reply.array ?? []).map { entry throws(RQError) in try JobResult(entry: entry, jobID: id) }
@@ -25,7 +30,9 @@ extension Job {
     /// A Redis outage (a restart, a failover) does not end the wait: it asks again with backoff until the timeout.
     ///
     /// - Throws: ``JobFailure`` if the job failed or was stopped (with the worker's exception text); ``RQError``
-    ///   `timeout` when the time is up; `noSuchJob` if the job is gone without a result.
+    ///   `timeout` when the time is up; `noSuchJob` if the job is gone without a result; `invalidJob` if the result
+    ///   cannot be read. ``RedisError`` if Redis stays unreachable until the timeout; `CancellationError` if the
+    ///   task is cancelled.
     public func result(timeout: Duration? = nil) async throws -> JSONValue {
         let result = try await waitForResult(timeout: timeout)
         guard result.kind == .successful else { throw JobFailure(jobID: id, result: result) }
@@ -33,6 +40,13 @@ extension Job {
     }
 
     /// Waits for the result and decodes it as `T`; see ``result(timeout:)``.
+    ///
+    /// - Parameters:
+    ///   - type: the type to decode the return value as, from its JSON form.
+    ///   - timeout: the longest wait; `nil` waits until the job ends or disappears.
+    /// - Returns: the decoded return value.
+    /// - Throws: what ``result(timeout:)`` throws, and ``RQError`` `invalidJob` (field `return_value`) if the
+    ///   return value does not decode as `T`.
     public func result<T: Decodable>(as type: T.Type, timeout: Duration? = nil) async throws -> T {
         let value = try await result(timeout: timeout)
         do {
@@ -45,6 +59,14 @@ extension Job {
     }
 
     /// Waits for the job's next (or, if it ended, latest) result of any kind.
+    ///
+    /// Unlike ``result(timeout:)``, a failed or stopped job's result is returned, not thrown.
+    ///
+    /// - Parameter timeout: the longest wait; `nil` waits until the job ends or disappears.
+    /// - Returns: the result: successful, failed, stopped, retried…
+    /// - Throws: ``RQError`` `timeout` when the time is up, `noSuchJob` if the job is gone without a result,
+    ///   `invalidJob` if the result cannot be read; ``RedisError`` if Redis stays unreachable until the timeout;
+    ///   `CancellationError` if the task is cancelled.
     public func waitForResult(timeout: Duration? = nil) async throws -> JobResult {
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now.advanced(by: $0) }

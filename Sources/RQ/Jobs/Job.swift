@@ -84,8 +84,13 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
 
     /// Reads a job.
     ///
+    /// - Parameters:
+    ///   - id: the job's id.
+    ///   - redis: the client, which the returned job uses.
+    /// - Returns: a snapshot of the job as stored now.
     /// - Throws: ``RQError`` `noSuchJob` if the hash does not exist; `invalidJob` naming the job and the field if a
-    ///   field cannot be read (garbage `data`, a non-JSON `meta`, an impossible status, …).
+    ///   field cannot be read (garbage `data`, a non-JSON `meta`, an impossible status, …); ``RedisError`` if Redis
+    ///   cannot be reached.
     public static func fetch(id: String, redis: Redis) async throws -> Job {
         let reply = try await redis.send("HGETALL", RQKeys.job(id))
         return try Job(id: id, redis: redis, hash: reply)
@@ -93,7 +98,12 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
 
     /// Reads several jobs in one round trip; ids whose hash is gone give `nil`.
     ///
-    /// - Throws: ``RQError`` `invalidJob` for a hash that exists but cannot be read.
+    /// - Parameters:
+    ///   - ids: the jobs' ids.
+    ///   - redis: the client, which the returned jobs use.
+    /// - Returns: one entry per id, in the order given.
+    /// - Throws: ``RQError`` `invalidJob` for a hash that exists but cannot be read;
+    ///   ``RedisError`` if Redis cannot be reached.
     public static func fetchMany(ids: [String], redis: Redis) async throws -> [Job?] {
         let replies = try await redis.pipeline(ids.map { RedisCommand("HGETALL", RQKeys.job($0)) })
         return try zip(ids, replies).map { id, reply in
@@ -103,6 +113,11 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     }
 
     /// Whether a job hash with this id exists.
+    ///
+    /// - Parameters:
+    ///   - id: the job's id.
+    ///   - redis: the client.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func exists(id: String, redis: Redis) async throws -> Bool {
         try await redis.send("EXISTS", RQKeys.job(id)).int == 1
     }
@@ -358,6 +373,10 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     }
 
     /// Reads the current `meta` from Redis (JSON or pickle).
+    ///
+    /// - Returns: the stored `meta`; empty if the field is missing or empty (or the job is gone).
+    /// - Throws: ``RQError`` `invalidJob` (field `meta`) if it is neither a JSON object nor a pickled dict;
+    ///   ``RedisError`` if Redis cannot be reached.
     public func currentMeta() async throws -> JSONObject {
         let reply = try await redis.send("HGET", RQKeys.job(id), "meta")
         guard let bytes = reply.bytes, !bytes.isEmpty else { return [:] }
@@ -368,6 +387,8 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     }
 
     /// Writes ``meta`` (only that field) in the job's ``serializer``, as RQ's `save_meta()` does.
+    ///
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func saveMeta() async throws {
         try await redis.send("HSET", RQKeys.job(id), "meta", serializer.serialize(.object(meta)))
     }
@@ -383,6 +404,8 @@ public struct Job: Sendable, Identifiable, CustomStringConvertible {
     }
 
     /// The job's 0-based position in its queue, or `nil` if it is not queued there.
+    ///
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func position() async throws -> Int? {
         try await redis.send("LPOS", RQKeys.queue(origin), id).int
     }

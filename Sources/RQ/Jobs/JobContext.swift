@@ -49,6 +49,9 @@ public final class JobContext: Sendable {
 
     /// Merges `updates` into the metadata and writes the `meta` field (only that field), like RQ's `save_meta()`, in
     /// the job's serializer (pickle for a job from a producer using Python RQ's default serializer).
+    ///
+    /// - Parameter updates: the keys to set; the other keys keep their values. Empty writes ``meta`` as it is.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func saveMeta(_ updates: JSONObject = [:]) async throws {
         let merged = metaStorage.withLock { meta in
             for (key, value) in updates { meta[key] = value }
@@ -58,5 +61,8 @@ public final class JobContext: Sendable {
     }
 
     /// Fetches the full job record.
+    ///
+    /// - Throws: ``RQError`` `noSuchJob` if the job is gone, `invalidJob` if its hash cannot be read;
+    ///   ``RedisError`` if Redis cannot be reached.
     public func job() async throws -> Job { try await Job.fetch(id: jobID, redis: redis) }
 }

@@ -17,6 +17,8 @@ public struct JobFunction<Output: Codable & Sendable, each Argument: Codable & S
 
     /// Names a function whose types are given by the generic parameters: the result type first, then the
     /// argument types.
+    ///
+    /// - Parameter name: the function name stored in the job, e.g. `examples.add`.
     public init(_ name: String) {
         self.name = name
     }
@@ -37,6 +39,11 @@ public struct JobFunction<Output: Codable & Sendable, each Argument: Codable & S
     }
 
     /// Binds the function to a queue, like RQ's `@job(queue)` decorator, so calls read `add.delay(3, 4)`.
+    ///
+    /// - Parameters:
+    ///   - queue: the queue the calls are enqueued on.
+    ///   - options: the options every call is enqueued with.
+    /// - Returns: the function bound to `queue`, whose ``BoundJobFunction/delay(_:)`` enqueues a call.
     public func bound(to queue: Queue, options: EnqueueOptions = .init()) -> BoundJobFunction<
         Output, repeat each Argument
     > {
@@ -59,6 +66,10 @@ public struct BoundJobFunction<Output: Codable & Sendable, each Argument: Codabl
     public let options: EnqueueOptions
 
     /// Enqueues a call with the bound options.
+    ///
+    /// - Parameter arguments: the positional arguments, of the function's types.
+    /// - Returns: the job, whose result reads as `Output`.
+    /// - Throws: what ``Queue/enqueue(_:_:options:)`` throws.
     @discardableResult
     public func delay(_ arguments: repeat each Argument) async throws -> TypedJob<Output> {
         try await queue.enqueue(function, repeat each arguments, options: options)
@@ -79,17 +90,28 @@ public struct TypedJob<Output: Decodable & Sendable>: Sendable {
     public init(job: Job) { self.job = job }
 
     /// Waits for the job to end and returns its decoded result; see ``Job/result(timeout:)``.
+    ///
+    /// - Parameter timeout: the longest wait; `nil` waits until the job ends or disappears.
+    /// - Throws: what ``Job/result(as:timeout:)`` throws: ``JobFailure`` if the job failed or was stopped,
+    ///   ``RQError`` `timeout`, `noSuchJob`, or `invalidJob` if the result does not decode as `Output`.
     public func result(timeout: Duration? = nil) async throws -> Output {
         try await job.result(as: Output.self, timeout: timeout)
     }
 
     /// The current status; see ``Job/currentStatus()``.
+    ///
+    /// - Throws: what ``Job/currentStatus()`` throws.
     public func currentStatus() async throws -> JobStatus { try await job.currentStatus() }
 
     /// The newest result of any kind; see ``Job/latestResult()``.
+    ///
+    /// - Throws: what ``Job/latestResult()`` throws.
     public func latestResult() async throws -> JobResult? { try await job.latestResult() }
 
     /// Waits for the next result of any kind; see ``Job/waitForResult(timeout:)``.
+    ///
+    /// - Parameter timeout: the longest wait; `nil` waits until the job ends or disappears.
+    /// - Throws: what ``Job/waitForResult(timeout:)`` throws.
     public func waitForResult(timeout: Duration? = nil) async throws -> JobResult {
         try await job.waitForResult(timeout: timeout)
     }
@@ -97,6 +119,14 @@ public struct TypedJob<Output: Decodable & Sendable>: Sendable {
 
 extension Queue {
     /// Enqueues a typed call; the arguments are checked against the function's types at compile time.
+    ///
+    /// - Parameters:
+    ///   - function: the typed function to call.
+    ///   - arguments: the positional arguments, of the function's types.
+    ///   - options: the job's id, timeouts, TTLs, dependencies, retries and other settings.
+    /// - Returns: the job, whose result reads as `Output`.
+    /// - Throws: `EncodingError` if an argument cannot be encoded as JSON; otherwise what
+    ///   ``enqueue(_:args:kwargs:options:)`` throws.
     @discardableResult
     public func enqueue<Output, each Argument>(
         _ function: JobFunction<Output, repeat each Argument>, _ arguments: repeat each Argument,

@@ -21,12 +21,19 @@ public struct JobCall: Sendable {
 
     /// RQ's call string, e.g. `examples.add(2, 3)`: each argument's Python `repr`, cut to `maxArgumentLength`
     /// characters (RQ's job descriptions use 75; `rq enqueue` does not cut).
+    ///
+    /// - Parameter maxArgumentLength: the most characters of each argument's `repr` kept; nil keeps them whole.
+    /// - Returns: the call as Python source text, `name(arg, …, key=value, …)`.
     public func callString(maxArgumentLength: Int? = 75) -> String {
         PythonRepr.callString(function: functionName, args: args, kwargs: kwargs, maxLength: maxArgumentLength)
     }
 
     /// Decodes positional argument `index` (0-based) as `T`.
     ///
+    /// - Parameters:
+    ///   - index: the argument's 0-based position.
+    ///   - type: the type to decode it as, from its JSON form.
+    /// - Returns: the decoded argument.
     /// - Throws: ``RQError`` `invalidArgument` naming the function, the position and the expected type.
     public func argument<T: Decodable>(_ index: Int, as type: T.Type = T.self) throws(RQError) -> T {
         guard index < args.count else {
@@ -75,6 +82,10 @@ public struct JobFunctionRegistry: Sendable {
     ///     if case .finished(let value) = outcome { print("\(job.id) made \(value)") }
     /// }
     /// ```
+    ///
+    /// - Parameters:
+    ///   - name: the name jobs give the callback; a later registration of the same name replaces it.
+    ///   - handler: the code, called with the job and how it ended.
     public mutating func registerCallback(_ name: String, _ handler: @escaping JobCallbackHandler) {
         callbacks[name] = handler
     }
@@ -95,12 +106,23 @@ public struct JobFunctionRegistry: Sendable {
     }
 
     /// Registers untyped code under a name; a later registration of the same name replaces it.
+    ///
+    /// - Parameters:
+    ///   - name: the function name jobs are enqueued under, e.g. `examples.echo`.
+    ///   - handler: the code, given the call and returning the result; what it throws fails the job.
     public mutating func register(_ name: String, _ handler: @escaping JobHandler) {
         handlers[name] = handler
     }
 
     /// Registers typed code for a ``JobFunction``: positional arguments are decoded into the parameter types and
     /// the return value encoded as the result.
+    ///
+    /// A call with keyword arguments, the wrong number of positional arguments, or an argument that does not decode
+    /// fails with ``RQError`` `invalidArgument` before `body` runs.
+    ///
+    /// - Parameters:
+    ///   - function: the typed function; its name is the one jobs are enqueued under.
+    ///   - body: the code, given the decoded arguments; what it throws fails the job.
     public mutating func register<Output, each Argument>(
         _ function: JobFunction<Output, repeat each Argument>,
         _ body: @escaping @Sendable (repeat each Argument) async throws -> Output
@@ -128,10 +150,15 @@ public struct JobFunctionRegistry: Sendable {
     public var names: [String] { handlers.keys.sorted() }
 
     /// The handler for a name.
+    ///
+    /// - Parameter name: the function name.
+    /// - Returns: the registered handler, or nil if nothing is registered under `name`.
     public func handler(for name: String) -> JobHandler? { handlers[name] }
 
     /// Runs a call.
     ///
+    /// - Parameter call: the function name and arguments.
+    /// - Returns: the function's result.
     /// - Throws: ``RQError`` `unknownFunction` if nothing is registered under the name, or what the function throws.
     public func call(_ call: JobCall) async throws -> JSONValue {
         guard let handler = handlers[call.functionName] else {

@@ -4,6 +4,9 @@
 /// are read as they are, so a newer producer's jobs can still be inspected; see ``isKnown``.
 public struct JobStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
+    /// The status stored as `rawValue`; any text is accepted (see ``isKnown``).
+    ///
+    /// - Parameter rawValue: the `status` field's text, e.g. `queued`.
     public init(rawValue: String) { self.rawValue = rawValue }
 
     /// Created but never enqueued: the status Python RQ's `Job.create` gives a job, and what a hash without a

@@ -15,6 +15,7 @@ public struct JobTimeout: Sendable, Hashable, ExpressibleByIntegerLiteral, Custo
 
     /// A limit in whole seconds; `-1` means none.
     ///
+    /// - Parameter seconds: the limit: positive, or `-1` for none.
     /// - Throws: ``RQError`` (`invalidArgument`) for 0 or values below -1, as RQ rejects them.
     public init(seconds: Int) throws(RQError) {
         guard seconds > 0 || seconds == -1 else {
@@ -24,12 +25,17 @@ public struct JobTimeout: Sendable, Hashable, ExpressibleByIntegerLiteral, Custo
     }
 
     /// Integer literals are seconds; a literal of 0 or below -1 traps, as it is a programming error.
+    ///
+    /// - Parameter value: the limit in seconds: positive, or `-1` for none.
     public init(integerLiteral value: Int) {
         precondition(value > 0 || value == -1, "timeout must be positive or -1")
         seconds = value
     }
 
     /// A limit from a duration, rounded up to whole seconds.
+    ///
+    /// - Parameter duration: the limit; it must be positive.
+    /// - Throws: ``RQError`` (`invalidArgument`) for a duration of zero or less.
     public init(_ duration: Duration) throws(RQError) {
         let (whole, fraction) = duration.components
         try self.init(seconds: Int(whole) + (fraction > 0 ? 1 : 0))
@@ -37,11 +43,18 @@ public struct JobTimeout: Sendable, Hashable, ExpressibleByIntegerLiteral, Custo
 
     /// Parses RQ's timeout strings: plain seconds (`"180"`), or numbers with units `d`, `h`, `m`, `s`, combined
     /// (`"1h3m10s"`).
+    ///
+    /// - Parameter text: the timeout string; `"-1"` means none.
+    /// - Throws: ``RQError`` (`invalidArgument`) for text that is not such a string, or a limit of 0 or below -1.
     public init(parsing text: String) throws(RQError) {
         try self.init(seconds: try Self.parseSeconds(text, what: "timeout"))
     }
 
     /// Parses a duration in RQ's notation — `"90"`, `"10s"`, `"5m"`, `"1h30m"`, `"2d"` — into seconds.
+    ///
+    /// - Parameter text: the duration string.
+    /// - Returns: the duration in whole seconds.
+    /// - Throws: ``RQError`` (`invalidArgument`) naming the text, for text that is not such a duration.
     public static func seconds(parsing text: String) throws(RQError) -> Int {
         try parseSeconds(text, what: "duration")
     }

@@ -55,6 +55,13 @@ public struct Webhook: Sendable, Hashable {
     public var timeout: Int
 
     /// A webhook for one status; checked when the job is enqueued.
+    ///
+    /// - Parameters:
+    ///   - url: an `http://` or `https://` URL.
+    ///   - jobStatus: the status that sends it: ``JobStatus/finished`` or ``JobStatus/failed``.
+    ///   - method: `GET` (the default) or `POST`.
+    ///   - headers: headers to add to the request; `nil` for none.
+    ///   - timeout: seconds the request may take, connecting included. Defaults to 10 seconds.
     public init(
         url: String, jobStatus: JobStatus, method: Method = .get, headers: [String: String]? = nil, timeout: Int = 10
     ) {
@@ -66,6 +73,14 @@ public struct Webhook: Sendable, Hashable {
     }
 
     /// The same request for several statuses (RQ has one status per webhook): one webhook each.
+    ///
+    /// - Parameters:
+    ///   - statuses: the statuses that send it: ``JobStatus/finished``, ``JobStatus/failed`` or both.
+    ///   - url: an `http://` or `https://` URL.
+    ///   - method: `GET` (the default) or `POST`.
+    ///   - headers: headers to add to the request; `nil` for none.
+    ///   - timeout: seconds the request may take, connecting included. Defaults to 10 seconds.
+    /// - Returns: one webhook per status, in the order given.
     public static func forStatuses(
         _ statuses: [JobStatus], url: String, method: Method = .get, headers: [String: String]? = nil,
         timeout: Int = 10

@@ -166,7 +166,13 @@ public struct JobDependency: Sendable, Hashable, ExpressibleByStringLiteral, Exp
         self.init(jobIDs: jobs.map(\.id), allowFailure: allowFailure, enqueueAtFront: enqueueAtFront)
     }
 
+    /// A dependency on the job with this id, written as a string literal: `dependsOn: "parent-id"`.
+    ///
+    /// - Parameter id: the parent job's id.
     public init(stringLiteral id: String) { self.init(jobIDs: [id]) }
+    /// A dependency on the jobs with these ids, written as an array literal: `dependsOn: ["a", "b"]`.
+    ///
+    /// - Parameter ids: the parent jobs' ids.
     public init(arrayLiteral ids: String...) { self.init(jobIDs: ids) }
 }
 
@@ -224,6 +230,13 @@ public struct Retry: Sendable, Hashable {
     }
 
     /// Exponential backoff: `base`, `base·factor`, … seconds for each of the `max` retries, capped at `cap`.
+    ///
+    /// - Parameters:
+    ///   - max: how many times to retry; at least 1 (checked at enqueue).
+    ///   - base: seconds before the first retry. Defaults to 1.
+    ///   - factor: what each interval is multiplied by to give the next. Defaults to 2.
+    ///   - cap: the longest interval, in seconds. Defaults to 3600.
+    /// - Returns: a retry policy with one interval per retry.
     public static func exponential(max: Int, base: Int = 1, factor: Int = 2, cap: Int = 3600) -> Retry {
         var intervals: [Int] = []
         var next = base

@@ -22,16 +22,26 @@ public struct JobGroup: Sendable {
     }
 
     /// The names of every group.
+    ///
+    /// - Parameter redis: the client.
+    /// - Returns: the names in `rq:groups`, sorted.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func allNames(redis: Redis) async throws -> [String] {
         try await redis.send("SMEMBERS", RQKeys.groups).strings.sorted()
     }
 
     /// The ids of the group's jobs (including ones whose hash has expired until maintenance prunes them).
+    ///
+    /// - Returns: the ids, sorted.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func jobIDs() async throws -> [String] {
         try await redis.send("SMEMBERS", RQKeys.group(name)).strings.sorted()
     }
 
     /// The group's jobs that still exist.
+    ///
+    /// - Throws: ``RQError`` `invalidJob` for a job hash that cannot be read;
+    ///   ``RedisError`` if Redis cannot be reached.
     public func jobs() async throws -> [Job] {
         try await Job.fetchMany(ids: jobIDs(), redis: redis).compactMap { $0 }
     }
@@ -39,6 +49,7 @@ public struct JobGroup: Sendable {
     /// Prunes every group, as Python RQ's `Group.clean_registries` (which workers' maintenance runs, Swift's too):
     /// ids whose job hash is gone leave their group, and groups left empty leave `rq:groups`.
     ///
+    /// - Parameter redis: the client.
     /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func cleanupAll(redis: Redis) async throws {
         for name in try await allNames(redis: redis) {
@@ -47,6 +58,8 @@ public struct JobGroup: Sendable {
     }
 
     /// Removes ids whose job hash is gone, and the group itself once empty, as RQ's maintenance does.
+    ///
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func cleanup() async throws {
         let ids = try await jobIDs()
         let exists = try await redis.pipeline(ids.map { RedisCommand("EXISTS", RQKeys.job($0)) })

@@ -49,6 +49,8 @@ public struct JobRegistry: Sendable {
     }
 
     /// The number of entries (`ZCARD`). For the started registry this counts executions, as RQ's does.
+    ///
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func count() async throws -> Int {
         try await redis.send("ZCARD", key).int ?? 0
     }
@@ -62,6 +64,7 @@ public struct JobRegistry: Sendable {
     ///   - offset: the first rank (in the chosen order).
     ///   - length: how many; `-1` for all from `offset`.
     ///   - descending: highest score first (`ZREVRANGE`): latest expiry, run time or addition first.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func jobIDs(offset: Int = 0, length: Int = -1, descending: Bool = false) async throws -> [String] {
         let end = length < 0 ? -1 : offset + length - 1
         let members = try await redis.send(descending ? "ZREVRANGE" : "ZRANGE", key, offset, end).strings
@@ -71,6 +74,9 @@ public struct JobRegistry: Sendable {
     }
 
     /// Whether the registry holds the job.
+    ///
+    /// - Parameter jobID: the job's id.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func contains(_ jobID: String) async throws -> Bool {
         if kind == .started { return try await jobIDs().contains(jobID) }
         return try await !redis.send("ZSCORE", key, jobID).isNull
@@ -78,6 +84,9 @@ public struct JobRegistry: Sendable {
 
     /// The entry's score as a date: expiry for started/finished/failed, run time for scheduled, time added for
     /// deferred/canceled. `nil` if absent; `Date.distantFuture` for `+inf`.
+    ///
+    /// - Parameter jobID: the job's id.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func score(of jobID: String) async throws -> Date? {
         guard let text = try await redis.send("ZSCORE", key, jobID).string else { return nil }
         guard let seconds = Double(text), seconds.isFinite else { return .distantFuture }
@@ -85,6 +94,11 @@ public struct JobRegistry: Sendable {
     }
 
     /// Removes a job from the registry, and deletes the job too when `deleteJob` is set.
+    ///
+    /// - Parameters:
+    ///   - jobID: the job's id; from the started registry, every execution of the job is removed.
+    ///   - deleteJob: also delete the job hash and its side keys, as ``Job/delete(deleteDependents:)`` does.
+    /// - Throws: ``RedisError`` if Redis cannot be reached. Removing a job the registry does not hold is not an error.
     public func remove(_ jobID: String, deleteJob: Bool = false) async throws {
         if kind == .started {
             let executions = try await redis.send("ZRANGE", RQKeys.executions(jobID), 0, -1).strings
@@ -106,7 +120,7 @@ public struct JobRegistry: Sendable {
     ///   - atFront: push it at the front of the queue rather than the back.
     /// - Returns: the job as stored now.
     /// - Throws: ``RQError`` `noSuchJob` if the job hash is gone; `invalidState` if this registry does not hold the
-    ///   job.
+    ///   job; ``RedisError`` if Redis cannot be reached.
     @discardableResult
     public func requeue(_ jobID: String, atFront: Bool = false) async throws -> Job {
         let reply = try await redis.evaluate(
@@ -122,6 +136,13 @@ public struct JobRegistry: Sendable {
     }
 
     /// Puts a job of this registry back on its queue; see the form that takes an id.
+    ///
+    /// - Parameters:
+    ///   - job: the job.
+    ///   - atFront: push it at the front of the queue rather than the back.
+    /// - Returns: the job as stored now.
+    /// - Throws: ``RQError`` `noSuchJob` if the job hash is gone; `invalidState` if this registry does not hold the
+    ///   job; ``RedisError`` if Redis cannot be reached.
     @discardableResult
     public func requeue(_ job: Job, atFront: Bool = false) async throws -> Job {
         try await requeue(job.id, atFront: atFront)

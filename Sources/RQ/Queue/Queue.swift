@@ -52,6 +52,13 @@ public final class Queue: Sendable {
 
     /// Creates a synchronous queue (RQ's `is_async=False`): each enqueue runs the job at once, in this process,
     /// with `functions`, and records its status and result in Redis as a worker named `sync` would.
+    ///
+    /// - Parameters:
+    ///   - name: the queue's name. Defaults to `default`.
+    ///   - redis: the client.
+    ///   - defaultTimeout: the timeout stored for jobs enqueued without one. Defaults to 180 seconds.
+    ///   - serializer: how new jobs' calls, `meta` and results are stored. Defaults to ``JobSerializer/json``.
+    ///   - functions: the functions the jobs are run with.
     public init(
         _ name: String = "default", redis: Redis, defaultTimeout: JobTimeout = .default,
         serializer: JobSerializer = .json, runningSynchronouslyWith functions: JobFunctionRegistry
@@ -71,7 +78,16 @@ public final class Queue: Sendable {
     /// Without dependencies this is one `MULTI`/`EXEC` round trip — shared with the enqueues of new jobs that other
     /// tasks make through this `Queue` at the same moment; with dependencies one Lua script that defers the job if a
     /// parent has not finished.
-    /// - Throws: ``RQError`` `invalidArgument` for bad options; ``RedisError`` if Redis cannot be reached.
+    ///
+    /// - Parameters:
+    ///   - functionName: the function's dotted name, as the worker resolves it (`mymod.myfunc`).
+    ///   - args: the positional arguments.
+    ///   - kwargs: the keyword arguments.
+    ///   - options: the job's id, timeouts, TTLs, dependencies, retries and other settings.
+    /// - Returns: the job as stored: `queued`, or `deferred` if it waits on dependencies (on a synchronous queue, the
+    ///   job after it ran).
+    /// - Throws: ``RQError`` `invalidArgument` for bad options or an empty function name, `duplicateJob` for a
+    ///   unique enqueue whose id exists; ``RedisError`` if Redis cannot be reached.
     @discardableResult
     public func enqueue(
         _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: EnqueueOptions = .init()
@@ -94,6 +110,16 @@ public final class Queue: Sendable {
     /// Schedules a call to be enqueued at `date` (RQ's `enqueue_at`): the job waits in the scheduled registry with
     /// status `scheduled` until a scheduler (a Swift or Python worker started with a scheduler) moves it to the
     /// queue.
+    ///
+    /// - Parameters:
+    ///   - date: when the job should be moved to the queue.
+    ///   - functionName: the function's dotted name, as the worker resolves it (`mymod.myfunc`).
+    ///   - args: the positional arguments.
+    ///   - kwargs: the keyword arguments.
+    ///   - options: the job's id, timeouts, TTLs, dependencies, retries and other settings.
+    /// - Returns: the job as stored, with status `scheduled`.
+    /// - Throws: ``RQError`` `invalidArgument` for bad options or an empty function name, `duplicateJob` for a
+    ///   unique enqueue whose id exists; ``RedisError`` if Redis cannot be reached.
     @discardableResult
     public func enqueue(
         at date: Date, _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:],
@@ -132,7 +158,11 @@ public final class Queue: Sendable {
     /// status `scheduled` and added to the scheduled registry. Unlike Python, it is also taken off the queue's list,
     /// so a queued job rescheduled for later does not run twice.
     ///
+    /// - Parameters:
+    ///   - job: the job to schedule; it is saved with this queue as its origin.
+    ///   - date: when the job should be moved to the queue.
     /// - Returns: the job as stored.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     @discardableResult
     public func schedule(_ job: Job, at date: Date) async throws -> Job {
         var job = job
@@ -150,6 +180,15 @@ public final class Queue: Sendable {
     }
 
     /// Schedules a call to be enqueued after `delay` (RQ's `enqueue_in`); see ``enqueue(at:_:args:kwargs:options:)``.
+    ///
+    /// - Parameters:
+    ///   - delay: how long from now the job should wait before it is moved to the queue.
+    ///   - functionName: the function's dotted name, as the worker resolves it (`mymod.myfunc`).
+    ///   - args: the positional arguments.
+    ///   - kwargs: the keyword arguments.
+    ///   - options: the job's id, timeouts, TTLs, dependencies, retries and other settings.
+    /// - Returns: the job as stored, with status `scheduled`.
+    /// - Throws: what ``enqueue(at:_:args:kwargs:options:)`` throws.
     @discardableResult
     public func enqueue(
         in delay: Duration, _ functionName: String, args: [JSONValue] = [], kwargs: JSONObject = [:],
@@ -162,7 +201,13 @@ public final class Queue: Sendable {
     /// Enqueues many jobs; those without dependencies go in one `MULTI`/`EXEC` round trip, so a worker sees all of
     /// them or none. With a `groupID` the jobs form an RQ group (`rq:group:{id}`), readable with ``JobGroup``.
     ///
+    /// - Parameters:
+    ///   - requests: the calls and their options.
+    ///   - groupID: the id of the group the jobs form, or nil for none; it must be non-empty and have no `:`.
     /// - Returns: the jobs, in the order given.
+    /// - Throws: ``RQError`` `invalidArgument` for bad options, an empty function name or a bad group id (then
+    ///   nothing is written), `duplicateJob` for a unique enqueue whose id exists; ``RedisError`` if Redis cannot be
+    ///   reached.
     @discardableResult
     public func enqueueMany(_ requests: [EnqueueRequest], groupID: String? = nil) async throws -> [Job] {
         let now = Date()
@@ -211,8 +256,13 @@ public final class Queue: Sendable {
 
     /// Runs a stored job at once in this process, as RQ's `Queue.run_job`; only for synchronous queues.
     ///
+    /// The job's own failure is not thrown: it is recorded, and the returned job has status `failed`.
+    ///
+    /// - Parameter job: the stored job to run.
+    /// - Returns: the job as it is afterwards (its last known state if a `result_ttl` of 0 deleted it).
     /// - Throws: ``RQError`` `invalidState` if the queue was not made with
-    ///   ``init(_:redis:defaultTimeout:serializer:runningSynchronouslyWith:)``.
+    ///   ``init(_:redis:defaultTimeout:serializer:runningSynchronouslyWith:)``; ``RedisError`` if Redis cannot be
+    ///   reached.
     @discardableResult
     public func runJob(_ job: Job) async throws -> Job {
         guard let functions else {
@@ -326,11 +376,15 @@ public final class Queue: Sendable {
     // MARK: Inspection
 
     /// The number of job ids in the queue (`LLEN`).
+    ///
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func count() async throws -> Int {
         try await redis.send("LLEN", key).int ?? 0
     }
 
     /// Whether the queue holds no job ids.
+    ///
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func isEmpty() async throws -> Bool { try await count() == 0 }
 
     /// Job ids in queue order.
@@ -338,17 +392,27 @@ public final class Queue: Sendable {
     /// - Parameters:
     ///   - offset: the first position.
     ///   - length: how many; `-1` for all from `offset`.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func jobIDs(offset: Int = 0, length: Int = -1) async throws -> [String] {
         let end = length < 0 ? -1 : offset + length - 1
         return try await redis.send("LRANGE", key, offset, end).strings
     }
 
     /// The jobs in queue order; ids whose hash has expired are left out.
+    ///
+    /// - Parameters:
+    ///   - offset: the first position.
+    ///   - length: how many; `-1` for all from `offset`.
+    /// - Throws: ``RQError`` `invalidJob` for a job hash that cannot be read;
+    ///   ``RedisError`` if Redis cannot be reached.
     public func jobs(offset: Int = 0, length: Int = -1) async throws -> [Job] {
         try await Job.fetchMany(ids: jobIDs(offset: offset, length: length), redis: redis).compactMap { $0 }
     }
 
     /// A job of this queue, or `nil` if there is none with that id or it belongs to another queue.
+    ///
+    /// - Parameter id: the job's id.
+    /// - Throws: ``RQError`` `invalidJob` if the job hash cannot be read; ``RedisError`` if Redis cannot be reached.
     public func fetchJob(_ id: String) async throws -> Job? {
         do {
             let job = try await Job.fetch(id: id, redis: redis)
@@ -359,6 +423,9 @@ public final class Queue: Sendable {
     }
 
     /// The 0-based position of a job id in the queue, or `nil`.
+    ///
+    /// - Parameter id: the job's id.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func position(of id: String) async throws -> Int? {
         try await redis.send("LPOS", key, id).int
     }
@@ -367,31 +434,44 @@ public final class Queue: Sendable {
     /// stays, with its status, so use ``Job/cancel(enqueueDependents:removeFromDependencies:)`` or
     /// ``Job/delete(deleteDependents:)`` to account for the job.
     ///
+    /// - Parameter jobID: the id to take off.
     /// - Returns: how many ids were removed (0 or 1).
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     @discardableResult
     public func remove(_ jobID: String) async throws -> Int {
         try await redis.send("LREM", key, 1, jobID).int ?? 0
     }
 
     /// Takes a job off the queue; see the form that takes an id.
+    ///
+    /// - Parameter job: the job to take off.
+    /// - Returns: how many ids were removed (0 or 1).
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     @discardableResult
     public func remove(_ job: Job) async throws -> Int { try await remove(job.id) }
 
     /// Removes every job from the queue and deletes their hashes, as RQ's `Queue.empty()`.
     ///
     /// - Returns: how many jobs were removed.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     @discardableResult
     public func empty() async throws -> Int {
         try await redis.evaluate(RQScripts.emptyQueue, keys: [key]).int ?? 0
     }
 
     /// Deletes the queue: empties it (when `deleteJobs`), removes it from `rq:queues` and deletes its list.
+    ///
+    /// - Parameter deleteJobs: whether to delete the queued jobs' hashes too, as ``empty()`` does. Defaults to true.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public func delete(deleteJobs: Bool = true) async throws {
         if deleteJobs { try await empty() }
         try await redis.transaction([RedisCommand("SREM", RQKeys.queues, key), RedisCommand("DEL", key)])
     }
 
     /// The names of every queue in `rq:queues`, sorted.
+    ///
+    /// - Parameter redis: the client.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func allNames(redis: Redis) async throws -> [String] {
         try await redis.send("SMEMBERS", RQKeys.queues).strings.compactMap { member in
             member.hasPrefix(RQKeys.queuePrefix) ? String(member.dropFirst(RQKeys.queuePrefix.count)) : nil
@@ -432,6 +512,10 @@ public final class Queue: Sendable {
     }
 
     /// Every queue in `rq:queues`.
+    ///
+    /// - Parameter redis: the client, which the returned queues use.
+    /// - Returns: a handle on each queue, sorted by name, with the default timeout and serializer.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func all(redis: Redis) async throws -> [Queue] {
         try await allNames(redis: redis).map { Queue($0, redis: redis) }
     }

@@ -34,6 +34,10 @@ public actor Redis {
     private let maximumIdleBlockingConnections = 8
 
     /// Creates a client; the connection is opened by the first command.
+    ///
+    /// - Parameters:
+    ///   - configuration: where the server is and how to connect to it.
+    ///   - logger: where the client logs connection events. Defaults to a logger labelled `rq.redis`.
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "rq.redis")) {
         self.configuration = configuration
         self.logger = logger
@@ -54,6 +58,9 @@ public actor Redis {
 
     /// Creates a client from a URL such as `redis://:secret@127.0.0.1:6379/2` or `unix:///run/redis.sock?db=1`.
     ///
+    /// - Parameters:
+    ///   - url: a Redis URL in any form ``RedisConfiguration/init(url:)`` accepts.
+    ///   - logger: where the client logs connection events. Defaults to a logger labelled `rq.redis`.
     /// - Throws: ``RedisError`` (``RedisError/Code/invalidURL``) naming the bad part of the URL.
     public init(url: String, logger: Logger = Logger(label: "rq.redis")) throws(RedisError) {
         self.init(configuration: try RedisConfiguration(url: url), logger: logger)
@@ -61,7 +68,12 @@ public actor Redis {
 
     /// Sends one command and returns its reply.
     ///
-    /// - Throws: ``RedisError`` with code ``RedisError/Code/server`` for an error reply, or a connection error.
+    /// - Parameter command: the command to send.
+    /// - Returns: the server's reply; never ``RedisValue/error(_:)``, which is thrown instead.
+    /// - Throws: ``RedisError`` with code ``RedisError/Code/server`` for an error reply, or a connection error
+    ///   (``RedisError/Code/connectionFailed``, ``RedisError/Code/connectionLost``, ``RedisError/Code/timeout``,
+    ///   ``RedisError/Code/closed``); `CancellationError` if the task is cancelled while the command still waits
+    ///   for a connection.
     @discardableResult
     public nonisolated func send(_ command: RedisCommand) async throws -> RedisValue {
         let reply = try await shared.execute([command])[0]
@@ -70,12 +82,23 @@ public actor Redis {
     }
 
     /// Sends one command given as a name and arguments; see ``send(_:)``.
+    ///
+    /// - Parameters:
+    ///   - name: the command name, e.g. `"HGET"`.
+    ///   - arguments: the command's arguments, each encoded as a bulk string.
+    /// - Returns: the server's reply.
+    /// - Throws: what ``send(_:)`` throws.
     @discardableResult
     public nonisolated func send(_ name: String, _ arguments: any RedisArgument...) async throws -> RedisValue {
         try await send(RedisCommand(name, arguments: arguments))
     }
 
     /// Sends several commands in one write and returns every reply in order; error replies are returned in place.
+    ///
+    /// - Parameter commands: the commands, sent in this order.
+    /// - Returns: one reply per command, in order; an error reply is a ``RedisValue/error(_:)`` value, not thrown.
+    /// - Throws: ``RedisError`` for a connection error (the commands may or may not have run), or
+    ///   `CancellationError` if the task is cancelled while the commands still wait for a connection.
     public nonisolated func pipeline(_ commands: [RedisCommand]) async throws -> [RedisValue] {
         guard !commands.isEmpty else { return [] }
         return try await shared.execute(commands)
@@ -84,8 +107,11 @@ public actor Redis {
     /// Runs the commands as one `MULTI`/`EXEC` transaction, sent in one write, and returns the results of the
     /// commands.
     ///
-    /// - Throws: ``RedisError`` if a command was refused while queueing (the transaction is then discarded by
-    ///   Redis) or if a command inside the transaction failed.
+    /// - Parameter commands: the commands to run inside `MULTI`/`EXEC`, in order.
+    /// - Returns: the result of each command, in order (the replies to `MULTI` and to the queueing are dropped).
+    /// - Throws: ``RedisError`` with code ``RedisError/Code/server`` if a command was refused while queueing (the
+    ///   transaction is then discarded by Redis) or if a command inside the transaction failed; a connection error
+    ///   as ``send(_:)`` throws it.
     @discardableResult
     public nonisolated func transaction(_ commands: [RedisCommand]) async throws -> [RedisValue] {
         let results = try await transactionResults(commands)

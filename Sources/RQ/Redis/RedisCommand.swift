@@ -118,11 +118,19 @@ public struct RedisCommand: Sendable {
     public let name: String
 
     /// Creates a command from its name and arguments, e.g. `RedisCommand("HSET", key, "status", "queued")`.
+    ///
+    /// - Parameters:
+    ///   - name: the command name, e.g. `"HSET"`.
+    ///   - arguments: the arguments, each encoded as a bulk string.
     public init(_ name: String, _ arguments: any RedisArgument...) {
         self.init(name, arguments: arguments)
     }
 
     /// Creates a command from its name and an argument list.
+    ///
+    /// - Parameters:
+    ///   - name: the command name, e.g. `"HSET"`.
+    ///   - arguments: the arguments, each encoded as a bulk string.
     public init(_ name: String, arguments: [any RedisArgument]) {
         self.name = name
         var buffer: [UInt8] = []

@@ -43,6 +43,12 @@ public struct RedisConfiguration: Sendable, Hashable {
     public init() {}
 
     /// A configuration for the given address and database.
+    ///
+    /// - Parameters:
+    ///   - endpoint: the server's address.
+    ///   - database: the database number to `SELECT`. Defaults to 0.
+    ///   - username: the ACL user to authenticate as; nil for the `default` user.
+    ///   - password: the password to authenticate with; nil for none.
     public init(endpoint: Endpoint, database: Int = 0, username: String? = nil, password: String? = nil) {
         self.endpoint = endpoint
         self.database = database
@@ -63,6 +69,7 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// `rediss://:secret@redis.example.com:6380/0?ssl_ca_certs=/etc/ssl/redis-ca.pem`. Any URL takes redis-py's
     /// `socket_timeout` (``commandTimeout``) and `socket_connect_timeout` (``connectTimeout``), in seconds.
     ///
+    /// - Parameter url: the URL to parse.
     /// - Throws: ``RedisError`` with code ``RedisError/Code/invalidURL`` naming the part that is wrong.
     public init(url: String) throws(RedisError) {
         func bad(_ why: String) -> RedisError {
@@ -275,6 +282,13 @@ public struct TLSConfiguration: Sendable, Hashable {
     public var checkHostname = true
 
     /// TLS that checks the server against the system's CAs (or `caCertificates`) and its name.
+    ///
+    /// - Parameters:
+    ///   - caCertificates: a PEM file of the CA certificates to trust; nil trusts the system's store.
+    ///   - certificate: a PEM client certificate file, for servers that require one; nil for none.
+    ///   - privateKey: the PEM private key file of `certificate`; nil if the certificate file holds it too.
+    ///   - certificateRequirement: whether and how the server's certificate is checked. Defaults to `required`.
+    ///   - checkHostname: whether the server's certificate must name the host connected to. Defaults to true.
     public init(
         caCertificates: String? = nil, certificate: String? = nil, privateKey: String? = nil,
         certificateRequirement: CertificateRequirement = .required, checkHostname: Bool = true

@@ -2,6 +2,11 @@ import FoundationEssentials
 import Glibc
 
 extension JSONValue: Codable {
+    /// Decodes any JSON value from a single-value container: null, Boolean, integer, double, string, array or
+    /// object (whose keys are then sorted, as a decoder's dictionary has no order).
+    ///
+    /// - Parameter decoder: the decoder to read from.
+    /// - Throws: `DecodingError` if the value is none of these.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -22,6 +27,11 @@ extension JSONValue: Codable {
         }
     }
 
+    /// Encodes the value into a single-value container; a ``bigInt(_:)`` is encoded as the nearest double, as
+    /// `Codable` has no wider integer.
+    ///
+    /// - Parameter encoder: the encoder to write to.
+    /// - Throws: `EncodingError` if the encoder refuses the value.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
@@ -39,6 +49,11 @@ extension JSONValue: Codable {
     }
 
     /// Encodes a Swift value to JSON (through `JSONEncoder`), keeping the key order it was encoded in.
+    ///
+    /// Non-finite doubles are written as Python's `NaN`, `Infinity` and `-Infinity`.
+    ///
+    /// - Parameter value: the value to encode.
+    /// - Throws: `EncodingError` if `value` cannot be encoded.
     public init(encoding value: some Encodable) throws {
         if let value = value as? JSONValue {
             self = value
@@ -52,6 +67,10 @@ extension JSONValue: Codable {
     }
 
     /// Decodes a Swift value from this JSON (through `JSONDecoder`).
+    ///
+    /// - Parameter type: the type to decode.
+    /// - Returns: the decoded value.
+    /// - Throws: `DecodingError` if this JSON does not decode as `T`.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         if let value = self as? T { return value }
         return try JSONDecoder().decode(T.self, from: Data(serialized()))

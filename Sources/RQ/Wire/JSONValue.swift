@@ -37,11 +37,16 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// An empty object.
     public init() {}
 
+    /// An object from a dictionary literal, keeping the literal's key order: `["a": 1, "b": "x"]`.
+    ///
+    /// - Parameter elements: the key/value pairs; a repeated key keeps its first position and last value.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         for (key, value) in elements { self[key] = value }
     }
 
     /// Creates an object from key/value pairs; a repeated key keeps its first position and last value.
+    ///
+    /// - Parameter pairs: the keys and values, in order.
     public init(_ pairs: some Sequence<(String, JSONValue)>) {
         for (key, value) in pairs { self[key] = value }
     }
@@ -50,6 +55,8 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     ///
     /// Setting a new key adds it at the end; setting an existing key replaces its value in place; setting nil
     /// removes the key.
+    ///
+    /// - Parameter key: the key.
     public subscript(key: String) -> JSONValue? {
         get { storage[key] }
         set {
@@ -70,19 +77,48 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         keys.lazy.map { (key: $0, value: storage[$0]!) }.makeIterator()
     }
 
+    /// Whether two objects have the same keys with equal values, in any order.
+    ///
+    /// - Parameters:
+    ///   - lhs: an object.
+    ///   - rhs: another object.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.storage == rhs.storage }
+    /// Hashes the keys and values, not their order, in step with ``==(_:_:)``.
+    ///
+    /// - Parameter hasher: the hasher to feed.
     public func hash(into hasher: inout Hasher) { hasher.combine(storage) }
 }
 
 extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
+    /// ``null``, from the literal `nil`.
+    ///
+    /// - Parameter nilLiteral: the literal `nil`.
     public init(nilLiteral: ()) { self = .null }
+    /// ``bool(_:)``, from `true` or `false`.
+    ///
+    /// - Parameter value: the Boolean.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// ``int(_:)``, from an integer literal.
+    ///
+    /// - Parameter value: the integer.
     public init(integerLiteral value: Int) { self = .int(value) }
+    /// ``double(_:)``, from a floating-point literal.
+    ///
+    /// - Parameter value: the number.
     public init(floatLiteral value: Double) { self = .double(value) }
+    /// ``string(_:)``, from a string literal.
+    ///
+    /// - Parameter value: the string.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// ``array(_:)``, from an array literal.
+    ///
+    /// - Parameter elements: the elements, in order.
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// ``object(_:)``, from a dictionary literal, keeping the literal's key order.
+    ///
+    /// - Parameter elements: the key/value pairs; a repeated key keeps its first position and last value.
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(JSONObject(elements)) }
 }
 
@@ -111,6 +147,9 @@ extension JSONValue {
     }
     /// An integer written in decimal digits, of any size: ``int(_:)`` when `Int` holds it, else ``bigInt(_:)``;
     /// `nil` for text that is not an optional `-` followed by digits.
+    ///
+    /// - Parameter text: the decimal digits, with an optional leading `-`.
+    /// - Returns: the integer value, or `nil` if `text` is not one.
     public static func bigInteger(_ text: String) -> JSONValue? {
         let utf8 = Array(text.utf8)
         let negative = utf8.first == UInt8(ascii: "-")
@@ -139,6 +178,9 @@ extension JSONValue {
         return nil
     }
     /// Looks up a key when this is an object.
+    ///
+    /// - Parameter key: the key.
+    /// - Returns: the value, or nil if this is not an object or has no such key.
     public subscript(key: String) -> JSONValue? { objectValue?[key] }
 }
 
@@ -242,12 +284,18 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
 
 extension JSONValue {
     /// Parses JSON text (UTF-8), accepting Python's `NaN`, `Infinity` and `-Infinity`.
+    ///
+    /// - Parameter bytes: one JSON document, as UTF-8.
+    /// - Throws: ``JSONParseError`` with the byte offset where the text stops being JSON.
     public init(parsing bytes: some Collection<UInt8>) throws(JSONParseError) {
         var parser = JSONParser(bytes: Array(bytes))
         self = try parser.parseDocument()
     }
 
     /// Parses JSON text.
+    ///
+    /// - Parameter text: one JSON document.
+    /// - Throws: ``JSONParseError`` with the byte offset where the text stops being JSON.
     public init(parsing text: String) throws(JSONParseError) {
         try self.init(parsing: Array(text.utf8))
     }

@@ -31,6 +31,8 @@ public struct JobSerializer: Sendable, Hashable, CustomStringConvertible {
     /// The serializer Python RQ knows by `name` (an `-S` value): `json`, `JSONSerializer`,
     /// `rq.serializers.JSONSerializer`, `pickle`, `DefaultSerializer`, `PickleSerializer`,
     /// `rq.serializers.DefaultSerializer` or `rq.serializers.PickleSerializer`; `nil` for any other name.
+    ///
+    /// - Parameter name: the serializer's name or dotted path.
     public init?(name: String) {
         switch name {
         case "json", "JSONSerializer", "rq.serializers.JSONSerializer": self = .json

@@ -7,8 +7,13 @@ public protocol StoppableJob: Sendable {
     /// Asks the job to stop cooperatively (cancels its Task).
     func cancel()
     /// Sends a signal to the job's process group; does nothing for a job running in the worker's own process.
+    ///
+    /// - Parameter signal: the signal number, e.g. `SIGTERM`.
     func kill(_ signal: Int32)
     /// Waits up to `timeout` for the job to end; returns whether it did.
+    ///
+    /// - Parameter timeout: the longest wait.
+    /// - Returns: true if the job ended within `timeout`.
     func waitUntilEnded(timeout: Duration) async -> Bool
 }
 
@@ -19,6 +24,8 @@ public protocol StoppableJob: Sendable {
 public protocol DeathPenalty: Sendable {
     /// Stops `job`; called once, when the job's timeout has passed. Returns when the job has ended or the strategy
     /// has done all it can.
+    ///
+    /// - Parameter job: the job that ran past its timeout.
     func stop(_ job: any StoppableJob) async
 }
 
@@ -42,6 +49,9 @@ public struct KillHorseDeathPenalty: DeathPenalty {
         self.terminationGracePeriod = terminationGracePeriod
     }
 
+    /// Cancels the job's Task, then signals its process group as described above until it ends.
+    ///
+    /// - Parameter job: the job that ran past its timeout.
     public func stop(_ job: any StoppableJob) async {
         job.cancel()
         if await job.waitUntilEnded(timeout: cooperativeGracePeriod) { return }
@@ -57,5 +67,8 @@ public struct KillHorseDeathPenalty: DeathPenalty {
 public struct CancellationDeathPenalty: DeathPenalty {
     /// The penalty; it has no settings.
     public init() {}
+    /// Cancels the job's Task and returns at once.
+    ///
+    /// - Parameter job: the job that ran past its timeout.
     public func stop(_ job: any StoppableJob) async { job.cancel() }
 }

@@ -61,6 +61,7 @@ public struct Worker: Sendable, Identifiable, CustomStringConvertible {
     /// - Parameters:
     ///   - redis: the client.
     ///   - queue: only the workers listening on this queue.
+    /// - Returns: a snapshot of each live worker's hash, sorted by name.
     /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func all(redis: Redis, queue: String? = nil) async throws -> [Worker] {
         let setKey = queue.map(RQKeys.queueWorkers) ?? RQKeys.workers
@@ -84,6 +85,10 @@ public struct Worker: Sendable, Identifiable, CustomStringConvertible {
     /// Reads one worker by name, as Python RQ's `Worker.find_by_key`, or `nil` if it has no hash (never ran, or
     /// stopped more than a minute ago).
     ///
+    /// - Parameters:
+    ///   - name: the worker's name.
+    ///   - redis: the client.
+    /// - Returns: a snapshot of the worker's hash, or `nil` if it has none.
     /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func fetch(name: String, redis: Redis) async throws -> Worker? {
         let fields = try await redis.send("HGETALL", RQKeys.worker(name)).fieldPairs
@@ -96,6 +101,11 @@ public struct Worker: Sendable, Identifiable, CustomStringConvertible {
 
     /// The number of registered workers, or of those listening on `queue` (Python's `Worker.count`): the size of
     /// the worker set, which may still hold workers that died without unregistering until maintenance prunes them.
+    ///
+    /// - Parameters:
+    ///   - redis: the client.
+    ///   - queue: count only the workers listening on this queue; nil (the default) counts every worker.
+    /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func count(redis: Redis, queue: String? = nil) async throws -> Int {
         try await redis.send("SCARD", queue.map(RQKeys.queueWorkers) ?? RQKeys.workers).int ?? 0
     }

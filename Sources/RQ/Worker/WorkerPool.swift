@@ -56,6 +56,12 @@ public actor WorkerPool: Service {
     public internal(set) var failedJobCount = 0
 
     /// Creates a worker; nothing happens until ``run()``.
+    ///
+    /// - Parameters:
+    ///   - configuration: the queues, execution, concurrency and other settings.
+    ///   - redis: the client the worker dequeues, registers and reports through.
+    ///   - logger: where the worker logs; it adds the worker's name as `rq.worker` metadata. Defaults to a logger
+    ///     labelled `rq.worker`.
     public init(configuration: WorkerPoolConfiguration, redis: Redis, logger: Logger = Logger(label: "rq.worker")) {
         self.configuration = configuration
         self.redis = redis

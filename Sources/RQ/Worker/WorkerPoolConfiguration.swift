@@ -10,10 +10,14 @@ public struct WorkerPoolConfiguration: Sendable {
 
         /// Each job in a fresh horse process: `runner --rq-horse`, where `runner` is an executable built with
         /// ``JobRunner``. Rebuilding the runner changes what the next job runs, with no worker restart.
+        ///
+        /// - Parameter runner: the path of the runner executable.
         public static func horse(runner: String) -> Execution { Execution(mode: .horse(runner: runner)) }
 
         /// Each job as a Task in the worker's own process (RQ's SimpleWorker): fastest, but a crash takes the worker
         /// down and a job that ignores cancellation cannot be stopped.
+        ///
+        /// - Parameter functions: the job functions and callbacks the worker can run.
         public static func inProcess(_ functions: JobFunctionRegistry) -> Execution {
             Execution(mode: .inProcess(functions))
         }
@@ -30,6 +34,8 @@ public struct WorkerPoolConfiguration: Sendable {
         /// Shuffle after each dequeue.
         public static let random = DequeueStrategy(base: .random)
         /// Parses `default`, `round_robin` or `random`.
+        ///
+        /// - Parameter rawValue: the strategy's name, as Python RQ's `--dequeue-strategy` takes it.
         public init?(rawValue: String) {
             guard let base = Base(rawValue: rawValue) else { return nil }
             self.base = base

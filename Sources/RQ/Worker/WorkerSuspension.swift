@@ -21,6 +21,7 @@ extension Worker {
 
     /// Lets suspended workers take jobs again (Python's `resume(connection)`).
     ///
+    /// - Parameter redis: the client.
     /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func resume(redis: Redis) async throws {
         try await redis.send("DEL", RQKeys.suspended)
@@ -28,6 +29,7 @@ extension Worker {
 
     /// Whether workers are suspended (Python's `is_suspended(connection)`).
     ///
+    /// - Parameter redis: the client.
     /// - Throws: ``RedisError`` if Redis cannot be reached.
     public static func isSuspended(redis: Redis) async throws -> Bool {
         try await redis.send("EXISTS", RQKeys.suspended).int == 1
