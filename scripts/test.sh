@@ -12,6 +12,9 @@ swift build --build-tests
 # The DocC catalog (Sources/RQ/RQ.docc) with the API reference: a broken symbol link, an unresolved topic or any
 # other DocC warning fails the run (DocumentationTests checks that the articles' Swift blocks are compiled).
 swift package generate-documentation --target RQ --warnings-as-errors
+# Every public declaration of the library has a doc comment, with its parameters and what it throws.
+swift package dump-symbol-graph --minimum-access-level public >/dev/null
+python3 scripts/check-doc-comments.py >/dev/null || python3 scripts/check-doc-comments.py
 scripts/check-getting-started.sh
 swift test --skip RQToolsTests --skip ChaosTests
 # On their own afterwards, one after the other: rq-dashboard, rq-exporter and headless Chromium, and the chaos test's
