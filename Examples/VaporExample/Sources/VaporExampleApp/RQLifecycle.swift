@@ -12,7 +12,8 @@ public import Vapor
 /// At shutdown it stops, in this order: the HTTP server (requests under way are answered; Vapor would otherwise
 /// stop it only after every lifecycle handler, so new requests could enqueue jobs while the pool drains), the pool
 /// with a warm shutdown (it takes no new jobs, lets the running ones finish, and unregisters its worker), and the
-/// Redis client.
+/// Redis client. That needs Vapor's async shutdown, `app.asyncShutdown()`, as the entry point calls it: the
+/// blocking `app.shutdown()` calls only the synchronous `shutdown(_:)`, which cannot wait for the pool.
 public final class RQLifecycle: LifecycleHandler {
     /// The application's Redis client.
     public let redis: Redis
