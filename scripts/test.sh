@@ -23,10 +23,10 @@ swift test --skip RQToolsTests --skip ChaosTests
 swift test --skip-build --filter RQToolsTests
 swift test --skip-build --filter ChaosTests
 # The Vapor example (Examples/VaporExample, a package of its own): built in a step of its own so the core build never
-# builds Vapor, and tested after the core suites so its build does not take the CPU from their deadlines. Measured
-# from scratch here (debug, Vapor and its dependencies, BoringSSL the largest): 1,145 s of CPU, 38 min 40 s wall on
-# the 2 cores shared at load 11-15 (on 2 idle cores at least the CPU time halved, ~10 min; not measured idle); then
-# its tests take 7 s.
+# builds Vapor, and tested after the core suites so its build does not take the CPU from their deadlines. Measured from
+# scratch here twice (debug; Vapor and its dependencies, BoringSSL the largest): 961 and 1,145 s of CPU, 19 min 37 s and
+# 38 min 40 s wall on the 2 cores shared with other builds (load 2-17 and 11-15); on 2 idle cores, at least the CPU time
+# halved, 8-10 min (an estimate, not measured idle). Then its tests take 7 s.
 swift build --package-path Examples/VaporExample --build-tests
 swift test --package-path Examples/VaporExample --skip-build
 # Last, libFuzzer over every decoder of outside input (Fuzz/, a package of its own; CONTRIBUTING.md, Fuzzing): 20 s
