@@ -42,6 +42,8 @@ struct DashboardTests {
         #expect(counted, "samples counted \(totals)")
         let overview = try await Chromium.dom(app.base + "/rq")
         #expect(overview.contains("<polyline"), "the throughput graph has lines")
+        let png = try await Chromium.screenshot(app.base + "/rq", name: "dashboard-queues.png", height: 600)
+        #expect(png.count > 10_000, "a page with content, not a blank one")
         try await app.stop()
     }
 
@@ -84,7 +86,7 @@ struct DashboardTests {
         #expect(busyPage.contains("of 300"))
 
         for (path, name) in [
-            ("/rq", "dashboard-queues.png"), ("/rq/workers", "dashboard-workers.png"),
+            ("/rq/workers", "dashboard-workers.png"),
             ("/rq/job?id=\(failedID)", "dashboard-failed-job.png"), ("/rq/job?id=\(busyID)", "dashboard-job.png"),
         ] {
             let png = try await Chromium.screenshot(app.base + path, name: name)

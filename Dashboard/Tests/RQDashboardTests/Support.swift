@@ -49,6 +49,7 @@ final class ChildProcess: @unchecked Sendable {
         }
         process.terminationHandler = { process in self.exit.withLock { $0 = process.terminationStatus } }
         try process.run()
+        LiveChildren.add(process)
     }
 
     /// What it printed so far (stdout and stderr).
@@ -61,6 +62,28 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     func terminate() { if process.isRunning { process.terminate() } }
+}
+
+/// The children still running when the test process exits (a test that failed half-way, leaving its app with a
+/// long job) are killed then, so none outlives the tests.
+enum LiveChildren {
+    private static let processes = Mutex<[Process]>([])
+    private static let installed = Mutex(false)
+
+    static func add(_ process: Process) {
+        processes.withLock { $0.append(process) }
+        let first = installed.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first {
+            atexit {
+                for process in LiveChildren.processes.withLock({ $0 }) where process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                }
+            }
+        }
+    }
 }
 
 /// The example app (`rq-dashboard-swift`) running on a free loopback port against its own redis-server.
