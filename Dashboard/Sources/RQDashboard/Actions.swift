@@ -25,7 +25,8 @@ struct Actions: Sendable {
             // Only back into the dashboard: `next` is a path under its prefix, never another site.
             let next = query.get("next").flatMap { path -> String? in
                 let prefix = dashboard.configuration.pathPrefix
-                guard path.hasPrefix(prefix.isEmpty ? "/" : prefix), !path.hasPrefix("//") else { return nil }
+                guard path.hasPrefix(prefix.isEmpty ? "/" : prefix), !path.hasPrefix("//"), !path.contains("\\")
+                else { return nil }
                 return path
             }
             return Response.redirect(to: next ?? fallback, type: .normal)

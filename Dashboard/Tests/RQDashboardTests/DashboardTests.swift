@@ -160,7 +160,10 @@ struct DashboardTests {
         #expect(try await JobRegistry(.canceled, queue: "default", redis: app.redis).count() == 0)
         #expect(try await !Job.exists(id: ids[0], redis: app.redis))
 
-        #expect(try await HTTP.action(app, "/rq/actions/suspend").status == 303)
+        // `next` leads back into the dashboard only, never to another site.
+        let suspend = try await HTTP.action(app, "/rq/actions/suspend?next=//elsewhere.example/rq")
+        #expect(suspend.status == 303)
+        #expect(suspend.headers["location"] == "/rq")
         #expect(try await Worker.isSuspended(redis: app.redis))
         #expect(try await HTTP.send("GET", app.base + "/rq").body.contains("suspended"))
         #expect(try await HTTP.action(app, "/rq/actions/resume").status == 303)
