@@ -9,6 +9,12 @@ import Testing
 struct DashboardTests {
     @Test func enqueueThroughHTTPReadsTheResult() async throws {
         let app = try await RunningApp.start(environment: ["DASHBOARD_SAMPLE_SECONDS": "1"])
+        // The sampler's first reading is its baseline; a sample exists once it has read twice.
+        func samples() async throws -> [JSONValue] {
+            let stats = try JSONValue(parsing: try await HTTP.send("GET", app.base + "/rq/stats.json").body)
+            return stats["samples"]?.arrayValue ?? []
+        }
+        #expect(try await eventually { try await !samples().isEmpty }, "the sampler runs")
         let answer = try await HTTP.send("POST", app.base + "/add?a=2&b=3")
         #expect(answer.status == 200, "\(answer.body)")
         let value = try JSONValue(parsing: answer.body)
@@ -32,9 +38,7 @@ struct DashboardTests {
         }
         var totals = (finished: 0, failed: 0)
         let counted = try await eventually {
-            let stats = try JSONValue(parsing: try await HTTP.send("GET", app.base + "/rq/stats.json").body)
-            let samples = stats["samples"]?.arrayValue ?? []
-            totals = samples.reduce((0, 0)) {
+            totals = try await samples().reduce((0, 0)) {
                 ($0.0 + ($1["finished"]?.intValue ?? 0), $0.1 + ($1["failed"]?.intValue ?? 0))
             }
             return totals.finished == 3 && totals.failed == 2
