@@ -174,4 +174,34 @@ struct DashboardTests {
         #expect(try await !Worker.isSuspended(redis: app.redis))
         try await app.stop()
     }
+
+    @Test func schedulerPageShowsScheduledJobsAndCronSchedulers() async throws {
+        let app = try await RunningApp.start(concurrency: 0)
+        let queue = Queue("default", redis: app.redis)
+        let later = try await queue.enqueue(at: Date().addingTimeInterval(3600), "dashboard_app.add", args: [1, 2])
+        let cron = try CronScheduler(
+            redis: app.redis,
+            jobs: [CronJob("dashboard_app.add", args: [4, 5], schedule: try .cron("0 3 * * *"), name: "nightly-sum")],
+            name: "dashboard-test-cron")
+        let running = Task { try await cron.run() }
+        #expect(
+            try await eventually { try await !app.redis.send("ZRANGE", "rq:cron_schedulers", 0, -1).strings.isEmpty })
+
+        let page = try await Chromium.dom(app.base + "/rq/scheduler")
+        #expect(page.contains(later.id))
+        #expect(page.contains("dashboard_app.add(1, 2)"))
+        #expect(page.contains("nightly-sum"))
+        #expect(page.contains("0 3 * * *"))
+        #expect(page.contains("dashboard-test-cron"))
+        try await Chromium.screenshot(app.base + "/rq/scheduler", name: "dashboard-scheduler.png", height: 480)
+
+        #expect(try await HTTP.action(app, "/rq/actions/cancel?job=\(later.id)&next=/rq/scheduler").status == 303)
+        #expect(try await Job.fetch(id: later.id, redis: app.redis).status == .canceled)
+        #expect(try await !JobRegistry(.scheduled, queue: "default", redis: app.redis).contains(later.id))
+        #expect(try await !Chromium.dom(app.base + "/rq/scheduler").contains(later.id))
+
+        cron.triggerGracefulShutdown()
+        try await running.value
+        try await app.stop()
+    }
 }
