@@ -140,6 +140,11 @@ struct DashboardTests {
         #expect(second.body.contains(ids[29]) && second.body.contains(ids[25]))
         #expect(!second.body.contains(ids[24]))
         #expect(try await HTTP.send("GET", app.base + "/rq/job?id=no-such-job").status == 404)
+        // What a page's live update fetches: the content alone, as it stands now.
+        let live = try await HTTP.send("GET", app.base + "/rq", headers: ["X-RQ-Partial": "1"])
+        #expect(live.status == 200)
+        #expect(!live.body.contains("<html") && live.body.contains("<h1>Queues</h1>"))
+        #expect(live.body.contains("registry=queued\">30</a>"))
         #expect(try await HTTP.send("GET", app.base + "/rq/job?id=\(ids[0])").body.contains("dashboard_app.add(0, 1)"))
 
         // A request from another site's page, with the credentials the browser would add, is refused.
