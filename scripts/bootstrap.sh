@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what swift-rq needs on a Debian machine: redis-server, hiredis, zlib, OpenSSL and libcurl headers (apt) and, unless
 # --no-python is given, what the interoperability tests run: Python RQ 2.12, rq-dashboard 0.9, rq-exporter 3.1 and
-# opentelemetry-instrumentation-rq 0.1.4 with the OpenTelemetry SDK (pip), and Chromium (apt, for the dashboard's
-# headless screenshot). Safe to run again.
+# opentelemetry-instrumentation-rq 0.1.4 with the OpenTelemetry SDK (pip), and Chromium and curl (apt, for the
+# dashboards' headless screenshots and the Dashboard package's HTTP tests). Safe to run again.
 set -euo pipefail
 
 packages=(redis-server libhiredis-dev zlib1g-dev libssl-dev openssl pkg-config libcurl4-openssl-dev)
-if [ "${1:-}" != "--no-python" ]; then packages+=(chromium); fi
+if [ "${1:-}" != "--no-python" ]; then packages+=(chromium curl); fi
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -2,12 +2,14 @@
 # Runs the whole test suite: installs what it needs, checks formatting, builds the code and the DocC catalog, runs
 # the unit and integration tests (which start their own redis-server and call the real Python RQ 2.12), then the
 # tools tests (rq-dashboard, rq-exporter, Chromium), follows the README's "Getting started" in a new package, builds
-# and tests the Vapor example, and last fuzzes every decoder of outside input for a bounded time.
+# and tests the Vapor example and the Dashboard package (Hummingbird), and last fuzzes every decoder of outside input
+# for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
-swift format lint --strict --recursive Package.swift Sources Tests Examples
+swift format lint --strict --recursive Package.swift Sources Tests Examples \
+    Dashboard/Package.swift Dashboard/Sources Dashboard/Tests
 swift build --build-tests
 # The DocC catalog (Sources/RQ/RQ.docc) with the API reference: a broken symbol link, an unresolved topic or any
 # other DocC warning fails the run (DocumentationTests checks that the articles' Swift blocks are compiled).
@@ -29,6 +31,15 @@ swift test --skip-build --filter ChaosTests
 # halved, 8-10 min (an estimate, not measured idle). Then its tests take 7 s.
 swift build --package-path Examples/VaporExample --build-tests
 swift test --package-path Examples/VaporExample --skip-build
+# The dashboard and Hummingbird example (Dashboard/, a package of its own, so Hummingbird stays out of the core's
+# build): built in a step of its own, then its tests, which run the example app with its worker pool and headless
+# Chromium one at a time. Measured from scratch here: the build 511 s (its own copies of swift-rq, SwiftNIO and
+# Hummingbird; the 2 cores shared with other builds, load average 7 to 12), the tests 30 to 45 s.
+started=$SECONDS
+swift build --package-path Dashboard --build-tests
+echo "test.sh: Dashboard built in $((SECONDS - started)) s"
+swift test --package-path Dashboard --skip-build
+echo "test.sh: Dashboard built and tested in $((SECONDS - started)) s"
 # Last, libFuzzer over every decoder of outside input (Fuzz/, a package of its own; CONTRIBUTING.md, Fuzzing): 20 s
 # a target; measured from scratch here, 5 min 14 s (build 166 s on the shared 2 cores, then 7 × 21 s).
 scripts/fuzz.sh 20
