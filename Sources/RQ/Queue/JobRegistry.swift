@@ -33,8 +33,8 @@ public struct JobRegistry: Sendable {
     public let queueName: String
     /// The client the registry is read and written with.
     public let redis: Redis
-    /// The sorted set's key, e.g. `rq:failed:default`.
-    package var key: String { kind.prefix + queueName }
+    /// The sorted set's key, e.g. `rq:failed:default`, for code that reads registries in a pipeline of its own.
+    public var key: String { kind.prefix + queueName }
 
     /// A handle on one registry of a queue; nothing is read until you ask.
     ///

@@ -27,8 +27,9 @@ public final class Queue: Sendable {
     /// Joins concurrent enqueues of new jobs through this handle into shared transactions.
     private let combiner = EnqueueCombiner()
 
-    /// The `rq:queue:{name}` key.
-    package var key: String { RQKeys.queue(name) }
+    /// The `rq:queue:{name}` key: the Redis list of the queue's job ids, for code that reads it in a pipeline of
+    /// its own (a dashboard counting many queues in one round trip).
+    public var key: String { RQKeys.queue(name) }
 
     /// Creates a handle on a queue; nothing is written until the first enqueue.
     ///
