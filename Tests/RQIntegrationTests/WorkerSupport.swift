@@ -8,19 +8,6 @@ import Testing
 /// The built `example-jobs` runner, next to the test bundle (`swift build --build-tests` builds it).
 let exampleJobsPath = builtExecutable("example-jobs")
 
-/// An executable product of this package, found next to the test bundle.
-func builtExecutable(_ name: String) -> String {
-    let testBinary =
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-    while directory.path != "/" {
-        let candidate = directory.appendingPathComponent(name).path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return name
-}
-
 /// A worker pool running in a task of the test, stopped (warm) at the end.
 struct RunningWorker {
     let pool: WorkerPool
@@ -49,23 +36,6 @@ struct RunningWorker {
         pool.triggerGracefulShutdown()
         try await task.value
     }
-}
-
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-///
-/// The default timeout is generous: it is what a test waits only when something is wrong, and the whole suite runs
-/// in parallel on a 2-core CI machine, where a worker process's start can take seconds.
-func eventually(
-    timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(50),
-    _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: interval)
-    }
-    return try await condition()
 }
 
 /// Whether a worker's console log (swift-log's stream handler: `… label: key=value … [source] message`) has a line

@@ -1,5 +1,6 @@
 import Foundation
 import RQ
+import RQTesting
 import Testing
 
 /// The example app as a user meets it: a real `rq-dashboard-swift` process with its worker pool (horses of itself)

@@ -4,32 +4,6 @@ import RQTesting
 import Synchronization
 import Testing
 
-/// A built executable of this package, next to the test bundle (`swift build --build-tests` builds it).
-func builtExecutable(_ name: String) -> String {
-    let testBinary =
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-    while directory.path != "/" {
-        let candidate = directory.appendingPathComponent(name).path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return name
-}
-
-/// Checks `condition` until it holds or the time is up; returns whether it held.
-func eventually(
-    timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(200),
-    _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: interval)
-    }
-    return try await condition()
-}
-
 /// A child process whose output is collected; its exit is awaited without blocking a thread.
 final class ChildProcess: @unchecked Sendable {
     let process = Process()

@@ -54,31 +54,3 @@ struct RunningApp {
         try await running.stop()
     }
 }
-
-/// `vapor-example`, next to the test bundle (`swift build --build-tests` builds it): the runner for horses.
-func builtExecutable(_ name: String) -> String {
-    let testBinary =
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-    while directory.path != "/" {
-        let candidate = directory.appendingPathComponent(name).path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return name
-}
-
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held. Generous: the CI machine is
-/// shared and loaded, and a test waits this long only when something is wrong.
-func eventually(
-    timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(100),
-    _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: interval)
-    }
-    return try await condition()
-}

@@ -1,5 +1,6 @@
 import Foundation
 import RQ
+import RQTesting
 import Testing
 import VaporExampleApp
 import VaporTesting
