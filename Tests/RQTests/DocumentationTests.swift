@@ -6,8 +6,7 @@ import Testing
 /// compiles), and the getting-started article's `Package.swift` is the README's, which
 /// `scripts/check-getting-started.sh` builds and runs.
 @Suite struct DocumentationTests {
-    private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    private static let root = DocumentedCode.root
     private static let catalog = "Sources/RQ/RQ.docc"
 
     /// The articles issue 14 asks for, and the landing page.
@@ -17,9 +16,7 @@ import Testing
         "MigratingFromPythonRQ", "ComparedWithSwiftJobs",
     ]
 
-    private static func read(_ path: String) throws -> String {
-        try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
-    }
+    private static func read(_ path: String) throws -> String { try DocumentedCode.read(path) }
 
     /// The catalog's Markdown files, by name without `.md`.
     private static func articleNames() throws -> [String] {
@@ -29,23 +26,7 @@ import Testing
 
     /// The fenced blocks of a Markdown text, each with its language (the word after the opening fence).
     static func blocks(in text: String) -> [(language: String, text: String)] {
-        var result: [(String, String)] = []
-        var open: (language: String, lines: [String])?
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            if open == nil, line.hasPrefix("```") {
-                open = (String(line.dropFirst(3)).trimmingCharacters(in: .whitespaces), [])
-            } else if let current = open, line == "```" {
-                result.append((current.language, current.lines.joined(separator: "\n")))
-                open = nil
-            } else if open != nil {
-                open!.lines.append(line)
-            }
-        }
-        return result
-    }
-
-    private static func trimmedLines(_ text: String) -> [String] {
-        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        DocumentedCode.blocks(in: text).map { ($0.language, $0.text) }
     }
 
     @Test func theCatalogHasEveryArticleAndTheLandingPageListsThem() throws {
@@ -72,7 +53,7 @@ import Testing
         let swiftBlocks = Self.blocks(in: text).filter { $0.language == "swift" }
         let snippetPath = "Examples/DocSnippets/\(article).swift"
         if swiftBlocks.isEmpty { return }
-        let snippets = Self.trimmedLines(try Self.read(snippetPath))
+        let snippets = DocumentedCode.trimmedLines(try Self.read(snippetPath))
         for block in swiftBlocks {
             if block.text.hasPrefix("// swift-tools-version:") {
                 // A manifest cannot be compiled as a snippet: it is the README's, which the getting-started check builds.
@@ -80,14 +61,8 @@ import Testing
                 #expect(readme.contains { $0.text == block.text }, "\(article).md's Package.swift is not the README's")
                 continue
             }
-            let lines = Self.trimmedLines(block.text)
-            for line in lines where line.hasPrefix("import ") {
-                #expect(snippets.contains(line), "\(line) is not imported by \(snippetPath)")
-            }
-            let code = lines.filter { !$0.hasPrefix("import ") }
-            let found = snippets.indices.contains { start in
-                start + code.count <= snippets.count && Array(snippets[start..<start + code.count]) == code
-            }
+            let (missingImports, found) = DocumentedCode.compiled(block.text, in: snippets)
+            for line in missingImports { Issue.record("\(line) is not imported by \(snippetPath)") }
             #expect(found, "a Swift block of \(article).md is not in \(snippetPath):\n\(block.text)")
         }
     }
@@ -106,6 +81,6 @@ import Testing
         let text = "Intro\n\n```swift\nlet x = 1\n    print(x)\n```\n\nMore\n\n```sh\nswift build\n```\n"
         let found = Self.blocks(in: text)
         #expect(found.map(\.language) == ["swift", "sh"])
-        #expect(Self.trimmedLines(found[0].text) == ["let x = 1", "print(x)"])
+        #expect(DocumentedCode.trimmedLines(found[0].text) == ["let x = 1", "print(x)"])
     }
 }
