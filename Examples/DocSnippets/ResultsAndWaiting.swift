@@ -37,21 +37,6 @@ func resultsTTL(queue: Queue) async throws {
     }
 }
 
-func resultsCallbacks(queue: Queue) async throws {
-    var functions = JobFunctionRegistry()
-    functions.registerCallback("reports.notify") { job, outcome in
-        switch outcome {
-        case .finished(let value): print("\(job.id) made \(value)")
-        case .failed(let error): print("\(job.id) failed: \(error)")
-        case .stopped: print("\(job.id) was stopped")
-        }
-    }
-    let notify = JobCallback("reports.notify", timeout: 30)       // 60 s by default, as RQ
-    try await queue.enqueue("reports.build", args: ["2026-11"],
-                            options: EnqueueOptions(onSuccess: notify, onFailure: notify, onStopped: notify))
-    _ = functions
-}
-
 func resultsWebhooks(queue: Queue) async throws {
     try await queue.enqueue("reports.build", args: ["2026-11"], options: EnqueueOptions(webhooks: [
         Webhook(url: "https://hooks.example.com/rq", jobStatus: .finished, method: .post,

@@ -1,9 +1,6 @@
 // swift-format-ignore-file
 // WorkersHorsesAndDeathPenalties.md: see Support.swift.
-import Logging
 import RQ
-import ServiceLifecycle
-import UnixSignals
 
 func workersPool(redis: Redis) async throws {
     var configuration = WorkerPoolConfiguration(
@@ -34,27 +31,6 @@ func workersCommands(redis: Redis, job: Job) async throws {
     }
     try await Worker.sendStopJobCommand(jobID: job.id, redis: redis)       // the job ends "stopped"
     try await Worker.suspend(redis: redis, for: .seconds(300))             // rq suspend: workers take no new jobs
-}
-
-/// Stands for the rest of an application (an HTTP server, say).
-struct Application: Service {
-    func run() async throws { try? await gracefulShutdown() }
-}
-
-func workersEmbedding(functions: JobFunctionRegistry, app: Application) async throws {
-    // First thing in main: a horse runs its job and exits here.
-    await JobRunner(functions: functions).runHorseIfRequested()
-
-    let logger = Logger(label: "my-service")
-    let redis = try Redis(url: "redis://127.0.0.1:6379/0")
-    var configuration = WorkerPoolConfiguration(queues: ["default"], execution: .horse(runner: JobRunner.executablePath))
-    configuration.concurrency = 4
-    let pool = WorkerPool(configuration: configuration, redis: redis, logger: logger)
-    let group = ServiceGroup(
-        configuration: .init(
-            services: [.init(service: app), .init(service: pool)], gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-    try await group.run()
 }
 
 func workersExceptionHandlers(configuration: inout WorkerPoolConfiguration) {

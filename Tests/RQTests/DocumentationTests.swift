@@ -53,7 +53,9 @@ import Testing
         let swiftBlocks = Self.blocks(in: text).filter { $0.language == "swift" }
         let snippetPath = "Examples/DocSnippets/\(article).swift"
         if swiftBlocks.isEmpty { return }
-        let snippets = DocumentedCode.trimmedLines(try Self.read(snippetPath))
+        // A block the README shows too may stand in the README's snippets instead, written once.
+        let sources = [snippetPath, "Examples/ReadmeSnippets/Snippets.swift"]
+        let snippets = try sources.map { DocumentedCode.trimmedLines(try Self.read($0)) }
         for block in swiftBlocks {
             if block.text.hasPrefix("// swift-tools-version:") {
                 // A manifest cannot be compiled as a snippet: it is the README's, which the getting-started check builds.
@@ -61,9 +63,13 @@ import Testing
                 #expect(readme.contains { $0.text == block.text }, "\(article).md's Package.swift is not the README's")
                 continue
             }
-            let (missingImports, found) = DocumentedCode.compiled(block.text, in: snippets)
-            for line in missingImports { Issue.record("\(line) is not imported by \(snippetPath)") }
-            #expect(found, "a Swift block of \(article).md is not in \(snippetPath):\n\(block.text)")
+            let checks = snippets.map { DocumentedCode.compiled(block.text, in: $0) }
+            guard let index = checks.firstIndex(where: \.found) else {
+                Issue.record(
+                    "a Swift block of \(article).md is not in \(sources.joined(separator: " or ")):\n\(block.text)")
+                continue
+            }
+            for line in checks[index].missingImports { Issue.record("\(line) is not imported by \(sources[index])") }
         }
     }
 
