@@ -6,7 +6,7 @@ extension Queue {
     /// Stores `job` in a producer span (`publish <queue>` or `schedule <queue>`) whose context `store` finds in the
     /// job's `meta`; the span ends when the write does, failed if it throws. Without an instrument, `store` gets the
     /// job as it is.
-    nonisolated func withProducerSpan<Result>(
+    func withProducerSpan<Result>(
         _ operation: JobTraceContext.Operation, _ job: Job, _ store: (Job) async throws -> Result
     ) async throws -> Result {
         guard JobTraceContext.isActive else { return try await store(job) }
@@ -23,7 +23,7 @@ extension Queue {
     }
 
     /// Stores `jobs` (one write for all) with a producer span each; see ``withProducerSpan(_:_:_:)``.
-    nonisolated func withProducerSpans<Result>(
+    func withProducerSpans<Result>(
         _ operation: JobTraceContext.Operation, _ jobs: [Job], _ store: ([Job]) async throws -> Result
     ) async throws -> Result {
         guard JobTraceContext.isActive, !jobs.isEmpty else { return try await store(jobs) }
@@ -39,7 +39,7 @@ extension Queue {
         }
     }
 
-    private nonisolated func startProducerSpan(_ operation: JobTraceContext.Operation, _ job: inout Job) -> any Span {
+    private func startProducerSpan(_ operation: JobTraceContext.Operation, _ job: inout Job) -> any Span {
         let span = JobTraceContext.startSpan(
             operation, queue: name, job: job, context: JobTraceContext.parent(of: job.meta))
         JobTraceContext.inject(span.context, into: &job.meta)

@@ -136,7 +136,7 @@ public final class Queue: Sendable {
     }
 
     /// Writes a new scheduled job: its hash and its entry in the scheduled registry.
-    private nonisolated func storeScheduled(_ job: Job, at date: Date, unique: Bool) async throws -> Job {
+    private func storeScheduled(_ job: Job, at date: Date, unique: Bool) async throws -> Job {
         if unique {
             let arguments: [any RedisArgument] =
                 [job.id, name, "0", job.ttl.map(String.init) ?? "", RQTimestamp.epochSeconds(date)]
@@ -227,7 +227,7 @@ public final class Queue: Sendable {
     }
 
     /// Writes new jobs: those without dependencies in one transaction, then each of the others.
-    private nonisolated func storeMany(
+    private func storeMany(
         _ jobs: [Job], _ requests: [EnqueueRequest], groupID: String?, now: Date
     ) async throws -> [Job] {
         var jobs = jobs
