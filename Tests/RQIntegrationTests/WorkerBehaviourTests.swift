@@ -15,12 +15,20 @@ import Testing
             try await redis.send("HMGET", worker, "state", "current_job").array?.map(\.string) ?? []
         }
         try await redis.send("HSET", worker, "state", "busy", "current_job", "next")
-        try await redis.evaluate(RQScripts.workerJobEnded, keys: [worker], arguments: ["ended", ""])
+        func ended(_ id: String, running: String) async throws {
+            try await redis.evaluate(
+                RQScripts.workerJobEnded, keys: [worker],
+                arguments: [id, running, "successful_job_count", 0.25, "finished", "2026-12-04T00:00:00.000000Z"])
+        }
+        try await ended("ended", running: "")
         #expect(try await state() == ["busy", "next"], "the next job started after the ended one")
-        try await redis.evaluate(RQScripts.workerJobEnded, keys: [worker], arguments: ["next", "other"])
+        try await ended("next", running: "other")
         #expect(try await state() == ["busy", "other"], "another job still runs")
-        try await redis.evaluate(RQScripts.workerJobEnded, keys: [worker], arguments: ["other", ""])
+        try await ended("other", running: "")
         #expect(try await state() == ["idle", nil])
+        // The counters are the worker's whatever its state: three jobs ended, each after a quarter of a second.
+        let counters = try await redis.send("HMGET", worker, "successful_job_count", "total_working_time")
+        #expect(counters.array?.map(\.string) == ["3", "0.75"])
     }
 
     @Test func aLiveWorkersNameCannotBeTaken() async throws {

@@ -46,23 +46,25 @@ enum JobLifecycle {
 
     /// Records success: status finished, result entry, finished registry and TTLs (result_ttl 0 deletes the job,
     /// -1 keeps it forever), execution records removed, worker counters.
+    ///
+    /// With `workerCounters` false the worker's counters are left to the caller, which writes them with its state
+    /// (``RQScripts/workerJobEnded``).
     static func success(
-        _ execution: JobExecution, returnValue: JSONValue, endedAt: Date, defaultResultTTL: Int = defaultResultTTL
+        _ execution: JobExecution, returnValue: JSONValue, endedAt: Date, defaultResultTTL: Int = defaultResultTTL,
+        workerCounters: Bool = true
     ) -> [RedisCommand] {
         let job = ended(execution, status: .finished, at: endedAt)
         let id = job.id
         let ttl = job.resultTTL ?? defaultResultTTL
         let repeating = (job.repeatsLeft ?? 0) > 0
-        var commands = workerCompletion(execution, counter: "successful_job_count", endedAt: endedAt)
+        var commands =
+            workerCounters ? workerCompletion(execution, counter: "successful_job_count", endedAt: endedAt) : []
         if ttl != 0 {
             commands.append(endFields(job))
             commands.append(
                 resultEntry(execution, .successful, returnValue: returnValue, excString: nil, endedAt: endedAt))
             // A repeating job keeps its hash: only the result gets the TTL.
-            let keys =
-                repeating
-                ? [RQKeys.results(id)]
-                : [RQKeys.results(id), RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)]
+            let keys = repeating ? [RQKeys.results(id)] : [RQKeys.results(id)] + jobKeys(job)
             commands += expire(keys, ttl)
             let score: any RedisArgument = ttl < 0 ? "+inf" : RQTimestamp.epochSeconds(endedAt) + ttl
             commands.append(RedisCommand("ZADD", RQKeys.finished(job.origin), score, id))
@@ -108,14 +110,15 @@ enum JobLifecycle {
 
     /// Records failure (or a stop): status, exception text in the result stream, failed registry, TTLs.
     static func failure(
-        _ execution: JobExecution, excString: String, endedAt: Date, status: JobStatus = .failed
+        _ execution: JobExecution, excString: String, endedAt: Date, status: JobStatus = .failed,
+        workerCounters: Bool = true
     ) -> [RedisCommand] {
         let job = ended(execution, status: status, at: endedAt)
         let id = job.id
         let ttl = job.failureTTL ?? defaultFailureTTL
-        var commands = workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt)
+        var commands = workerCounters ? workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt) : []
         commands.append(endFields(job))
-        commands += expire([RQKeys.job(id), RQKeys.dependents(id), RQKeys.dependencies(id)], ttl)
+        commands += expire(jobKeys(job), ttl)
         let score: any RedisArgument = ttl < 0 ? "+inf" : RQTimestamp.epochSeconds(endedAt) + ttl
         commands.append(RedisCommand("ZADD", RQKeys.failed(job.origin), score, id))
         commands.append(resultEntry(execution, .failed, returnValue: nil, excString: excString, endedAt: endedAt))
@@ -128,7 +131,7 @@ enum JobLifecycle {
     /// Records a failed attempt of a job with retries left (reference §2.7): no result and no failed-registry
     /// entry; `retries_left` goes down by one and the job is queued again (interval 0) or scheduled (interval > 0).
     /// The interval is chosen before the decrement: `intervals[max(count - retriesLeft, 0)]`.
-    static func retry(_ execution: JobExecution, endedAt: Date) -> [RedisCommand] {
+    static func retry(_ execution: JobExecution, endedAt: Date, workerCounters: Bool = true) -> [RedisCommand] {
         var job = execution.job
         let retriesLeft = job.retriesLeft ?? 0
         let intervals = job.retryIntervals.isEmpty ? [0] : job.retryIntervals
@@ -137,7 +140,7 @@ enum JobLifecycle {
         job.startedAt = execution.startedAt
         job.endedAt = endedAt
         job.workerName = execution.workerName
-        var commands = workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt)
+        var commands = workerCounters ? workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt) : []
         if interval <= 0 {
             job.status = .queued
             job.enqueuedAt = endedAt
@@ -152,8 +155,10 @@ enum JobLifecycle {
 
     /// Ends a failed job when the exception-handler chain skipped the default handler: status and execution
     /// records only, no failed-registry entry or result.
-    static func failureWithoutRegistry(_ execution: JobExecution, endedAt: Date, status: JobStatus) -> [RedisCommand] {
-        workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt) + [
+    static func failureWithoutRegistry(
+        _ execution: JobExecution, endedAt: Date, status: JobStatus, workerCounters: Bool = true
+    ) -> [RedisCommand] {
+        (workerCounters ? workerCompletion(execution, counter: "failed_job_count", endedAt: endedAt) : []) + [
             RedisCommand(
                 "HSET", RQKeys.job(execution.job.id), "status", status.rawValue, "ended_at", RQTimestamp.format(endedAt)
             )
@@ -208,6 +213,13 @@ enum JobLifecycle {
         ]
         if let enqueuedAt = job.enqueuedAt { arguments += ["enqueued_at", RQTimestamp.format(enqueuedAt)] }
         return RedisCommand("HSET", arguments: arguments)
+    }
+
+    /// The job's hash and its dependents set (which other jobs may add to at any time); its dependencies set only if
+    /// it has dependencies — the key exists only then, and an `EXPIRE` of a missing key is a command for nothing.
+    private static func jobKeys(_ job: Job) -> [String] {
+        let keys = [RQKeys.job(job.id), RQKeys.dependents(job.id)]
+        return job.dependencyIDs.isEmpty ? keys : keys + [RQKeys.dependencies(job.id)]
     }
 
     private static func expire(_ keys: [String], _ ttl: Int) -> [RedisCommand] {

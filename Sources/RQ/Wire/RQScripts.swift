@@ -204,25 +204,33 @@ extension RQScripts {
         return requeued
         """)
 
-    /// The worker's state after one of its jobs ended, written only if no job started since: the outcome write is
-    /// built before it is sent, and with it on its way the worker may already have started its next job (whose
-    /// start script set `current_job`). KEYS[1] worker key. ARGV: 1 the ended job's id, 2 a job still running to
-    /// name as current, or "" when none runs (the worker is idle).
-    /// (It builds no keys, and is sent inside the outcome's transaction as `EVAL` with its source, so it goes without
-    /// the prelude.)
-    static let workerJobEnded = RedisScript(
-        name: "worker_job_ended",
-        source: """
-            local current = redis.call('HGET', KEYS[1], 'current_job')
-            if current and current ~= ARGV[1] then return 0 end
-            if ARGV[2] == '' then
-              redis.call('HSET', KEYS[1], 'state', 'idle')
-              redis.call('HDEL', KEYS[1], 'current_job')
-            else
-              redis.call('HSET', KEYS[1], 'current_job', ARGV[2])
-            end
-            return 1
-            """)
+    /// The worker's side of a job's end, sent inside the outcome's transaction: its counters, its state, and the
+    /// release of the job's dependents (the prelude's `releaseDependents`) — one command where there were four.
+    /// The state is written only if no job started since: the outcome write is built before it is sent, and with it
+    /// on its way the worker may already have started its next job (whose start script set `current_job`).
+    /// KEYS[1] worker key. ARGV: 1 the ended job's id, 2 a job still running to name as current, or "" when none
+    /// runs (the worker is idle), 3 the counter to add one to (`successful_job_count`, `failed_job_count`) or ""
+    /// for none, 4 the seconds to add to `total_working_time`, 5 the status to release dependents with, or "" to
+    /// release none, 6 `enqueued_at` for released dependents. Returns how many dependents were queued.
+    static let workerJobEnded = RQLua.script(
+        "worker_job_ended",
+        """
+        if ARGV[3] ~= '' then
+          redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
+          redis.call('HINCRBYFLOAT', KEYS[1], 'total_working_time', ARGV[4])
+        end
+        local current = redis.call('HGET', KEYS[1], 'current_job')
+        if not current or current == ARGV[1] then
+          if ARGV[2] == '' then
+            redis.call('HSET', KEYS[1], 'state', 'idle')
+            redis.call('HDEL', KEYS[1], 'current_job')
+          else
+            redis.call('HSET', KEYS[1], 'current_job', ARGV[2])
+          end
+        end
+        if ARGV[5] == '' then return 0 end
+        return releaseDependents(ARGV[1], ARGV[5], ARGV[6])
+        """)
 }
 
 extension RQScripts {

@@ -156,12 +156,18 @@ extension WorkerPool {
             options: EnqueueOptions(), status: .started, now: now)
         let execution = JobExecution(
             job: job, workerName: name, hasWorkerHash: true, startedAt: now, id: dequeued.executionID)
-        let commands =
-            JobLifecycle.failure(execution, excString: "\(reason)\n", endedAt: now)
+        let script = RQScripts.workerJobEnded
+        let arguments = workerJobEndedArguments(
+            execution, counter: "failed_job_count", releasing: .failed, endedAt: now)
+        var commands =
+            JobLifecycle.failure(execution, excString: "\(reason)\n", endedAt: now, workerCounters: false)
             + [
                 RedisCommand("HSET", RQKeys.job(job.id), "origin", job.origin),
                 RedisCommand("LREM", RQKeys.intermediate(job.origin), 1, job.id),
-            ] + workerStateCommands(ended: job.id)
+            ]
+        if let sha = try? await redis.scriptHash(script) {
+            commands.append(RedisCommand("EVALSHA", arguments: [sha, 1, workerKey] + arguments))
+        }
         _ = try? await redis.transaction(commands)
         failedJobCount += 1
     }

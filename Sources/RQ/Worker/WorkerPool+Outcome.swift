@@ -42,14 +42,15 @@ extension WorkerPool {
         let execution = handle.execution
         let job = execution.job
         let endedAt = Date()
-        var commands: [RedisCommand]
+        let commands: [RedisCommand]
         let status: JobStatus
         switch outcome {
         case .finished(let value):
             status = .finished
             successfulJobCount += 1
             commands = JobLifecycle.success(
-                execution, returnValue: value, endedAt: endedAt, defaultResultTTL: configuration.defaultResultTTL)
+                execution, returnValue: value, endedAt: endedAt, defaultResultTTL: configuration.defaultResultTTL,
+                workerCounters: false)
             let ttl = job.resultTTL ?? configuration.defaultResultTTL
             // Python RQ's "Job OK" and "Result is kept for N seconds" (-1: never expires), data in metadata.
             logger.info("Job OK", metadata: ["rq.queue": "\(job.origin)", "rq.job_id": "\(job.id)"])
@@ -59,22 +60,23 @@ extension WorkerPool {
             status = outcome.status
             failedJobCount += 1
             if outcome.mayRetry, let retriesLeft = job.retriesLeft, retriesLeft > 0 {
-                let writes = JobLifecycle.retry(execution, endedAt: endedAt) + workerStateCommands(ended: job.id)
                 logger.info(
                     "Job failed, retrying",
                     metadata: [
                         "rq.queue": "\(job.origin)", "rq.job_id": "\(job.id)", "rq.retries_left": "\(retriesLeft - 1)",
                     ])
                 WorkerMetrics.jobEnded(outcome, retried: true, execution: execution, endedAt: endedAt)
-                await withRetries("record retry", jobID: job.id, landed: outcomeLanded(execution)) {
-                    try await self.redis.transaction(writes)
-                }
+                await writeOutcome(
+                    JobLifecycle.retry(execution, endedAt: endedAt, workerCounters: false), execution,
+                    succeeded: false, releasing: nil, endedAt: endedAt)
                 return
             }
             if await runExceptionHandlers(job, text) {
-                commands = JobLifecycle.failure(execution, excString: text, endedAt: endedAt, status: status)
+                commands = JobLifecycle.failure(
+                    execution, excString: text, endedAt: endedAt, status: status, workerCounters: false)
             } else {
-                commands = JobLifecycle.failureWithoutRegistry(execution, endedAt: endedAt, status: status)
+                commands = JobLifecycle.failureWithoutRegistry(
+                    execution, endedAt: endedAt, status: status, workerCounters: false)
             }
             logger.error(
                 "Job failed",
@@ -84,37 +86,54 @@ extension WorkerPool {
                 ])
         }
         WorkerMetrics.jobEnded(outcome, retried: false, execution: execution, endedAt: endedAt)
-        commands += workerStateCommands(ended: job.id)
-        // Dependents are released in the same transaction (one round trip); if the server lost the script
-        // (NOSCRIPT, e.g. after a restart) the release is run again on its own.
-        let releases = status == .finished || status == .failed
-        let sha = releases ? try? await redis.scriptHash(RQScripts.releaseDependents) : nil
-        if let sha {
-            commands.append(
-                RedisCommand("EVALSHA", sha, 0, job.id, status.rawValue, RQTimestamp.format(Date())))
-        }
-        let writes = commands
-        let redis = self.redis
-        await withRetries("record job outcome", jobID: job.id, landed: outcomeLanded(execution)) {
-            let results = try await redis.transactionResults(writes)
-            for (index, result) in results.enumerated() {
-                guard case .error(let message) = result else { continue }
-                if sha != nil, index == results.count - 1 {
-                    try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: redis)
-                } else {
-                    self.logger.error(
-                        "Job outcome write failed", metadata: ["rq.job_id": "\(job.id)", "error": "\(message)"])
-                }
-            }
-        }
-        if releases, sha == nil {
-            await withRetries("release dependents", jobID: job.id) {
-                try await JobLifecycle.releaseDependents(of: job.id, status: status, redis: redis)
-            }
-        }
+        let releasing = status == .finished || status == .failed ? status : nil
+        await writeOutcome(commands, execution, succeeded: status == .finished, releasing: releasing, endedAt: endedAt)
         // Webhooks go out once the outcome is written, off the worker's path (WebhookSender).
         WebhookSender.shared.jobEnded(
             job, status: status, endedAt: endedAt, excString: outcome.failureText, logger: logger)
+    }
+
+    /// Writes a job's end in one transaction, one round trip: the job's records (`commands`, from
+    /// ``JobLifecycle``) and the worker's side — counters, state, the release of dependents — in one script
+    /// (``RQScripts/workerJobEnded``). If the server lost the script (NOSCRIPT, e.g. after a restart), the rest of
+    /// the transaction stands and the script is run again on its own.
+    private func writeOutcome(
+        _ commands: [RedisCommand], _ execution: JobExecution, succeeded: Bool, releasing: JobStatus?, endedAt: Date
+    ) async {
+        let jobID = execution.job.id
+        let script = RQScripts.workerJobEnded
+        let keys = [workerKey]
+        let arguments = workerJobEndedArguments(
+            execution, counter: succeeded ? "successful_job_count" : "failed_job_count", releasing: releasing,
+            endedAt: endedAt)
+        let redis = self.redis
+        let logger = self.logger
+        await withRetries("record job outcome", jobID: jobID, landed: outcomeLanded(execution)) {
+            let sha = try await redis.scriptHash(script)
+            let results = try await redis.transactionResults(
+                commands + [RedisCommand("EVALSHA", arguments: [sha, 1] + keys + arguments)])
+            for (index, result) in results.enumerated() {
+                guard case .error(let message) = result else { continue }
+                if index == results.count - 1, message.hasPrefix("NOSCRIPT") {
+                    try await redis.evaluate(script, keys: keys, arguments: arguments)
+                } else {
+                    logger.error(
+                        "Job outcome write failed", metadata: ["rq.job_id": "\(jobID)", "error": "\(message)"])
+                }
+            }
+        }
+    }
+
+    /// The arguments of ``RQScripts/workerJobEnded`` for a job that ended: the job still running to name as
+    /// current (none: the worker is idle), the counter and working time to add, and the status to release the job's
+    /// dependents with (nil: none are released).
+    func workerJobEndedArguments(
+        _ execution: JobExecution, counter: String, releasing: JobStatus?, endedAt: Date
+    ) -> [any RedisArgument] {
+        [
+            execution.job.id, running.keys.first ?? "", counter, endedAt.timeIntervalSince(execution.startedAt),
+            releasing?.rawValue ?? "", RQTimestamp.format(Date()),
+        ]
     }
 
     /// Whether a job's outcome write took effect: every outcome (success, failure, retry) removes the execution's
@@ -127,14 +146,9 @@ extension WorkerPool {
         return { try await redis.send("ZSCORE", registry, member).isNull }
     }
 
-    /// The worker's state after a job ended: idle when nothing else runs, else busy with another job — written only
-    /// if no job started since the write was built (``RQScripts/workerJobEnded``). Without `ended` (a registration
-    /// written anew), the state as the worker knows it now.
-    func workerStateCommands(ended: String? = nil) -> [RedisCommand] {
-        if let ended {
-            let script = RQScripts.workerJobEnded
-            return [RedisCommand("EVAL", script.source, 1, workerKey, ended, running.keys.first ?? "")]
-        }
+    /// The worker's state as it knows it now (a registration written anew): idle when nothing runs, else busy with
+    /// one of its jobs. (After a job ends, ``RQScripts/workerJobEnded`` writes it.)
+    func workerStateCommands() -> [RedisCommand] {
         if running.isEmpty {
             return [RedisCommand("HSET", workerKey, "state", "idle"), RedisCommand("HDEL", workerKey, "current_job")]
         }
