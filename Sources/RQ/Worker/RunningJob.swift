@@ -14,7 +14,9 @@ enum StopReason: Sendable {
 final class RunningJob: StoppableJob {
     let jobID: String
     let execution: JobExecution
-    let horse: Horse?
+    /// Whether the job runs in a horse (attached once taken, ``attach(horse:)``) rather than in process.
+    let inHorse: Bool
+    private let horse = Mutex<Horse?>(nil)
     private let task = Mutex<Task<JobExecutor.Outcome, Never>?>(nil)
     private let state = Mutex<State>(State())
 
@@ -27,17 +29,24 @@ final class RunningJob: StoppableJob {
         var nextWaiter: UInt64 = 0
     }
 
-    init(execution: JobExecution, horse: Horse?) {
+    init(execution: JobExecution, inHorse: Bool) {
         self.jobID = execution.job.id
         self.execution = execution
-        self.horse = horse
+        self.inHorse = inHorse
+    }
+
+    /// Gives the job its horse. The handle is known to the worker's commands from the dequeue on, while the horse is
+    /// still being taken; a stop or kill that came meanwhile takes effect now, before the horse gets the job.
+    func attach(horse: Horse) {
+        self.horse.withLock { $0 = horse }
+        if stopReason != nil { horse.kill(SIGKILL) }
     }
 
     func attach(_ work: Task<JobExecutor.Outcome, Never>) { task.withLock { $0 = work } }
 
     func cancel() { task.withLock { $0 }?.cancel() }
 
-    func kill(_ signal: Int32) { horse?.kill(signal) }
+    func kill(_ signal: Int32) { horse.withLock { $0 }?.kill(signal) }
 
     /// Waits for ``markEnded()`` — resumed by it, no polling — or for the timeout, on the shared deadline clock.
     func waitUntilEnded(timeout: Duration) async -> Bool {
@@ -89,6 +98,6 @@ final class RunningJob: StoppableJob {
     /// Stops the job at once: SIGKILL for a horse's process group, cancellation in process.
     func stopNow(_ reason: StopReason) {
         markStopping(reason)
-        if let horse { horse.kill(SIGKILL) } else { cancel() }
+        if inHorse { kill(SIGKILL) } else { cancel() }
     }
 }

@@ -27,22 +27,23 @@ extension WorkerPool {
     private func runJob(_ execution: JobExecution, timeout: JobTimeout) async -> (JobOutcome, RunningJob) {
         if machine.phase == .stopped {
             // A cold shutdown came while the job was being read: it never starts, and is recorded as stopped by it.
-            return (.coldShutdown(coldShutdownText), RunningJob(execution: execution, horse: nil))
+            return (.coldShutdown(coldShutdownText), RunningJob(execution: execution, inHorse: false))
         }
         switch configuration.execution.mode {
         case .horse(let runner):
+            // Known to stop and kill commands before the horse is taken (which may wait for a spawn).
+            let handle = RunningJob(execution: execution, inHorse: true)
+            running[execution.job.id] = handle
             let horse: Horse
             do {
                 horse = try await takeHorse(runner: runner)
             } catch {
-                let handle = RunningJob(execution: execution, horse: nil)
                 return (.failed("could not start the job runner \(runner): \(error)\n"), handle)
             }
-            let handle = RunningJob(execution: execution, horse: horse)
-            running[execution.job.id] = handle
+            handle.attach(horse: horse)
             return (await runInHorse(horse, runner: runner, handle: handle, timeout: timeout), handle)
         case .inProcess(let functions):
-            let handle = RunningJob(execution: execution, horse: nil)
+            let handle = RunningJob(execution: execution, inHorse: false)
             running[execution.job.id] = handle
             return (await runInProcess(functions, handle: handle, timeout: timeout), handle)
         }
