@@ -79,6 +79,10 @@ final class Horse: Sendable {
     /// How many jobs this horse has been given.
     var jobsServed: Int { reports.withLock { $0.served } }
 
+    /// Whether the next assignment must say where Redis is: always for a one-job horse; for a reusable one, only
+    /// with its first job (it keeps its client).
+    var needsRedisConfiguration: Bool { !isReusable || jobsServed == 0 }
+
     /// The worker's environment, plus `RQ_WORKER_NAME` and `RQ_WORKER_PID` (a horse exits when its worker is gone);
     /// a crashing job's Swift backtrace is off unless `SWIFT_BACKTRACE` is set (the failure is recorded with its
     /// signal either way). Built once per worker, not per spawn.

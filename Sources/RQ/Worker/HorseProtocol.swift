@@ -20,7 +20,9 @@ enum HorseProtocol {
         var kwargs: JSONObject
         var meta: JSONObject
         var timeout: Int
-        var redis: RedisConfiguration
+        /// Where the job's Redis is. A reusable horse is told once, with its first job, and keeps its client; nil
+        /// in the assignments after that (a smaller message to write, parse and compare per job).
+        var redis: RedisConfiguration?
         var callbacks = JobCallbacks()
         /// The job's serializer: the horse writes `meta` in it.
         var serializer: JobSerializer = .json
@@ -38,6 +40,25 @@ enum HorseProtocol {
         }
 
         func encoded() -> [UInt8] {
+            var object: JSONObject = [
+                "job_id": .string(jobID), "execution_id": .string(executionID), "worker_name": .string(workerName),
+                "origin": .string(origin), "function": .string(functionName), "args": .array(args),
+                "kwargs": .object(kwargs), "meta": .object(meta), "timeout": .int(timeout),
+            ]
+            if let redis { object["redis"] = .object(Self.encoded(redis)) }
+            if !callbacks.isEmpty { object["callbacks"] = callbacks.json }
+            if serializer != .json { object["serializer"] = .string(serializer.description) }
+            if let description { object["description"] = .string(description) }
+            if let callbackOnly {
+                object["callback_only"] = [
+                    "name": .string(callbackOnly.callback.name), "timeout": .int(callbackOnly.callback.timeout.seconds),
+                    "stopped": .bool(callbackOnly.stopped), "exc": .string(callbackOnly.failureText),
+                ]
+            }
+            return JSONValue.object(object).serialized()
+        }
+
+        private static func encoded(_ redis: RedisConfiguration) -> JSONObject {
             var endpoint: JSONObject = [:]
             switch redis.endpoint {
             case .tcp(let host, let port):
@@ -71,27 +92,12 @@ enum HorseProtocol {
                 if let password = sentinel.password { settings["password"] = .string(password) }
                 endpoint["sentinel"] = .object(settings)
             }
-            var object: JSONObject = [
-                "job_id": .string(jobID), "execution_id": .string(executionID), "worker_name": .string(workerName),
-                "origin": .string(origin), "function": .string(functionName), "args": .array(args),
-                "kwargs": .object(kwargs), "meta": .object(meta), "timeout": .int(timeout),
-                "redis": .object(endpoint),
-            ]
-            if !callbacks.isEmpty { object["callbacks"] = callbacks.json }
-            if serializer != .json { object["serializer"] = .string(serializer.description) }
-            if let description { object["description"] = .string(description) }
-            if let callbackOnly {
-                object["callback_only"] = [
-                    "name": .string(callbackOnly.callback.name), "timeout": .int(callbackOnly.callback.timeout.seconds),
-                    "stopped": .bool(callbackOnly.stopped), "exc": .string(callbackOnly.failureText),
-                ]
-            }
-            return JSONValue.object(object).serialized()
+            return endpoint
         }
 
         init(
             jobID: String, executionID: String, workerName: String, origin: String, functionName: String,
-            args: [JSONValue], kwargs: JSONObject, meta: JSONObject, timeout: Int, redis: RedisConfiguration
+            args: [JSONValue], kwargs: JSONObject, meta: JSONObject, timeout: Int, redis: RedisConfiguration?
         ) {
             self.jobID = jobID
             self.executionID = executionID
@@ -106,7 +112,7 @@ enum HorseProtocol {
         }
 
         /// The assignment for a dequeued job: its call, its callbacks and its description.
-        init(job: Job, executionID: String, workerName: String, timeout: Int, redis: RedisConfiguration) {
+        init(job: Job, executionID: String, workerName: String, timeout: Int, redis: RedisConfiguration?) {
             self.init(
                 jobID: job.id, executionID: executionID, workerName: workerName, origin: job.origin,
                 functionName: job.functionName, args: job.args, kwargs: job.kwargs, meta: job.meta, timeout: timeout,
@@ -118,9 +124,26 @@ enum HorseProtocol {
 
         init(decoding bytes: [UInt8]) throws {
             let document = try JSONValue(parsing: bytes)
-            guard let jobID = document["job_id"]?.stringValue, let function = document["function"]?.stringValue,
-                let redisInfo = document["redis"]?.objectValue
+            guard let jobID = document["job_id"]?.stringValue, let function = document["function"]?.stringValue
             else { throw RQError(.invalidArgument, "malformed horse assignment") }
+            self.init(
+                jobID: jobID, executionID: document["execution_id"]?.stringValue ?? "",
+                workerName: document["worker_name"]?.stringValue ?? "", origin: document["origin"]?.stringValue ?? "",
+                functionName: function, args: document["args"]?.arrayValue ?? [],
+                kwargs: document["kwargs"]?.objectValue ?? [:], meta: document["meta"]?.objectValue ?? [:],
+                timeout: document["timeout"]?.intValue ?? JobTimeout.default.seconds,
+                redis: document["redis"]?.objectValue.map(Self.redisConfiguration))
+            callbacks = try JobCallbacks(json: document["callbacks"])
+            description = document["description"]?.stringValue
+            serializer = document["serializer"]?.stringValue.flatMap(JobSerializer.init(name:)) ?? .json
+            if let only = document["callback_only"], let name = only["name"]?.stringValue {
+                callbackOnly = CallbackOnly(
+                    callback: JobCallback(name, timeout: try JobTimeout(seconds: only["timeout"]?.intValue ?? 60)),
+                    stopped: only["stopped"]?.boolValue ?? false, failureText: only["exc"]?.stringValue ?? "")
+            }
+        }
+
+        private static func redisConfiguration(_ redisInfo: JSONObject) -> RedisConfiguration {
             var configuration = RedisConfiguration()
             if let path = redisInfo["path"]?.stringValue {
                 configuration.endpoint = .unix(path: path)
@@ -151,20 +174,7 @@ enum HorseProtocol {
                     } ?? .required,
                     checkHostname: tls["ssl_check_hostname"]?.boolValue ?? true)
             }
-            self.init(
-                jobID: jobID, executionID: document["execution_id"]?.stringValue ?? "",
-                workerName: document["worker_name"]?.stringValue ?? "", origin: document["origin"]?.stringValue ?? "",
-                functionName: function, args: document["args"]?.arrayValue ?? [],
-                kwargs: document["kwargs"]?.objectValue ?? [:], meta: document["meta"]?.objectValue ?? [:],
-                timeout: document["timeout"]?.intValue ?? JobTimeout.default.seconds, redis: configuration)
-            callbacks = try JobCallbacks(json: document["callbacks"])
-            description = document["description"]?.stringValue
-            serializer = document["serializer"]?.stringValue.flatMap(JobSerializer.init(name:)) ?? .json
-            if let only = document["callback_only"], let name = only["name"]?.stringValue {
-                callbackOnly = CallbackOnly(
-                    callback: JobCallback(name, timeout: try JobTimeout(seconds: only["timeout"]?.intValue ?? 60)),
-                    stopped: only["stopped"]?.boolValue ?? false, failureText: only["exc"]?.stringValue ?? "")
-            }
+            return configuration
         }
     }
 
@@ -305,10 +315,13 @@ public struct JobRunner: Sendable {
             let outcome: JobExecutor.Outcome
             do {
                 let assignment = try HorseProtocol.Assignment(decoding: input)
-                if client?.configuration != assignment.redis {
-                    client = (assignment.redis, Redis(configuration: assignment.redis))
+                if let configuration = assignment.redis, client?.configuration != configuration {
+                    client = (configuration, Redis(configuration: configuration))
                 }
-                outcome = await run(assignment, redis: client!.redis)
+                guard let redis = client?.redis else {
+                    throw RQError(.invalidArgument, "the horse was not told where Redis is")
+                }
+                outcome = await run(assignment, redis: redis)
                 if case .failure(let text) = outcome, JobExecutor.isTimeoutText(text) {
                     // The job ran out of time; it may have ignored its cancellation and still be running on another
                     // thread. Report, then exit rather than run the next job beside it.
@@ -336,7 +349,10 @@ public struct JobRunner: Sendable {
     }
 
     func run(_ assignment: HorseProtocol.Assignment) async -> JobExecutor.Outcome {
-        await run(assignment, redis: Redis(configuration: assignment.redis))
+        guard let configuration = assignment.redis else {
+            return .failure("horse could not read its assignment: it does not say where Redis is\n")
+        }
+        return await run(assignment, redis: Redis(configuration: configuration))
     }
 
     func run(_ assignment: HorseProtocol.Assignment, redis: Redis) async -> JobExecutor.Outcome {

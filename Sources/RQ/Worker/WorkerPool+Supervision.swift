@@ -107,7 +107,7 @@ extension WorkerPool {
         let job = handle.execution.job
         let assignment = HorseProtocol.Assignment(
             job: job, executionID: handle.execution.id, workerName: name, timeout: timeout.seconds,
-            redis: redis.configuration)
+            redis: horse.needsRedisConfiguration ? redis.configuration : nil)
         let penalty = deathPenalty
         // The horse runs the success or failure callback after the job: give it their time before stopping it. The
         // watchdog is a deadline on the shared clock, not a `Task.sleep`: a cancelled sleep leaves its dispatch
