@@ -63,6 +63,31 @@ private let record = JobCallback("examples.record_outcome")
         #expect(missing.excString?.contains("no callback is registered as 'examples.not_registered'") == true)
     }
 
+    /// A job cancelled at its timeout still gets its failure callback, with the timeout as the error — in a horse
+    /// (one-job and reusable, where the job runs in the horse's own task, cancelled at the deadline) and in process.
+    @Test(arguments: [(false, 1), (false, 5), (true, 1)])
+    func aTimedOutJobGetsItsFailureCallback(inProcess: Bool, maxJobsPerHorse: Int) async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: inProcess) {
+            $0.maxJobsPerHorse = maxJobsPerHorse
+        }
+        let slow = try await queue.enqueue(
+            ExampleFunctions.sleep, 30, options: EnqueueOptions(timeout: 1, onFailure: record))
+        let result = try await slow.waitForResult(timeout: .seconds(30))
+        #expect(result.kind == .failed)
+        #expect(result.excString?.contains("Task exceeded maximum timeout value (1 seconds)") == true)
+        #expect(try await eventually { try await recordedOutcomes(slow.job).count == 1 })
+        let recorded = try await recordedOutcomes(slow.job).first
+        #expect(recorded?["kind"] == "failed")
+        #expect(
+            recorded?["error"]?.stringValue?.contains("JobTimeoutException") == true, "\(String(describing: recorded))")
+        // The worker goes on with the next job.
+        let next = try await queue.enqueue(ExampleFunctions.add, 1, 2)
+        #expect(try await next.result(timeout: .seconds(30)) == 3)
+        try await worker.stop()
+    }
+
     @Test func aCrashedHorseStillGetsItsFailureCallbackAndAStoppedJobItsStoppedCallback() async throws {
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()

@@ -33,7 +33,7 @@ struct JobExecutor: Sendable {
                 case .failure(let text): return .failed(text)
                 }
             }
-        ) { await perform(job, executionID: execution.id, enforceTimeout: true) }
+        ) { await perform(job, executionID: execution.id, timeout: .returnAtDeadline) }
         let endedAt = Date()
         var final = job
         final.startedAt = execution.startedAt
@@ -60,21 +60,31 @@ struct JobExecutor: Sendable {
     /// As in RQ, a success callback that fails (or runs past its timeout) turns the outcome into a failure, and the
     /// failure callback then runs; a failure callback's own failure is added to the failure text.
     ///
-    /// - Parameter enforceTimeout: cancel the function at the job's timeout and report the timeout (the in-process
-    ///   death penalty). A worker that enforces the timeout itself passes false.
-    func perform(_ job: Job, executionID: String, enforceTimeout: Bool) async -> Outcome {
-        var outcome = await performFunction(job, executionID: executionID, enforceTimeout: enforceTimeout)
+    /// - Parameter timeout: how the job's timeout is enforced here (see ``TimeoutEnforcement``).
+    func perform(_ job: Job, executionID: String, timeout: TimeoutEnforcement) async -> Outcome {
+        var outcome = await performFunction(job, executionID: executionID, enforcement: timeout)
+        // Cancelled here only by the job's deadline: its callbacks still run, in a task of their own.
+        let detached = timeout == .cancelAtDeadline && Task.isCancelled
         if case .success(let value) = outcome, let callback = job.callbacks.success,
-            let problem = await runCallback(callback, job: job, outcome: .finished(value))
+            let problem = await runCallback(callback, job: job, outcome: .finished(value), detached: detached)
         {
             outcome = .failure(problem)
         }
         if case .failure(let text) = outcome, let callback = job.callbacks.failure,
-            let problem = await runCallback(callback, job: job, outcome: .failed(text))
+            let problem = await runCallback(callback, job: job, outcome: .failed(text), detached: detached)
         {
             outcome = .failure(text + problem)
         }
         return outcome
+    }
+
+    /// Runs a callback after the job's function; `detached`, in a task of its own, out of reach of the current
+    /// task's cancellation (the job's deadline, ``TimeoutEnforcement/cancelAtDeadline``).
+    private func runCallback(_ callback: JobCallback, job: Job, outcome: JobCallbackOutcome, detached: Bool) async
+        -> String?
+    {
+        guard detached else { return await runCallback(callback, job: job, outcome: outcome) }
+        return await Task { await runCallback(callback, job: job, outcome: outcome) }.value
     }
 
     /// Runs one callback under its timeout; returns the failure text if it threw, was missing or timed out.
@@ -99,8 +109,19 @@ struct JobExecutor: Sendable {
         return nil
     }
 
+    /// How a job's timeout is enforced where it runs. Either way the function is cancelled at the deadline and the
+    /// timeout reported; they differ for a function that ignores its cancellation.
+    enum TimeoutEnforcement {
+        /// The outcome is the timeout at the deadline even if the function runs on, in a task of its own (in process:
+        /// nobody else can stop it).
+        case returnAtDeadline
+        /// The function runs in the caller's task, cancelled at the deadline; one that runs on is killed by the
+        /// worker's watchdog with its process (a horse). No task per job, no thread woken to run it.
+        case cancelAtDeadline
+    }
+
     /// Calls the job's function with its context set.
-    private func performFunction(_ job: Job, executionID: String, enforceTimeout: Bool) async -> Outcome {
+    private func performFunction(_ job: Job, executionID: String, enforcement: TimeoutEnforcement) async -> Outcome {
         let context = JobContext(job: job, workerName: workerName, executionID: executionID)
         let call = JobCall(functionName: job.functionName, args: job.args, kwargs: job.kwargs)
         let functions = self.functions
@@ -117,7 +138,11 @@ struct JobExecutor: Sendable {
                 return .failure("\(String(reflecting: type(of: error))): \(error)\n")
             }
         }
-        guard enforceTimeout, timeout.seconds > 0 else { return await work() }
+        guard timeout.seconds > 0 else { return await work() }
+        if enforcement == .cancelAtDeadline {
+            return await Self.cancelling(
+                work, deadline: .seconds(timeout.seconds), onTimeout: .failure(Self.timeoutText(timeout)))
+        }
         return await Self.race(
             work, deadline: .seconds(timeout.seconds), onTimeout: .failure(Self.timeoutText(timeout)))
     }
@@ -155,6 +180,45 @@ struct JobExecutor: Sendable {
             }
         } onCancel: {
             worker.cancel()
+        }
+    }
+}
+
+extension JobExecutor {
+    /// Runs `work` in the current task, cancelling the task at the deadline; returns `onTimeout` if the deadline
+    /// passed, whatever the work returned.
+    static func cancelling(
+        _ work: @Sendable () async -> Outcome, deadline: Duration, onTimeout: Outcome
+    ) async -> Outcome {
+        let canceller = CurrentTaskCanceller()
+        withUnsafeCurrentTask { canceller.set($0) }
+        let timer = Deadlines.shared.schedule(after: deadline) { canceller.cancel() }
+        let outcome = await work()
+        Deadlines.shared.cancel(timer)
+        return canceller.finish() ? onTimeout : outcome
+    }
+}
+
+/// Cancels the task it was set up in, from another thread, only while that task is still inside the call that set
+/// it up (``JobExecutor/cancelling(_:deadline:onTimeout:)``): the lock orders a cancellation before ``finish()``,
+/// so the task is never touched after it left.
+final class CurrentTaskCanceller: @unchecked Sendable {
+    private let state = Mutex<(task: UnsafeCurrentTask?, fired: Bool)>((nil, false))
+
+    func set(_ task: UnsafeCurrentTask?) { state.withLock { $0.task = task } }
+
+    func cancel() {
+        state.withLock { state in
+            state.fired = true
+            state.task?.cancel()
+        }
+    }
+
+    /// Ends the cancellation window; returns whether the deadline fired within it.
+    func finish() -> Bool {
+        state.withLock { state in
+            state.task = nil
+            return state.fired
         }
     }
 }

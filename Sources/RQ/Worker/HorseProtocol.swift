@@ -375,7 +375,7 @@ public struct JobRunner: Sendable {
             let problem = await executor.runCallback(only.callback, job: job, outcome: outcome)
             return problem.map { .failure($0) } ?? .success(.null)
         }
-        return await executor.perform(job, executionID: assignment.executionID, enforceTimeout: true)
+        return await executor.perform(job, executionID: assignment.executionID, timeout: .cancelAtDeadline)
     }
 
     /// Reads the assignment, then watches the worker. A horse whose worker died (killed with SIGKILL, say) must not

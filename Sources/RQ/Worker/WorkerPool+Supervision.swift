@@ -144,7 +144,7 @@ extension WorkerPool {
         let job = handle.execution.job
         let executionID = handle.execution.id
         // A task of its own, awaited just below, so the death penalty and stop commands can cancel the job alone.
-        let work = Task { await executor.perform(job, executionID: executionID, enforceTimeout: true) }
+        let work = Task { await executor.perform(job, executionID: executionID, timeout: .returnAtDeadline) }
         handle.attach(work)
         let reported = await work.value
         handle.markEnded()
