@@ -123,6 +123,7 @@ struct PageLayout {
         .status{display:inline-block;padding:0 .5em;border-radius:.8em;background:#e3e6eb;font-size:12px}
         .status.failed,.status.stopped{background:#f8d4d4}.status.finished{background:#d3efd9}
         .status.started,.status.busy{background:#d6e4fb}.status.suspended{background:#fde9c4}
+        .status.warm{background:#fdf1d8}
         form.inline{display:inline}button{font:inherit;padding:.1em .6em;cursor:pointer}
         button.danger{color:#a11}.graphs{display:flex;gap:1em;flex-wrap:wrap}
         .graph{background:#fff;border:1px solid #e3e6eb;padding:.4em}.muted{color:#6b7280}

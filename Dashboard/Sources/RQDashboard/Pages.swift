@@ -212,11 +212,50 @@ struct Pages: Sendable {
                 }
                 body += "</tbody></table>"
             }
+            body += horsesTable(worker.horses, now: now)
             body += "</td></tr>"
         }
         if workers.isEmpty { body += "<tr><td colspan=\"11\" class=\"muted\">No workers.</td></tr>" }
         body += "</tbody></table>"
         return Content(title: "Workers", active: "Workers", body: body)
+    }
+
+    /// A Swift horse worker's horses (its `swift_horses` field, as of its last heartbeat): pid, busy or warm, the
+    /// job, how long it has run (or waited), jobs served, and the runner binary it was spawned from — marked when it
+    /// is an older build than another horse's. Nothing for in-process and Python workers, which publish none.
+    func horsesTable(_ horses: [Worker.Horse], now: Date) -> String {
+        guard !horses.isEmpty else { return "" }
+        let newest = horses.max { ($0.runner.modified ?? .distantPast) < ($1.runner.modified ?? .distantPast) }?.runner
+        var html = "<table class=\"slots horses\"><thead><tr><th>Horse PID</th><th>State</th><th>Job</th>"
+        html += "<th>For</th><th>Jobs served</th><th>Runner</th></tr></thead><tbody>"
+        for horse in horses {
+            let state = horse.isWarm ? "warm" : "busy"
+            let age = HTML.duration(max(0, now.timeIntervalSince(horse.since)))
+            html += "<tr id=\"horse-\(horse.pid)\"><td class=\"n\">\(horse.pid)</td>"
+            html += "<td><span class=\"status \(state)\">\(state)</span></td>"
+            html += "<td>\(horse.jobID.map { jobLink($0) } ?? "<span class=\"muted\">waiting for a job</span>")</td>"
+            html += horse.isWarm ? "<td class=\"muted\">warm for \(age)</td>" : "<td>running \(age)</td>"
+            html += "<td class=\"n\">\(horse.jobsServed)\(horse.maxJobs.map { " of \($0)" } ?? "")</td>"
+            html += "<td>\(runnerCell(horse.runner, isNewest: horse.runner == newest, now: now))</td></tr>"
+        }
+        html += "</tbody></table><p class=\"muted\">Horses as of the worker's last heartbeat.</p>"
+        return html
+    }
+
+    /// The runner's name (its path on hover), and the identity the worker compares to notice a rebuild.
+    func runnerCell(_ runner: Worker.Horse.Runner, isNewest: Bool, now: Date) -> String {
+        let name = runner.path.split(separator: "/").last.map(String.init) ?? runner.path
+        var html = "<code title=\"\(HTML.escape(runner.path))\">\(HTML.escape(name))</code>"
+        if !isNewest { html += " <span class=\"status stopped\">older build</span>" }
+        var identity: [String] = []
+        if let inode = runner.inode { identity.append("inode \(inode)") }
+        if let size = runner.size {
+            let tenths = Int((Double(size) / 100_000).rounded())
+            identity.append("\(tenths / 10).\(tenths % 10) MB")
+        }
+        if let modified = runner.modified { identity.append("built \(HTML.timeAgo(modified, now: now))") }
+        if !identity.isEmpty { html += "<br><span class=\"muted\">\(identity.joined(separator: " · "))</span>" }
+        return html
     }
 
     func fetchJobs(_ ids: [String]) async throws -> [String: Job] {

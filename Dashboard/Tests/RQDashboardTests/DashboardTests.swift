@@ -69,13 +69,31 @@ struct DashboardTests {
         // The busy job writes its progress each second; wait for the first step to be in `meta`.
         #expect(try await eventually { try await Job.fetch(id: busyID, redis: app.redis).meta["progress"] != nil })
 
-        // Workers: the Swift worker is busy, with the sleeping job in one of its slots.
+        // The app's pool runs jobs in horses and publishes them with its heartbeat (every 5 s): the sleeping job's
+        // horse, a live process, and warm ones.
+        var horses: [Worker.Horse] = []
+        let published = try await eventually {
+            horses = try await Worker.all(redis: app.redis).first?.horses ?? []
+            return horses.contains { $0.jobID == busyID } && horses.contains(where: \.isWarm)
+        }
+        #expect(published, "\(horses)")
+        let busyHorse = try #require(horses.first { $0.jobID == busyID })
+        #expect(kill(pid_t(busyHorse.pid), 0) == 0, "the busy horse is a live process")
+
+        // Workers: the Swift worker is busy, with the sleeping job in one of its slots and in its horses.
         let workers = try await Chromium.dom(app.base + "/rq/workers")
         let worker = try #require(try await Worker.all(redis: app.redis).first)
         #expect(workers.contains(worker.name))
         #expect(workers.contains(busyID), "the running job is listed under its worker")
         #expect(workers.contains("dashboard_app.sleep(300"))
         #expect(workers.contains("swift-rq"), "the worker's version")
+        let horseRow =
+            workers.components(separatedBy: "<tr id=\"horse-\(busyHorse.pid)\">").dropFirst().first?
+            .components(separatedBy: "</tr>").first ?? ""
+        #expect(horseRow.contains(">\(busyHorse.pid)<"), "the busy horse's pid: \(workers)")
+        #expect(horseRow.contains(busyID) && horseRow.contains(">busy<"), "the busy horse's row: \(horseRow)")
+        #expect(horseRow.contains("rq-dashboard-swift"), "the runner: \(horseRow)")
+        #expect(workers.contains(">warm<"), "the warm horses")
 
         // Queues: the counts of every registry, as Redis has them.
         let overview = try await Chromium.dom(app.base + "/rq")
@@ -121,8 +139,14 @@ struct DashboardTests {
         #expect(try await eventually { try await Job.fetch(id: busyID, redis: app.redis).status == .stopped })
         #expect(try await JobRegistry(.failed, queue: "default", redis: app.redis).contains(busyID))
         #expect(try await !JobRegistry(.started, queue: "default", redis: app.redis).contains(busyID))
+        // The horses are as of the worker's last heartbeat: the stopped job's horse leaves them with the next one.
+        #expect(
+            try await eventually {
+                try await !(Worker.all(redis: app.redis).first?.horses ?? []).contains { $0.pid == busyHorse.pid }
+            })
         let afterStop = try await Chromium.dom(app.base + "/rq/workers")
-        #expect(!afterStop.contains(busyID), "the stopped job left its worker's slot")
+        #expect(!afterStop.contains(busyID), "the stopped job left its worker's slot and its horses")
+        #expect(!afterStop.contains("horse-\(busyHorse.pid)"), "the stopped job's horse was killed")
         #expect(afterStop.contains(worker.name))
         try await app.stop()
     }

@@ -146,9 +146,11 @@ extension RQScripts {
 
     /// A worker's heartbeat (reference §2.9): its hash's `last_heartbeat`, and for each job it runs the execution
     /// record, started-registry entry and executions set given the prelude's heartbeat TTL again; the worker hash
-    /// lives as long as the longest of them (or the worker TTL plus 60 s when idle).
+    /// lives as long as the longest of them (or the worker TTL plus 60 s when idle); a horse worker's `swift_horses`
+    /// field (its horses, see `WorkerPool.horsesField`) is written in the same call.
     /// KEYS[1] the worker hash. ARGV: 1 hash timestamp, 2 float epoch, 3 integer epoch, 4 job monitoring interval,
-    /// 5 worker TTL, then five per running job: id, execution id, origin, timeout (seconds), seconds it has run.
+    /// 5 worker TTL, 6 the `swift_horses` JSON (empty: no field, an in-process worker), then five per running job:
+    /// id, execution id, origin, timeout (seconds), seconds it has run.
     /// Returns 0 if the worker hash had gone (its worker registers again), else 1.
     static let heartbeat = RQLua.script(
         "heartbeat",
@@ -156,8 +158,9 @@ extension RQScripts {
         local workerKey, stamp, epoch, now, interval = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
         local existed = redis.call('HEXISTS', workerKey, 'birth')
         redis.call('HSET', workerKey, 'last_heartbeat', stamp)
+        if ARGV[6] ~= '' then redis.call('HSET', workerKey, 'swift_horses', ARGV[6]) end
         local longest = 0
-        for i = 6, #ARGV, 5 do
+        for i = 7, #ARGV, 5 do
           local id, execution, origin = ARGV[i], ARGV[i + 1], ARGV[i + 2]
           local ttl = heartbeatTTL(tonumber(ARGV[i + 3]), interval)
           if ttl > longest then longest = ttl end

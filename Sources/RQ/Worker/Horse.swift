@@ -16,6 +16,8 @@ import Synchronization
 final class Horse: Sendable {
     let process: SpawnedProcess
     let binary: FileIdentity?
+    /// When it was spawned (what the worker's `swift_horses` field shows for a warm horse).
+    let spawnedAt = Date()
     /// Serves several jobs, exchanging frames.
     let isReusable: Bool
     private let assignmentWrite: Int32

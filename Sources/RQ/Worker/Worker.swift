@@ -48,6 +48,13 @@ public struct Worker: Sendable, Identifiable, CustomStringConvertible {
     public let totalWorkingTime: Double
     /// Seconds the current job has run, as of the last heartbeat.
     public let currentJobWorkingTime: Double
+    /// A Swift horse worker's horses — busy ones first, by the time their job started, then the warm ones waiting
+    /// for a job — from its hash's `swift_horses` field. Empty for an in-process Swift worker and for a Python one.
+    ///
+    /// The worker writes the field at registration and with each heartbeat, not per job, so it is as of
+    /// ``lastHeartbeat``: at most one heartbeat interval old (`min(jobMonitoringInterval, workerTTL / 2)`, 30 s by
+    /// default). A job shorter than that may come and go without ever being listed.
+    public let horses: [Horse]
 
     /// The `rq:worker:{name}` key.
     package var key: String { RQKeys.worker(name) }
@@ -135,5 +142,66 @@ public struct Worker: Sendable, Identifiable, CustomStringConvertible {
         failedJobCount = text("failed_job_count").flatMap { Int($0) } ?? 0
         totalWorkingTime = text("total_working_time").flatMap { Double($0) } ?? 0
         currentJobWorkingTime = text("current_job_working_time").flatMap { Double($0) } ?? 0
+        horses =
+            fields["swift_horses"].flatMap { try? JSONValue(parsing: $0) }?.arrayValue?.compactMap(Horse.init) ?? []
+    }
+}
+
+extension Worker {
+    /// One horse of a Swift worker — a job-runner process it started — as the worker's last heartbeat saw it (see
+    /// ``Worker/horses``).
+    public struct Horse: Sendable, Hashable, Identifiable {
+        /// The horse's process id, on the worker's host (``Worker/hostname``).
+        public let pid: Int
+        /// The job it runs, or nil for a warm horse waiting for one.
+        public let jobID: String?
+        /// When it started its current job; for a warm horse, when it was spawned.
+        public let since: Date
+        /// How many jobs it has been given, the current one included.
+        public let jobsServed: Int
+        /// How many jobs it runs before a fresh horse takes over (``WorkerPoolConfiguration/maxJobsPerHorse``), or
+        /// nil when it is 1: a horse per job.
+        public let maxJobs: Int?
+        /// Whether it is warm: spawned ahead of time (or kept after a job) and waiting for a job.
+        public let isWarm: Bool
+        /// The runner executable it was spawned from.
+        public let runner: Runner
+
+        /// The process id.
+        public var id: Int { pid }
+
+        /// The runner binary a horse was spawned from, identified as the worker does to notice a rebuild (hot reload):
+        /// a horse whose binary differs from the runner's current one runs no further job.
+        public struct Runner: Sendable, Hashable {
+            /// The executable's path, as the worker was configured with it.
+            public let path: String
+            /// The file's device number when the horse was spawned; nil if the worker could not read the file.
+            public let device: UInt64?
+            /// Its inode number; nil if the worker could not read the file.
+            public let inode: UInt64?
+            /// Its size in bytes; nil if the worker could not read the file.
+            public let size: Int64?
+            /// Its modification time; nil if the worker could not read the file.
+            public let modified: Date?
+        }
+
+        /// Reads one element of the `swift_horses` array; nil if it is not a horse.
+        init?(_ value: JSONValue) {
+            guard let pid = value["pid"]?.intValue, let since = value["since"]?.stringValue.flatMap(RQTimestamp.parse)
+            else { return nil }
+            self.pid = pid
+            self.since = since
+            jobID = value["job_id"]?.stringValue
+            jobsServed = value["jobs_served"]?.intValue ?? 0
+            maxJobs = value["max_jobs"]?.intValue
+            isWarm = value["warm"]?.boolValue ?? (jobID == nil)
+            let runner = value["runner"]
+            self.runner = Runner(
+                path: runner?["path"]?.stringValue ?? "",
+                device: runner?["device"]?.intValue.map { UInt64(truncatingIfNeeded: $0) },
+                inode: runner?["inode"]?.intValue.map { UInt64(truncatingIfNeeded: $0) },
+                size: runner?["size"]?.intValue.map { Int64($0) },
+                modified: runner?["mtime_ns"]?.intValue.map { Date(timeIntervalSince1970: Double($0) / 1e9) })
+        }
     }
 }

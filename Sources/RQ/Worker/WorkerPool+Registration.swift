@@ -37,6 +37,7 @@ extension WorkerPool {
                 "state", "started"),
             RedisCommand("SADD", RQKeys.workers, workerKey),
         ]
+        if let horses = horsesField() { commands.append(RedisCommand("HSET", workerKey, "swift_horses", horses)) }
         for queue in configuration.queues {
             commands.append(RedisCommand("SADD", RQKeys.queueWorkers(queue), workerKey))
         }
@@ -124,6 +125,9 @@ extension WorkerPool {
     // MARK: Heartbeats, commands, shutdown
 
     func monitorHeartbeats() async throws {
+        // A horse worker's first heartbeat comes at once: it publishes the warm horses spawned at start (the
+        // registration, before them, wrote none).
+        if case .horse = configuration.execution.mode { await heartbeat() }
         while !Task.isCancelled {
             try await Task.sleep(
                 for: min(configuration.jobMonitoringInterval, .seconds(Double(configuration.workerTTL) / 2)))
@@ -136,6 +140,7 @@ extension WorkerPool {
         var arguments: [any RedisArgument] = [
             RQTimestamp.format(now), RQTimestamp.epochString(now), RQTimestamp.epochSeconds(now),
             max(1, Int(configuration.jobMonitoringInterval.inSeconds.rounded(.up))), configuration.workerTTL,
+            horsesField() ?? [],
         ]
         for handle in running.values {
             let execution = handle.execution
@@ -158,6 +163,48 @@ extension WorkerPool {
         } catch {
             logger.warning("Heartbeat failed", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+// MARK: Horses in the worker hash
+
+extension WorkerPool {
+    /// The `swift_horses` field of a horse worker's hash (nil for an in-process worker, which writes none): a JSON
+    /// array of its horses, the busy ones by the time their job started, then the warm ones waiting for a job. Each
+    /// is `{"pid", "job_id" (null when warm), "since" (when its job started, or when it was spawned), "jobs_served",
+    /// "max_jobs" (only when `maxJobsPerHorse` is above 1), "warm", "runner": {"path", "device", "inode", "size",
+    /// "mtime_ns"}}` — the runner's identity is that of the binary the horse was spawned from, as hot reload compares
+    /// it. Written at registration and with each heartbeat, never per job: it is at most one heartbeat interval old.
+    /// (A horse running only a late callback is not listed.)
+    func horsesField() -> [UInt8]? {
+        guard case .horse(let runner) = configuration.execution.mode else { return nil }
+        let busy = running.values.compactMap { handle in handle.horse.map { (handle.execution, $0) } }
+            .sorted { $0.0.startedAt < $1.0.startedAt }
+        var horses = busy.map { execution, horse in
+            published(horse, runner: runner, jobID: execution.job.id, since: execution.startedAt)
+        }
+        for horse in warmHorses where horse.process.isRunning {
+            horses.append(published(horse, runner: runner, jobID: nil, since: horse.spawnedAt))
+        }
+        return JSONValue.array(horses).serialized()
+    }
+
+    private func published(_ horse: Horse, runner: String, jobID: String?, since: Date) -> JSONValue {
+        var object: JSONObject = [
+            "pid": .int(Int(horse.process.pid)), "job_id": jobID.map(JSONValue.string) ?? .null,
+            "since": .string(RQTimestamp.format(since)), "jobs_served": .int(horse.jobsServed),
+        ]
+        if configuration.maxJobsPerHorse > 1 { object["max_jobs"] = .int(configuration.maxJobsPerHorse) }
+        object["warm"] = .bool(jobID == nil)
+        var identity: JSONObject = ["path": .string(runner)]
+        if let binary = horse.binary {
+            identity["device"] = .int(Int(truncatingIfNeeded: binary.device))
+            identity["inode"] = .int(Int(truncatingIfNeeded: binary.inode))
+            identity["size"] = .int(Int(binary.size))
+            identity["mtime_ns"] = .int(Int(binary.modified))
+        }
+        object["runner"] = .object(identity)
+        return .object(object)
     }
 }
 
