@@ -16,7 +16,10 @@ final class RunningJob: StoppableJob {
     let execution: JobExecution
     /// Whether the job runs in a horse (attached once taken, ``attach(horse:)``) rather than in process.
     let inHorse: Bool
-    private let horse = Mutex<Horse?>(nil)
+    private let attachedHorse = Mutex<Horse?>(nil)
+
+    /// The job's horse, once taken (nil in process, and while a horse job's horse is being taken).
+    var horse: Horse? { attachedHorse.withLock { $0 } }
     private let task = Mutex<Task<JobExecutor.Outcome, Never>?>(nil)
     private let state = Mutex<State>(State())
 
@@ -38,7 +41,7 @@ final class RunningJob: StoppableJob {
     /// Gives the job its horse. The handle is known to the worker's commands from the dequeue on, while the horse is
     /// still being taken; a stop or kill that came meanwhile takes effect now, before the horse gets the job.
     func attach(horse: Horse) {
-        self.horse.withLock { $0 = horse }
+        attachedHorse.withLock { $0 = horse }
         if stopReason != nil { horse.kill(SIGKILL) }
     }
 
@@ -46,7 +49,7 @@ final class RunningJob: StoppableJob {
 
     func cancel() { task.withLock { $0 }?.cancel() }
 
-    func kill(_ signal: Int32) { horse.withLock { $0 }?.kill(signal) }
+    func kill(_ signal: Int32) { horse?.kill(signal) }
 
     /// Waits for ``markEnded()`` — resumed by it, no polling — or for the timeout, on the shared deadline clock.
     func waitUntilEnded(timeout: Duration) async -> Bool {
