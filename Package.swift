@@ -149,6 +149,13 @@ let package = Package(
             path: "Tests/Fixtures/ForgetfulService",
             swiftSettings: swiftSettings
         ),
+        // Built for the tracing tests: a runner whose horses propagate W3C trace context.
+        .executableTarget(
+            name: "TracingRunner",
+            dependencies: ["RQ", .product(name: "Tracing", package: "swift-distributed-tracing")],
+            path: "Tests/Fixtures/TracingRunner",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RQTests",
             dependencies: ["RQ"],

@@ -46,6 +46,32 @@ import Tracing
 
         """
 
+    /// A job in a horse runs in the context of its worker's consumer span — in a one-job horse and in a reusable
+    /// one, each job in its own span's — so the spans it starts (with a tracer the runner bootstraps) are children of
+    /// the consumer span.
+    @Test(arguments: [1, 5])
+    func aJobInAHorseRunsInItsConsumerSpansContext(maxJobsPerHorse: Int) async throws {
+        let redis = try await SharedRedis.client()
+        let name = uniqueName()
+        let queue = Queue(name, redis: redis)
+        let jobs = [try await queue.enqueue("tracing.traceparent"), try await queue.enqueue("tracing.traceparent")]
+        let tracer = W3CTestTracer()
+        try await withTracer(tracer) {
+            try await RunningWorker.start(queues: [name], redis: redis, burst: true) {
+                $0.execution = .horse(runner: builtExecutable("TracingRunner"))
+                $0.maxJobsPerHorse = maxJobsPerHorse
+            }.task.value
+        }
+        for job in jobs {
+            let seen = try await job.result(as: String.self, timeout: .seconds(30))
+            let consume = try #require(
+                tracer.finishedSpans.first {
+                    $0.operationName == "consume \(name)" && $0.attributes.get("rq.job.id") == .string(job.id)
+                })
+            #expect(seen == "00-\(consume.traceID)-\(consume.spanID)-01", "the job's context is its consumer span")
+        }
+    }
+
     @Test func pythonProducerSpanIsTheParentOfTheSwiftWorkersSpan() async throws {
         let server = try await SharedRedis.server()
         let redis = try server.makeClient()

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import Logging
+import Tracing
 
 /// The messages between a worker and a horse: one JSON document each way.
 ///
@@ -28,6 +29,10 @@ enum HorseProtocol {
         var serializer: JobSerializer = .json
         /// The job's description, so the horse need not rebuild the call string.
         var description: String?
+        /// The worker's consumer span, as its instrument propagates it (W3C `traceparent`, `tracestate` for an
+        /// OpenTelemetry tracer): the horse runs the job in that context, so spans the job starts are its children.
+        /// Nil without a tracer.
+        var trace: JSONObject?
         /// Set when the horse is to run only a callback: the job ended where its own horse could not run it (killed
         /// at its timeout, crashed, stopped).
         var callbackOnly: CallbackOnly?
@@ -49,6 +54,7 @@ enum HorseProtocol {
             if !callbacks.isEmpty { object["callbacks"] = callbacks.json }
             if serializer != .json { object["serializer"] = .string(serializer.description) }
             if let description { object["description"] = .string(description) }
+            if let trace, !trace.isEmpty { object["trace"] = .object(trace) }
             if let callbackOnly {
                 object["callback_only"] = [
                     "name": .string(callbackOnly.callback.name), "timeout": .int(callbackOnly.callback.timeout.seconds),
@@ -135,6 +141,7 @@ enum HorseProtocol {
                 redis: document["redis"]?.objectValue.map(Self.redisConfiguration))
             callbacks = try JobCallbacks(json: document["callbacks"])
             description = document["description"]?.stringValue
+            trace = document["trace"]?.objectValue
             serializer = document["serializer"]?.stringValue.flatMap(JobSerializer.init(name:)) ?? .json
             if let only = document["callback_only"], let name = only["name"]?.stringValue {
                 callbackOnly = CallbackOnly(
@@ -370,6 +377,17 @@ public struct JobRunner: Sendable {
             options: options, status: .started,
             now: Date())
         let executor = JobExecutor(redis: redis, functions: functions, workerName: assignment.workerName)
+        if let trace = assignment.trace, JobTraceContext.isActive {
+            // The worker's consumer span, carried over: the job's own spans are its children.
+            let context = JobTraceContext.context(from: trace)
+            return await ServiceContext.$current.withValue(context) { await perform(assignment, job, executor) }
+        }
+        return await perform(assignment, job, executor)
+    }
+
+    private func perform(_ assignment: HorseProtocol.Assignment, _ job: Job, _ executor: JobExecutor) async
+        -> JobExecutor.Outcome
+    {
         if let only = assignment.callbackOnly {
             let outcome: JobCallbackOutcome = only.stopped ? .stopped : .failed(only.failureText)
             let problem = await executor.runCallback(only.callback, job: job, outcome: outcome)

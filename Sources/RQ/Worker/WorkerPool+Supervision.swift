@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import Logging
+import Tracing
 import Synchronization
 
 // Running one job: horses (warm, replaced after a rebuild), in process, its watchdog, late callbacks.
@@ -105,9 +106,15 @@ extension WorkerPool {
 
     func runInHorse(_ horse: Horse, runner: String, handle: RunningJob, timeout: JobTimeout) async -> JobOutcome {
         let job = handle.execution.job
-        let assignment = HorseProtocol.Assignment(
+        var assignment = HorseProtocol.Assignment(
             job: job, executionID: handle.execution.id, workerName: name, timeout: timeout.seconds,
             redis: horse.needsRedisConfiguration ? redis.configuration : nil)
+        if JobTraceContext.isActive, let span = ServiceContext.current {
+            // The consumer span (WorkerTracing), for the spans the job starts in its horse.
+            var carrier: JSONObject = [:]
+            JobTraceContext.inject(span, into: &carrier)
+            assignment.trace = carrier
+        }
         let penalty = deathPenalty
         // The horse runs the success or failure callback after the job: give it their time before stopping it. The
         // watchdog is a deadline on the shared clock, not a `Task.sleep`: a cancelled sleep leaves its dispatch
