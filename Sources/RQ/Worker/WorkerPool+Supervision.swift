@@ -1,8 +1,8 @@
 import FoundationEssentials
 import Glibc
 import Logging
-import Tracing
 import Synchronization
+import Tracing
 
 // Running one job: horses (warm, replaced after a rebuild), in process, its watchdog, late callbacks.
 extension WorkerPool {
