@@ -92,6 +92,7 @@ rows = [
     ("Horse per job, concurrency 4, steady (jobs/s)", rate('swift-rq', 'horse-c4'), "Python RQ worker-pool -n 2, steady", rate('python-rq', 'pool'), ""),
     ("Reused horses (100 jobs each), concurrency 2, steady (jobs/s)", rate('swift-rq', 'reused-horse-c2'), "Python RQ worker-pool -n 2, steady", rate('python-rq', 'pool'), "≥ 15×"),
     ("Reused horses (100 jobs each), concurrency 2, steady (jobs/s)", rate('swift-rq', 'reused-horse-c2'), "swift-rq in-process, concurrency 10", rate('swift-rq', 'in-process-c10'), "≥ 40%"),
+    ("Reused horses (100 jobs each), concurrency 2, steady (jobs/s)", rate('swift-rq', 'reused-horse-c2'), "swift-rq in-process, concurrency 2", rate('swift-rq', 'in-process-c2'), ""),
     ("In-process, concurrency 10, steady (jobs/s)", rate('swift-rq', 'in-process-c10'), "Sidekiq, concurrency 10", rate('sidekiq', 'process'), "≥ 2.5×"),
     ("In-process, concurrency 10, steady (jobs/s)", rate('swift-rq', 'in-process-c10'), "Python RQ SimpleWorker, steady", rate('python-rq', 'simple'), ""),
     ("redis-server CPU per job, worker side, horse c1 (µs)", rate('swift-rq', 'horse-c1', 'server_us_per_job'), "Python RQ worker (fork)", rate('python-rq', 'worker', 'server_us_per_job'), ""),

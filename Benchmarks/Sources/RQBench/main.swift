@@ -220,6 +220,9 @@ if runs("workers-reused-horses") {
         "reused-horse-c2", jobs: quick ? 2_000 : 20_000, execution: .horse(runner: runner), concurrency: 2,
         maxJobsPerHorse: 100)
 }
+if runs("workers-in-process-c2") {
+    try await drain("in-process-c2", jobs: quick ? 2_000 : 20_000, execution: .inProcess(functions), concurrency: 2)
+}
 if runs("workers-in-process") {
     try await drain("in-process-c10", jobs: quick ? 5_000 : 50_000, execution: .inProcess(functions), concurrency: 10)
 }
