@@ -85,20 +85,25 @@ extension WorkerPool {
     }
 
     func scheduleRefill() {
-        guard configuration.warmHorses else { return }
+        // Nothing to do most of the time (reused horses go back to the warm pool): no task for nothing, per job.
+        guard configuration.warmHorses, needsWarmHorse else { return }
         // Unstructured on purpose: spawning is off the job's path; the horses it makes are owned by `warmHorses`.
         Task { self.refillWarmHorses() }
+    }
+
+    /// Whether a warm horse is missing. One spare beyond the concurrency: a horse takes longer to start than a no-op
+    /// job takes to run, so with one horse per slot the next job would wait for the start-up of a horse spawned when
+    /// the last one began.
+    private var needsWarmHorse: Bool {
+        warmHorses.count + running.count < 2 * configuration.concurrency + 1
+            && warmHorses.count < configuration.concurrency + 1
     }
 
     func refillWarmHorses() {
         guard configuration.warmHorses, case .horse(let runner) = configuration.execution.mode,
             machine.phase == .running
         else { return }
-        // One spare beyond the concurrency: a horse takes longer to start than a no-op job takes to run, so with one
-        // horse per slot the next job would wait for the start-up of a horse spawned when the last one began.
-        while warmHorses.count + running.count < 2 * configuration.concurrency + 1,
-            warmHorses.count < configuration.concurrency + 1
-        {
+        while needsWarmHorse {
             guard let horse = try? spawnHorse(runner: runner) else { return }
             warmHorses.append(horse)
         }
