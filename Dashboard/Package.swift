@@ -63,6 +63,12 @@ let package = Package(
                 "RQDashboard",
                 .product(name: "RQ", package: "swift-rq"),
                 .product(name: "RQTesting", package: "swift-rq"),
+                // The OTLP/HTTP receiver that TracingExportTests runs for the app's exporter.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
