@@ -2,7 +2,8 @@
 // swift-rq's dashboard: a package of its own, so the library's build and `swift build --build-tests` never build
 // Hummingbird. `RQDashboard` is a router builder to mount in any Hummingbird app; `rq-dashboard-swift` is the
 // example app that serves it, enqueues from a route and awaits the result, and runs a WorkerPool in the same
-// ServiceGroup. It depends on the root package through the `Dashboard/swift-rq` symlink, as Fuzz/ and Benchmarks/ do.
+// ServiceGroup (with swift-otel exporting its traces when OTEL_* variables ask for it). It depends on the root package
+// through the `Dashboard/swift-rq` symlink, as Fuzz/ and Benchmarks/ do.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -24,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // The example app's OpenTelemetry exporter, OTLP/HTTP only (its default traits add OTLP/gRPC, which would
+        // build grpc-swift, its HTTP/2 transport and grpc-swift-protobuf as well).
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         .target(
@@ -49,6 +53,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "OTel", package: "swift-otel"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -58,6 +63,12 @@ let package = Package(
                 "RQDashboard",
                 .product(name: "RQ", package: "swift-rq"),
                 .product(name: "RQTesting", package: "swift-rq"),
+                // The OTLP/HTTP receiver that TracingExportTests runs for the app's exporter.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -33,8 +33,10 @@ swift build --package-path Examples/VaporExample --build-tests
 swift test --package-path Examples/VaporExample --skip-build
 # The dashboard and Hummingbird example (Dashboard/, a package of its own, so Hummingbird stays out of the core's
 # build): built in a step of its own, then its tests, which run the example app with its worker pool and headless
-# Chromium one at a time. Measured from scratch here: the build 511 s (its own copies of swift-rq, SwiftNIO and
-# Hummingbird; the 2 cores shared with other builds, load average 7 to 12), the tests 30 to 45 s.
+# Chromium one at a time. Measured from scratch here (dependencies checked out, nothing built), with swift-otel's
+# OTLP/HTTP exporter in the example app: the build 498 s wall, 684 s of CPU (its own copies of swift-rq, SwiftNIO and
+# Hummingbird, and swift-otel with AsyncHTTPClient and SwiftProtobuf; the 2 cores shared, load average 1.3 to 4.3;
+# before swift-otel it took 511 s at a load of 7 to 12), the tests 25 to 45 s.
 started=$SECONDS
 swift build --package-path Dashboard --build-tests
 echo "test.sh: Dashboard built in $((SECONDS - started)) s"

@@ -8,14 +8,22 @@
 // RQ_QUEUES (comma-separated, default "default"), RQ_CONCURRENCY (2; 0 runs no worker pool),
 // DASHBOARD_SAMPLE_SECONDS (5). It prints `listening on http://HOST:PORT` once it serves.
 //
+// Tracing: with OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_TRACES_EXPORTER other
+// than `none`) set, swift-otel exports the app's traces over OTLP/HTTP — each request's server span, swift-rq's
+// `publish <queue>` span under it and the worker's `consume <queue>` span under that — configured by the standard
+// OTEL_* variables (OTEL_SERVICE_NAME, default rq-dashboard-swift; OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or
+// http/json; OTEL_TRACES_SAMPLER, OTEL_BSP_SCHEDULE_DELAY…). Traces only: no metrics or logs exporter. Without those
+// variables there is no tracer, and swift-rq starts no span.
+//
 // Routes: the dashboard under /rq; POST /add?a=1&b=2 enqueues `dashboard_app.add` and answers its result
 // (`{"job_id": "…", "result": 3}`); POST /jobs/sleep?seconds=N and POST /jobs/fail?message=M enqueue a job and
-// answer its id at once (202), for trying the dashboard. SIGTERM or SIGINT: graceful shutdown of all three services.
+// answer its id at once (202), for trying the dashboard. SIGTERM or SIGINT: graceful shutdown of all its services.
 import FoundationEssentials
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import OTel
 import RQ
 import RQDashboard
 import ServiceLifecycle
@@ -63,6 +71,23 @@ func environment(_ name: String) -> String? {
     return text.isEmpty ? nil : text
 }
 
+/// Bootstraps swift-otel's tracer if the environment asks for it — an OTLP endpoint, or a traces exporter other than
+/// `none` — and returns the service that exports the spans, to run in the app's ServiceGroup. Metrics and logs stay
+/// off, so swift-metrics and swift-log keep the backends they have.
+func bootstrapTracing() throws -> (any Service)? {
+    let endpoint = environment("OTEL_EXPORTER_OTLP_ENDPOINT") ?? environment("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    guard environment("OTEL_TRACES_EXPORTER").map({ $0 != "none" }) ?? (endpoint != nil) else { return nil }
+    var configuration = OTel.Configuration.default
+    configuration.serviceName = "rq-dashboard-swift"  // OTEL_SERVICE_NAME overrides it
+    configuration.metrics.enabled = false
+    configuration.logs.enabled = false
+    // The other OTEL_* variables (endpoint, protocol, sampler, batch delay…) override the configuration in here.
+    return try OTel.bootstrap(configuration: configuration)
+}
+
+// Once, before anything traces. (A horse returned above: spans a job starts in its horse are not exported.)
+let observability = try bootstrapTracing()
+
 let logger = Logger(label: "rq-dashboard-swift")
 let redis = try Redis(url: environment("RQ_REDIS_URL") ?? "redis://127.0.0.1:6379/0")
 let queueNames = (environment("RQ_QUEUES") ?? "default").split(separator: ",").map(String.init)
@@ -86,6 +111,8 @@ func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
 }
 
 let router = Router()
+// A server span per request, so a job's `publish` span is a child of the request that enqueued it.
+if observability != nil { router.add(middleware: TracingMiddleware()) }
 router.add(middleware: LogRequestsMiddleware(.debug))
 router.get("/") { _, _ in Response.redirect(to: "/rq") }
 dashboard.addRoutes(to: router)
@@ -122,9 +149,11 @@ let app = Application(
     },
     logger: logger)
 
-var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-    .init(service: app), .init(service: dashboard.sampler),
-]
+// The group shuts its services down in the reverse order: the exporter last, so it sends the spans that end while
+// the pool drains.
+var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+if let observability { services.append(.init(service: observability)) }
+services += [.init(service: app), .init(service: dashboard.sampler)]
 let concurrency = environment("RQ_CONCURRENCY").flatMap { Int($0) } ?? 2
 if concurrency > 0 {
     var configuration = WorkerPoolConfiguration(

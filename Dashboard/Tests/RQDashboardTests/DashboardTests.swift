@@ -24,6 +24,7 @@ struct DashboardTests {
         let job = try await Job.fetch(id: id, redis: app.redis)
         #expect(job.status == .finished)
         #expect(job.functionName == "dashboard_app.add")
+        #expect(job.meta["traceparent"] == nil, "no tracer, so no trace context, without OTEL_* variables")
         #expect(try await job.latestResult()?.returnValue == .int(5))
 
         let bad = try await HTTP.send("POST", app.base + "/add?a=two&b=3")
