@@ -10,6 +10,33 @@ import Testing
     /// The acceptance check: redis-server is SIGKILLed under busy workers — one with horses, one in process with a
     /// scheduler — and restarted from its append-only file seconds later. No worker exits, every job ends finished
     /// with its result, including the jobs that ended while Redis was away.
+    /// A worker started while Redis loads its data after a restart (every command answered `LOADING`) waits and
+    /// registers once Redis serves, rather than exiting — the chaos test restarts killed workers at any moment.
+    @Test func aWorkerStartedWhileRedisLoadsItsDataWaitsAndRegisters() async throws {
+        let server = try await RedisServer.start(arguments: ["--enable-debug-command", "yes"])
+        let redis = try server.makeClient()
+        try await redis.send("DEBUG", "POPULATE", 3_000_000)
+        try await redis.send("SAVE")
+        await server.stop()
+        let restarting = Task { try await server.restart() }
+        let probe = try server.makeClient()
+        let loading = try await eventually(timeout: .seconds(30), every: .milliseconds(5)) {
+            do {
+                _ = try await probe.send("PING")
+                return false
+            } catch let error as RedisError {
+                return error.message.contains("LOADING")
+            }
+        }
+        #expect(loading, "the server was seen loading its data")
+        let queue = Queue(uniqueName(), redis: try server.makeClient())
+        let worker = RunningWorker.start(queues: [queue.name], redis: try server.makeClient(), inProcess: true)
+        try await restarting.value
+        let job = try await queue.enqueue(ExampleFunctions.add, 2, 3)
+        #expect(try await job.result(timeout: .seconds(30)) == 5)
+        try await worker.stop()
+    }
+
     @Test func workersRideOutARedisCrashAndRestartFromItsAOF() async throws {
         let server = try await RedisServer.start(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
         let redis = try server.makeClient()

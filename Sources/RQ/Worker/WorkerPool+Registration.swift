@@ -8,6 +8,27 @@ extension WorkerPool {
     // MARK: Birth and death
 
     func birth() async throws {
+        var backoff = Backoff.outage
+        var waited = Duration.zero
+        while true {
+            do {
+                return try await register()
+            } catch let error as RedisError where error.code == .server && error.isTransient {
+                // Redis answered but cannot serve yet: loading its data after a restart (LOADING), or a replica not
+                // yet promoted. Wait as through an outage; a Redis that cannot be reached at all still fails at once.
+                if let maximum = configuration.maximumOutage, waited >= maximum { throw error }
+                if waited == .zero {
+                    logger.warning(
+                        "Redis cannot serve yet; the worker waits to register", metadata: ["error": "\(error)"])
+                }
+                let delay = backoff.next()
+                waited += delay
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    private func register() async throws {
         let existing = try await redis.pipeline([
             RedisCommand("EXISTS", workerKey), RedisCommand("HEXISTS", workerKey, "death"),
         ])
