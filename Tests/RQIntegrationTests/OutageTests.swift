@@ -13,9 +13,13 @@ import Testing
     /// A worker started while Redis loads its data after a restart (every command answered `LOADING`) waits and
     /// registers once Redis serves, rather than exiting — the chaos test restarts killed workers at any moment.
     @Test func aWorkerStartedWhileRedisLoadsItsDataWaitsAndRegisters() async throws {
-        let server = try await RedisServer.start(arguments: ["--enable-debug-command", "yes"])
+        // A slow load that costs no CPU: 20,000 keys, 100 µs of sleep each, and the server answering (LOADING) meanwhile.
+        let server = try await RedisServer.start(arguments: [
+            "--enable-debug-command", "yes", "--key-load-delay", "100", "--loading-process-events-interval-bytes",
+            "1024",
+        ])
         let redis = try server.makeClient()
-        try await redis.send("DEBUG", "POPULATE", 3_000_000)
+        try await redis.send("DEBUG", "POPULATE", 20_000)
         try await redis.send("SAVE")
         await server.stop()
         let restarting = Task { try await server.restart() }
