@@ -158,10 +158,12 @@ import Testing
         let blocks = Int((clock.now - waitStarted).components.seconds / 5)
         #expect((1...(2 + blocks)).contains(reads), "\(reads) XREAD calls in \(clock.now - waitStarted)")
         // And the read returned when the result was written (the stream entry id carries the time Redis wrote it),
-        // not at the end of a 5 s block. (A bound of 50 ms here failed on a loaded 2-core CI run: that is the
-        // scheduler's time, which a benchmark measures — rq-bench --only waiters.)
+        // not at the end of a 5 s block. (A bound of 50 ms here failed on a loaded 2-core CI run, and 1 s failed in
+        // three CI runs of 2026-12-04 at the crowded start of the parallel suite — 1.0, 2.3 and 2.5 s — though never
+        // alone, beside busy CPUs, or in the same suite run locally: that is the scheduler's time, which a benchmark
+        // measures, rq-bench --only waiters, p50 1.6 ms.)
         let written = try #require(try await job.latestResult()).createdAt
-        #expect(returnedAt.timeIntervalSince(written) < 1, "returned \(returnedAt.timeIntervalSince(written))s late")
+        #expect(returnedAt.timeIntervalSince(written) < 3, "returned \(returnedAt.timeIntervalSince(written))s late")
         await server.stop()
     }
 
