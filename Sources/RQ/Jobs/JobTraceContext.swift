@@ -27,13 +27,6 @@ enum JobTraceContext {
         return context
     }
 
-    /// A context read from a carrier ``inject(_:into:)`` wrote (a horse's assignment carries its worker's span).
-    static func context(from carrier: JSONObject) -> ServiceContext {
-        var context = ServiceContext.topLevel
-        InstrumentationSystem.instrument.extract(carrier, into: &context, using: MetaExtractor())
-        return context
-    }
-
     /// Writes `context` into `meta` with the active instrument's propagation (nothing if it injects nothing).
     static func inject(_ context: ServiceContext, into meta: inout JSONObject) {
         InstrumentationSystem.instrument.inject(context, into: &meta, using: MetaInjector())

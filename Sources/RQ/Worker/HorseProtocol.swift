@@ -379,7 +379,7 @@ public struct JobRunner: Sendable {
         let executor = JobExecutor(redis: redis, functions: functions, workerName: assignment.workerName)
         if let trace = assignment.trace, JobTraceContext.isActive {
             // The worker's consumer span, carried over: the job's own spans are its children.
-            let context = JobTraceContext.context(from: trace)
+            let context = JobTraceContext.parent(of: trace)
             return await ServiceContext.$current.withValue(context) { await perform(assignment, job, executor) }
         }
         return await perform(assignment, job, executor)
