@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Testing
 
 @testable import RQ
@@ -27,18 +28,18 @@ import Testing
     @Test func aBurstEndsOnlyAfterThePendingOutcomeWrites() {
         var worker = machine(burst: true)
         #expect(step(&worker) == .dequeue(limit: 2))
-        worker.dequeued(["a", "b"], now: start)
-        #expect(step(&worker) == .waitForAJobToEnd, "both slots are busy")
+        worker.dequeued(["a", "b"], limit: 2, now: start)
+        #expect(step(&worker) == .waitForAJobOrADequeue, "both slots are busy")
         worker.jobEnded("a")
         worker.jobEnded("b")
         #expect(step(&worker) == .dequeue(limit: 2))
-        worker.dequeued([], now: start)
+        worker.dequeued([], limit: 2, now: start)
         // The queues are empty, but a's outcome (a retry, say, which queues it again) is still being written.
         worker.outcomeWritten("b")
         #expect(step(&worker) == .waitForOutcomeWrites)
         worker.outcomeWritten("a")
         #expect(step(&worker) == .dequeue(limit: 2), "after the writes, the queues are looked at once more")
-        worker.dequeued([], now: start)
+        worker.dequeued([], limit: 2, now: start)
         #expect(step(&worker) == .finish)
         #expect(worker.phase == .finished)
     }
@@ -46,10 +47,10 @@ import Testing
     @Test func maxJobsTakesNoMoreThanItsNumberAndFinishesTheirWrites() {
         var worker = machine(concurrency: 4, maxJobs: 3)
         #expect(step(&worker) == .dequeue(limit: 3))
-        worker.dequeued(["a", "b"], now: start)
+        worker.dequeued(["a", "b"], limit: 3, now: start)
         #expect(step(&worker) == .dequeue(limit: 1), "two slots are free, but only one job is left to take")
-        worker.dequeued(["c"], now: start)
-        #expect(step(&worker) == .waitForAJobToEnd)
+        worker.dequeued(["c"], limit: 1, now: start)
+        #expect(step(&worker) == .waitForAJobOrADequeue)
         #expect(worker.phase == .draining)
         for id in ["a", "b", "c"] { worker.jobEnded(id) }
         #expect(step(&worker) == .waitForOutcomeWrites)
@@ -60,7 +61,7 @@ import Testing
     @Test func aDroppedJobDoesNotCountTowardsMaxJobs() {
         var worker = machine(concurrency: 2, maxJobs: 2)
         _ = step(&worker)
-        worker.dequeued(["gone", "b"], now: start)
+        worker.dequeued(["gone", "b"], limit: 2, now: start)
         worker.jobDropped("gone")  // its hash had expired
         #expect(step(&worker) == .dequeue(limit: 1))
     }
@@ -68,12 +69,12 @@ import Testing
     @Test func aWarmShutdownLetsTheRunningJobsFinishThenAColdOneStopsThem() {
         var worker = machine(concurrency: 3)
         _ = step(&worker)
-        worker.dequeued(["a", "b"], now: start)
+        worker.dequeued(["a", "b"], limit: 3, now: start)
         let noted1 = worker.warmShutdown()
         #expect(noted1, "jobs are running: the request is noted in the worker's hash")
-        #expect(step(&worker) == .waitForAJobToEnd)
+        #expect(step(&worker) == .waitForAJobOrADequeue)
         worker.jobEnded("a")
-        #expect(step(&worker) == .waitForAJobToEnd, "no new job during a warm shutdown")
+        #expect(step(&worker) == .waitForAJobOrADequeue, "no new job during a warm shutdown")
         // A second signal: cold.
         let stopping2 = worker.coldShutdown()
         #expect(stopping2 == ["b"])
@@ -90,8 +91,8 @@ import Testing
     @Test func aSlotFreedByACrashIsFilledAgain() {
         var worker = machine(concurrency: 2)
         _ = step(&worker)
-        worker.dequeued(["a", "b"], now: start)
-        #expect(step(&worker) == .waitForAJobToEnd)
+        worker.dequeued(["a", "b"], limit: 2, now: start)
+        #expect(step(&worker) == .waitForAJobOrADequeue)
         worker.jobEnded("a")  // its horse crashed: the job is failed, the slot is free
         #expect(step(&worker) == .dequeue(limit: 1))
         #expect(worker.taken == ["a", "b"], "a is still being recorded")
@@ -100,7 +101,7 @@ import Testing
     @Test func aStopJobCommandFindsOnlyJobsRunningHere() {
         var worker = machine()
         _ = step(&worker)
-        worker.dequeued(["a"], now: start)
+        worker.dequeued(["a"], limit: 2, now: start)
         #expect(worker.isRunning("a"))
         #expect(!worker.isRunning("elsewhere"))
         worker.jobEnded("a")
@@ -111,34 +112,37 @@ import Testing
         var worker = machine()
         _ = step(&worker)
         worker.suspended()
+        worker.dequeueAbandoned(limit: 2)
         #expect(step(&worker) == .pauseWhileSuspended)
         #expect(step(&worker) == .dequeue(limit: 2))
 
         var burst = machine(burst: true)
         _ = step(&burst)
         burst.suspended()
+        burst.dequeueAbandoned(limit: 2)
         #expect(step(&burst) == .finish)
     }
 
     @Test func anIdleWorkerStopsAfterItsMaximumIdleTime() {
         var worker = machine(maxIdle: .seconds(10))
         _ = step(&worker)
-        worker.dequeued([], now: start)
+        worker.dequeued([], limit: 2, now: start)
         #expect(step(&worker, at: start + .seconds(5)) == .dequeue(limit: 2))
-        worker.dequeued([], now: start + .seconds(5))
+        worker.dequeued([], limit: 2, now: start + .seconds(5))
         #expect(step(&worker, at: start + .seconds(11)) == .finish)
     }
 
     @Test func anOutageBacksOffThenLostStartsArePutBackBeforeTheNextDequeue() {
         var worker = machine(maximumOutage: .seconds(60))
         _ = step(&worker)
-        worker.dequeued(["a"], now: start)
+        worker.dequeued(["a"], limit: 2, now: start)
         _ = step(&worker)
         // The next dequeue's reply is lost with the connection: it may have started jobs.
         let decision4 = worker.redisFailed(duringDequeue: true, now: start)
         #expect(decision4 == .retry(after: .milliseconds(100), first: true))
         let decision5 = worker.redisFailed(duringDequeue: true, now: start)
         #expect(decision5 == .retry(after: .milliseconds(200), first: false))
+        worker.dequeueAbandoned(limit: 1)
         #expect(step(&worker) == .requeueLostStarts(known: ["a"]), "a is known; the rest go back")
         #expect(
             worker.redisFailed(duringDequeue: false, now: start + .seconds(1))
@@ -156,6 +160,76 @@ import Testing
                 == .retry(after: .milliseconds(100), first: true))
         let decision8 = worker.redisFailed(duringDequeue: false, now: start + .seconds(70))
         #expect(decision8 == .giveUp)
+    }
+}
+
+extension WorkerStateMachineTests {
+    @Test func aSecondDequeueGoesOutBeforeTheFirstReturnsOnlyWhileTheQueuesHaveMore() {
+        var worker = machine(concurrency: 4)
+        #expect(step(&worker) == .dequeue(limit: 4))
+        #expect(step(&worker) == .waitForAJobOrADequeue, "nothing known of the queues yet: one dequeue at a time")
+        worker.dequeued(["a", "b", "c", "d"], limit: 4, now: start)
+        worker.jobEnded("a")
+        #expect(step(&worker) == .waitForAJobOrADequeue, "one free slot of four is not worth a round trip")
+        worker.jobEnded("b")
+        #expect(step(&worker) == .dequeue(limit: 2))
+        worker.jobEnded("c")
+        worker.jobEnded("d")
+        #expect(step(&worker) == .dequeue(limit: 2), "the queues had more: the freed slots need not wait")
+        #expect(worker.dequeuesInFlight == 2)
+        #expect(step(&worker) == .waitForAJobOrADequeue, "never more than two on their way")
+        worker.dequeued(["e"], limit: 2, now: start)
+        worker.jobEnded("e")
+        #expect(step(&worker) == .waitForAJobOrADequeue, "the queues ran dry: no second dequeue")
+        worker.dequeued([], limit: 2, now: start)
+        #expect(step(&worker) == .dequeue(limit: 4), "none on its way: the next may block")
+    }
+
+    @Test func aWarmShutdownAndABurstEndWaitForTheDequeuesOnTheirWay() {
+        var worker = machine(concurrency: 2)
+        _ = step(&worker)
+        let noted = worker.warmShutdown()
+        #expect(!noted)
+        #expect(step(&worker) == .waitForAJobOrADequeue, "the jobs the dequeue took must run, not be left started")
+        worker.dequeued(["a"], limit: 2, now: start)
+        #expect(step(&worker) == .waitForAJobOrADequeue)
+        worker.jobEnded("a")
+        worker.outcomeWritten("a")
+        #expect(step(&worker) == .finish)
+
+        var burst = machine(concurrency: 2, burst: true)
+        _ = step(&burst)
+        burst.dequeued(["a", "b"], limit: 2, now: start)
+        burst.jobEnded("a")
+        #expect(step(&burst) == .dequeue(limit: 1))
+        burst.jobEnded("b")
+        #expect(step(&burst) == .dequeue(limit: 1), "the queues had more")
+        burst.dequeued([], limit: 1, now: start)
+        #expect(step(&burst) == .waitForAJobOrADequeue, "one found nothing, the other is on its way")
+        burst.dequeued(["c"], limit: 1, now: start)
+        #expect(step(&burst) == .dequeue(limit: 1))
+        burst.jobEnded("c")
+        burst.dequeued([], limit: 1, now: start)
+        #expect(step(&burst) == .waitForOutcomeWrites)
+        for id in ["a", "b", "c"] { burst.outcomeWritten(id) }
+        #expect(step(&burst) == .dequeue(limit: 2), "after the writes, the queues are looked at once more")
+        burst.dequeued([], limit: 2, now: start)
+        #expect(step(&burst) == .finish)
+    }
+
+    @Test func lostStartsArePutBackOnlyWithNoDequeueOnItsWay() {
+        var worker = machine(concurrency: 2, maximumOutage: .seconds(60))
+        _ = step(&worker)
+        worker.dequeued(["a", "b"], limit: 2, now: start)
+        worker.jobEnded("a")
+        #expect(step(&worker) == .dequeue(limit: 1))
+        worker.jobEnded("b")
+        #expect(step(&worker) == .dequeue(limit: 1))
+        _ = worker.redisFailed(duringDequeue: true, now: start)
+        worker.dequeueAbandoned(limit: 1)
+        #expect(step(&worker) == .waitForAJobOrADequeue, "the other dequeue may still start a job")
+        worker.dequeued(["c"], limit: 1, now: start)
+        #expect(step(&worker) == .requeueLostStarts(known: ["a", "b", "c"]))
     }
 }
 
@@ -227,5 +301,31 @@ import Testing
                 == .retire)
         #expect(decide(runnerChanged: true) == .retire, "a rebuilt runner is picked up by the next job")
         #expect(decide(workerTakesJobs: false) == .retire, "a draining worker keeps no horses")
+    }
+}
+
+@Suite struct RunningJobTests {
+    /// A stop or kill command can come while a dequeued job waits for the loop to start it: the reason is kept, and
+    /// the job's task is cancelled as it is attached.
+    @Test func aJobStoppedBeforeItsTaskExistsIsCancelledAsItIsAttached() async throws {
+        let redis = try Redis(url: "redis://127.0.0.1:1/0")  // never contacted
+        let job = Job(
+            id: "j", redis: redis, origin: "q", payload: JobPayload(functionName: "f", args: [], kwargs: [:]),
+            description: nil, timeout: nil, options: EnqueueOptions(), status: .started, now: Date())
+        let handle = RunningJob(
+            execution: JobExecution(job: job, workerName: "w", hasWorkerHash: true, startedAt: Date(), id: "e"),
+            inHorse: false)
+        handle.stopNow(.stopCommand)
+        let work = Task { () -> JobExecutor.Outcome in
+            try? await Task.sleep(for: .seconds(60))
+            return .failure(Task.isCancelled ? "cancelled" : "ran to the end")
+        }
+        handle.attach(work)
+        guard case .failure(let text) = await work.value else {
+            Issue.record("the job's task was not cancelled")
+            return
+        }
+        #expect(text == "cancelled")
+        #expect(handle.stopReason == .stopCommand)
     }
 }

@@ -45,7 +45,10 @@ final class RunningJob: StoppableJob {
         if stopReason != nil { horse.kill(SIGKILL) }
     }
 
-    func attach(_ work: Task<JobExecutor.Outcome, Never>) { task.withLock { $0 = work } }
+    func attach(_ work: Task<JobExecutor.Outcome, Never>) {
+        task.withLock { $0 = work }
+        if stopReason != nil { work.cancel() }
+    }
 
     func cancel() { task.withLock { $0 }?.cancel() }
 

@@ -25,8 +25,14 @@ extension WorkerPool {
             await beginDraining()
         case "kill-horse":
             for handle in running.values { handle.stopNow(.killCommand) }
+            for id in machine.running where running[id] == nil { stopsBeforeStart[id] = .killCommand }
         case "stop-job":
             guard let jobID, let handle = running[jobID] else {
+                if let jobID, machine.isRunning(jobID) {
+                    // Taken (started in Redis) but not running yet: it is stopped as it starts.
+                    stopsBeforeStart[jobID] = .stopCommand
+                    return
+                }
                 logger.info("stop-job for a job not running here", metadata: ["rq.job_id": "\(jobID ?? "")"])
                 return
             }

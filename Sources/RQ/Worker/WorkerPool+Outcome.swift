@@ -12,9 +12,7 @@ extension WorkerPool {
         let id = handle.jobID
         running[id] = nil
         machine.jobEnded(id)
-        let waiters = slotWaiters
-        slotWaiters.removeAll()
-        for waiter in waiters { waiter.resume() }
+        wakeTheLoop()
         Task {
             await self.record(outcome, handle: handle)
             self.recordWritten(id)

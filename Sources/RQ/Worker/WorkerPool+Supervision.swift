@@ -28,13 +28,14 @@ extension WorkerPool {
     private func runJob(_ execution: JobExecution, timeout: JobTimeout) async -> (JobOutcome, RunningJob) {
         if machine.phase == .stopped {
             // A cold shutdown came while the job was being read: it never starts, and is recorded as stopped by it.
+            stopsBeforeStart[execution.job.id] = nil
             return (.coldShutdown(coldShutdownText), RunningJob(execution: execution, inHorse: false))
         }
         switch configuration.execution.mode {
         case .horse(let runner):
             // Known to stop and kill commands before the horse is taken (which may wait for a spawn).
             let handle = RunningJob(execution: execution, inHorse: true)
-            running[execution.job.id] = handle
+            register(handle)
             let horse: Horse
             do {
                 horse = try await takeHorse(runner: runner)
@@ -45,9 +46,15 @@ extension WorkerPool {
             return (await runInHorse(horse, runner: runner, handle: handle, timeout: timeout), handle)
         case .inProcess(let functions):
             let handle = RunningJob(execution: execution, inHorse: false)
-            running[execution.job.id] = handle
+            register(handle)
             return (await runInProcess(functions, handle: handle, timeout: timeout), handle)
         }
+    }
+
+    /// Makes a job's handle known to stop and kill commands, and carries out one that came before it.
+    private func register(_ handle: RunningJob) {
+        running[handle.jobID] = handle
+        if let reason = stopsBeforeStart.removeValue(forKey: handle.jobID) { handle.stopNow(reason) }
     }
 
     func takeHorse(runner: String) async throws -> Horse {

@@ -38,8 +38,15 @@ public actor WorkerPool: Service {
     var running: [String: RunningJob] = [:]
     /// Who waits for every outcome being written to be written.
     var recordWaiters: [CheckedContinuation<Void, Never>] = []
-    /// Who waits for a job to end (the dequeue loop, when its slots are full).
-    var slotWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Who waits for a job to end or a dequeue to return (the dequeue loop, when it has nothing to do).
+    var loopWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Jobs a dequeue took that the loop has yet to start.
+    var arrivals: [Dequeued] = []
+    /// Stop and kill commands for jobs taken but not running yet (a dequeue's jobs wait for the loop to start them):
+    /// each is carried out the moment its job's handle exists.
+    var stopsBeforeStart: [String: StopReason] = [:]
+    /// Why the loop must end: a dequeue beside it met an outage longer than the maximum.
+    var loopFailure: (any Error)?
     var warmHorses: [Horse] = [] {
         didSet { WorkerMetrics.warmHorsesChanged(from: oldValue.count, to: warmHorses.count) }
     }
@@ -165,17 +172,35 @@ public actor WorkerPool: Service {
         if configuration.warmHorses { refillWarmHorses() }
         // A discarding group: a job's task leaves nothing behind when it ends (a plain group keeps every finished
         // child until `next()` takes it — memory growing with the job count, as the in-process soak showed).
-        try await withThrowingDiscardingTaskGroup { jobs in
+        try await withThrowingDiscardingTaskGroup { tasks in
             while true {
+                if let failure = loopFailure { throw failure }
                 if Task.isCancelled, machine.phase == .running || machine.phase == .draining {
                     stopAllRunningJobs(.coldShutdown)
+                }
+                if !arrivals.isEmpty {
+                    let batch = arrivals
+                    arrivals.removeAll()
+                    for dequeued in batch {
+                        guard let job = await loadJob(dequeued) else {
+                            stopsBeforeStart[dequeued.id] = nil
+                            machine.jobDropped(dequeued.id)
+                            continue
+                        }
+                        let execution = JobExecution(
+                            job: job, workerName: name, hasWorkerHash: true, startedAt: dequeued.startedAt,
+                            id: dequeued.executionID)
+                        let queue = dequeued.queue
+                        tasks.addTask { await self.perform(execution, queue: queue) }
+                    }
+                    continue
                 }
                 switch machine.nextStep(now: .now) {
                 case .finish:
                     return
-                case .waitForAJobToEnd:
-                    // Each job's task tells the machine it ended, and resumes this wait, before it returns.
-                    await withCheckedContinuation { slotWaiters.append($0) }
+                case .waitForAJobOrADequeue:
+                    // Each job's task, and each dequeue, resumes this wait before it returns.
+                    await withCheckedContinuation { loopWaiters.append($0) }
                 case .waitForOutcomeWrites:
                     await waitForRecords()
                 case .pauseWhileSuspended:
@@ -194,36 +219,47 @@ public actor WorkerPool: Service {
                     do {
                         if try await isSuspended() {
                             machine.suspended()
+                            machine.dequeueAbandoned(limit: limit)
                             continue
                         }
                     } catch {
+                        machine.dequeueAbandoned(limit: limit)
                         try await rideOut(error, duringDequeue: false)
                         continue
                     }
                     await maintainIfDue()
-                    let batch: [Dequeued]
-                    do { batch = try await dequeue(upTo: limit) } catch {
-                        try await rideOut(error, duringDequeue: true)
-                        continue
-                    }
-                    machine.dequeued(batch.map(\.id), now: .now)
-                    if let last = batch.last {
-                        queueOrder = configuration.dequeueStrategy.reordered(queueOrder, servedBy: last.queue)
-                    }
-                    await redisAnswered()
-                    for dequeued in batch {
-                        guard let job = await loadJob(dequeued) else {
-                            machine.jobDropped(dequeued.id)
-                            continue
-                        }
-                        let execution = JobExecution(
-                            job: job, workerName: name, hasWorkerHash: true, startedAt: dequeued.startedAt,
-                            id: dequeued.executionID)
-                        let queue = dequeued.queue
-                        jobs.addTask { await self.perform(execution, queue: queue) }
-                    }
+                    tasks.addTask { await self.dequeueBesideTheLoop(limit: limit) }
                 }
             }
         }
+    }
+
+    /// One dequeue, run beside the loop so that jobs go on ending (and a second dequeue may go out) while it is on
+    /// its way: the jobs it takes wait in `arrivals` for the loop to start them. A failure is ridden out here, with
+    /// the dequeue still counted as on its way, so no other goes out meanwhile.
+    func dequeueBesideTheLoop(limit: Int) async {
+        defer { wakeTheLoop() }
+        let batch: [Dequeued]
+        do {
+            batch = try await dequeue(upTo: limit)
+        } catch {
+            do { try await rideOut(error, duringDequeue: true) } catch { loopFailure = error }
+            machine.dequeueAbandoned(limit: limit)
+            return
+        }
+        machine.dequeued(batch.map(\.id), limit: limit, now: .now)
+        if let last = batch.last {
+            queueOrder = configuration.dequeueStrategy.reordered(queueOrder, servedBy: last.queue)
+        }
+        arrivals.append(contentsOf: batch)
+        wakeTheLoop()
+        await redisAnswered()
+    }
+
+    /// Resumes the loop if it waits for a job to end or a dequeue to return.
+    func wakeTheLoop() {
+        let waiters = loopWaiters
+        loopWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
     }
 }

@@ -1,6 +1,6 @@
 /// What a worker knows about its own work, as a value: its phase (running, draining after a warm shutdown, stopped
-/// by a cold one), the jobs in its slots, the outcomes still being written, how many jobs it has taken, whether its
-/// dequeue may have started jobs it never heard of, and whether Redis is away. The dequeue loop asks it for the next
+/// by a cold one), the jobs in its slots, the dequeues on their way, the outcomes still being written, how many jobs
+/// it has taken, whether its dequeue may have started jobs it never heard of, and whether Redis is away. The dequeue loop asks it for the next
 /// ``Step`` and tells it what happened; it does no I/O and reads no clock (`now` is an argument), so burst ends,
 /// max jobs, shutdowns, slots and outages are unit-tested without Redis or processes (`WorkerStateMachineTests`).
 ///
@@ -14,6 +14,11 @@
 ///
 /// Draining and stopped both end the same way: wait for the jobs in the slots to end and for every outcome to be
 /// written, then finish — a job never stays "started" because its worker left.
+///
+/// A dequeue runs beside the loop, not in it: while one is on its way the jobs keep ending, and once one has taken as
+/// many jobs as it asked for (the queues have more), a second may go out for the slots freed meanwhile, so Redis
+/// starts the next jobs while this process runs the last ones. Never more than two, and only one while the queues
+/// run dry (that one may block) or after a failure.
 struct WorkerStateMachine {
     struct Settings {
         var concurrency: Int
@@ -36,14 +41,15 @@ struct WorkerStateMachine {
 
     /// What the dequeue loop does next.
     enum Step: Equatable {
-        /// Check for a suspension, then take up to `limit` jobs (report ``dequeued(_:now:)``, ``suspended()`` or
-        /// ``redisFailed(_:now:)``).
+        /// Check for a suspension, then take up to `limit` jobs. The dequeue is on its way from now on; end it with
+        /// ``dequeued(_:limit:now:)``, or with ``dequeueAbandoned(limit:)`` (after ``suspended()``, or a failure
+        /// reported with ``redisFailed(duringDequeue:now:)``).
         case dequeue(limit: Int)
         /// A dequeue failed: jobs this worker started in Redis may be unknown to it. Put back on their queues the
         /// ones it did not take (`known` are the ones it did); report ``lostStartsRequeued()``.
         case requeueLostStarts(known: Set<String>)
-        /// Wait until a job in a slot ends (``jobEnded(_:)``).
-        case waitForAJobToEnd
+        /// Wait until a job in a slot ends (``jobEnded(_:)``) or a dequeue returns.
+        case waitForAJobOrADequeue
         /// Wait until the outcomes being written are written (``outcomeWritten(_:)``).
         case waitForOutcomeWrites
         /// Suspended: look again in a second.
@@ -62,6 +68,11 @@ struct WorkerStateMachine {
     private(set) var processed = 0
     private var startsMayBeLost = false
     private var lastDequeueFoundNothing = false
+    /// Dequeues on their way, and the slots they may fill.
+    private(set) var dequeuesInFlight = 0
+    private var reserved = 0
+    /// Whether the last dequeue took as many jobs as it asked for: a second one may go out before it returns.
+    private var queuesHaveMore = false
     private var isSuspended = false
     private var lastActivity: ContinuousClock.Instant
     /// Since when Redis has been away, and the backoff of the tries; nil while it answers.
@@ -94,11 +105,20 @@ struct WorkerStateMachine {
             break
         }
         if let maxJobs = settings.maxJobs, processed >= maxJobs { return drainFromNowOn() }
+        if dequeuesInFlight > 0 {
+            // Only while jobs are flowing: a dequeue of empty queues may block, a failed one is being ridden out, and
+            // lost starts are put back with no dequeue on its way.
+            guard dequeuesInFlight < 2, queuesHaveMore, !isSuspended, !startsMayBeLost else {
+                return .waitForAJobOrADequeue
+            }
+            guard freeSlots >= refillThreshold, let limit = dequeueLimit else { return .waitForAJobOrADequeue }
+            return dequeue(limit: limit)
+        }
         if lastDequeueFoundNothing {
             lastDequeueFoundNothing = false
             if settings.burst {
                 // A retry or repeat being written may queue a job again: look once more after it.
-                if !running.isEmpty { return .waitForAJobToEnd }
+                if !running.isEmpty { return .waitForAJobOrADequeue }
                 if !recording.isEmpty { return .waitForOutcomeWrites }
                 return drainFromNowOn()
             }
@@ -115,10 +135,27 @@ struct WorkerStateMachine {
         // dequeue may have started unheard of can be told apart and put back.
         if startsMayBeLost { return .requeueLostStarts(known: taken) }
         // Refill when at least half the slots are free, so that one dequeue round trip starts several jobs.
-        let busy = running.count
-        if busy > 0, busy > settings.concurrency - max(1, settings.concurrency / 2) { return .waitForAJobToEnd }
-        var limit = settings.concurrency - busy
-        if let maxJobs = settings.maxJobs { limit = min(limit, maxJobs - processed) }
+        if !running.isEmpty, freeSlots < refillThreshold { return .waitForAJobOrADequeue }
+        guard let limit = dequeueLimit else { return .waitForAJobOrADequeue }
+        return dequeue(limit: limit)
+    }
+
+    /// Slots neither busy nor promised to a dequeue on its way.
+    private var freeSlots: Int { settings.concurrency - running.count - reserved }
+
+    /// How many jobs the next dequeue may take: the free slots, within what is left of max jobs; nil if none.
+    private var dequeueLimit: Int? {
+        var limit = freeSlots
+        if let maxJobs = settings.maxJobs { limit = min(limit, maxJobs - processed - reserved) }
+        return limit > 0 ? limit : nil
+    }
+
+    /// How many free slots make a dequeue worth its round trip while others are busy: half of them.
+    private var refillThreshold: Int { max(1, settings.concurrency / 2) }
+
+    private mutating func dequeue(limit: Int) -> Step {
+        dequeuesInFlight += 1
+        reserved += limit
         return .dequeue(limit: limit)
     }
 
@@ -128,7 +165,7 @@ struct WorkerStateMachine {
     }
 
     private mutating func drain() -> Step {
-        if !running.isEmpty { return .waitForAJobToEnd }
+        if !running.isEmpty || dequeuesInFlight > 0 { return .waitForAJobOrADequeue }
         if !recording.isEmpty { return .waitForOutcomeWrites }
         phase = .finished
         return .finish
@@ -141,13 +178,28 @@ struct WorkerStateMachine {
         isSuspended = true
     }
 
-    /// A dequeue took these jobs (started in Redis; possibly some whose hash is gone or unreadable — report those
-    /// with ``jobDropped(_:)``). They occupy slots until they end.
-    mutating func dequeued(_ ids: [String], now: ContinuousClock.Instant) {
+    /// A dequeue of up to `limit` jobs took these (started in Redis; possibly some whose hash is gone or unreadable
+    /// — report those with ``jobDropped(_:)``). They occupy slots until they end.
+    mutating func dequeued(_ ids: [String], limit: Int, now: ContinuousClock.Instant) {
+        endDequeue(limit: limit)
         running.formUnion(ids)
         processed += ids.count
         lastDequeueFoundNothing = ids.isEmpty
+        queuesHaveMore = ids.count >= limit
         if !ids.isEmpty { lastActivity = now }
+    }
+
+    /// A dequeue of up to `limit` jobs ended without taking any: the queues are suspended, or Redis failed (and the
+    /// failure was ridden out).
+    mutating func dequeueAbandoned(limit: Int) {
+        endDequeue(limit: limit)
+        queuesHaveMore = false
+    }
+
+    private mutating func endDequeue(limit: Int) {
+        precondition(dequeuesInFlight > 0 && reserved >= limit, "a dequeue ended that was not on its way")
+        dequeuesInFlight -= 1
+        reserved -= limit
     }
 
     /// The lost starts are back on their queues.
