@@ -66,6 +66,8 @@ py --mode simple --jobs "$n_simple"
 py --mode pool --concurrency 2 --jobs "$n_pool"
 echo "running Sidekiq…" >&2
 REDIS_URL="redis://127.0.0.1:$port/14" bash "$baselines/sidekiq/run.sh" "$n_sk" 10 | tee -a "$out" >&2
+REDIS_URL="redis://127.0.0.1:$port/14" bash Benchmarks/baselines/sidekiq-steady.sh "$baselines/sidekiq/jobs.rb" "$n_sk" 10 \
+    | tee -a "$out" >&2
 
 python3 - "$out" <<'PY'
 import re, sys, platform, os, datetime
@@ -94,6 +96,7 @@ rows = [
     ("Reused horses (100 jobs each), concurrency 2, steady (jobs/s)", rate('swift-rq', 'reused-horse-c2'), "swift-rq in-process, concurrency 10", rate('swift-rq', 'in-process-c10'), "≥ 40%"),
     ("Reused horses (100 jobs each), concurrency 2, steady (jobs/s)", rate('swift-rq', 'reused-horse-c2'), "swift-rq in-process, concurrency 2", rate('swift-rq', 'in-process-c2'), ""),
     ("In-process, concurrency 10, steady (jobs/s)", rate('swift-rq', 'in-process-c10'), "Sidekiq, concurrency 10", rate('sidekiq', 'process'), "≥ 2.5×"),
+    ("In-process, concurrency 10, steady (jobs/s)", rate('swift-rq', 'in-process-c10'), "Sidekiq, concurrency 10, steady (first dequeue to empty queue)", rate('sidekiq', 'process-steady'), ""),
     ("In-process, concurrency 10, steady (jobs/s)", rate('swift-rq', 'in-process-c10'), "Python RQ SimpleWorker, steady", rate('python-rq', 'simple'), ""),
     ("redis-server CPU per job, worker side, horse c1 (µs)", rate('swift-rq', 'horse-c1', 'server_us_per_job'), "Python RQ worker (fork)", rate('python-rq', 'worker', 'server_us_per_job'), ""),
     ("redis-server CPU per job, worker side, horse c2 (µs)", rate('swift-rq', 'horse-c2', 'server_us_per_job'), "Python RQ worker-pool -n 2", rate('python-rq', 'pool', 'server_us_per_job'), ""),
