@@ -1,3 +1,4 @@
+import ExampleFunctions
 import Foundation
 import RQ
 import RQTesting
@@ -42,6 +43,26 @@ import Testing
         }
         // Nothing was lost: the job is still in Redis for someone to inspect or repair.
         #expect(try await Job.exists(id: id, redis: redis))
+    }
+
+    /// A worker that takes a job it cannot read fails it with the reason, written as any outcome is, and goes on.
+    @Test func aWorkerFailsAJobItCannotReadAndGoesOn() async throws {
+        let redis = try await SharedRedis.client()
+        let queue = Queue(uniqueName(), redis: redis)
+        let spoiled = try await queue.enqueue("examples.add", args: [1, 2])
+        try await redis.send("HSET", "rq:job:\(spoiled.id)", "data", "garbage")
+        let good = try await queue.enqueue(ExampleFunctions.add, 2, 3)
+        let worker = RunningWorker.start(queues: [queue.name], redis: redis, inProcess: true, burst: true)
+        try await worker.task.value
+
+        #expect(try await good.result(timeout: .seconds(10)) == 5)
+        #expect(try await queue.failedJobRegistry.jobIDs() == [spoiled.id])
+        #expect(try await queue.startedJobRegistry.jobIDs().isEmpty)
+        #expect(try await redis.send("LLEN", "rq:queue:\(queue.name):intermediate").int == 0)
+        let result = try #require(try await spoiled.latestResult())
+        #expect(result.excString?.contains("'data'") == true, "\(result.excString ?? "")")
+        #expect(await worker.pool.failedJobCount == 1)
+        #expect(await worker.pool.successfulJobCount == 1)
     }
 
     @Test func unknownButWellFormedStatusIsTolerated() async throws {

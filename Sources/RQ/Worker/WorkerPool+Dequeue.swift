@@ -156,20 +156,15 @@ extension WorkerPool {
             options: EnqueueOptions(), status: .started, now: now)
         let execution = JobExecution(
             job: job, workerName: name, hasWorkerHash: true, startedAt: now, id: dequeued.executionID)
-        let script = RQScripts.workerJobEnded
-        let arguments = workerJobEndedArguments(
-            execution, counter: "failed_job_count", releasing: .failed, endedAt: now)
-        var commands =
+        let commands =
             JobLifecycle.failure(execution, excString: "\(reason)\n", endedAt: now, workerCounters: false)
             + [
                 RedisCommand("HSET", RQKeys.job(job.id), "origin", job.origin),
                 RedisCommand("LREM", RQKeys.intermediate(job.origin), 1, job.id),
             ]
-        if let sha = try? await redis.scriptHash(script) {
-            commands.append(RedisCommand("EVALSHA", arguments: [sha, 1, workerKey] + arguments))
-        }
-        _ = try? await redis.transaction(commands)
         failedJobCount += 1
+        // Written as any outcome is: through an outage, and not twice after a lost reply.
+        await writeOutcome(commands, execution, succeeded: false, releasing: .failed, endedAt: now)
     }
 
     /// Jobs this worker started in Redis but never heard of — the reply of the script that started them was lost

@@ -95,7 +95,7 @@ extension WorkerPool {
     /// ``JobLifecycle``) and the worker's side — counters, state, the release of dependents — in one script
     /// (``RQScripts/workerJobEnded``). If the server lost the script (NOSCRIPT, e.g. after a restart), the rest of
     /// the transaction stands and the script is run again on its own.
-    private func writeOutcome(
+    func writeOutcome(
         _ commands: [RedisCommand], _ execution: JobExecution, succeeded: Bool, releasing: JobStatus?, endedAt: Date
     ) async {
         let jobID = execution.job.id
