@@ -23,10 +23,15 @@ import Testing
         #expect(lua.contains("string.sub(key, 10)"), "queueName drops `rq:queue:`, 9 characters")
     }
 
+    /// A script's source without the prelude's definitions it carries.
+    static func body(of script: RedisScript) -> String {
+        RQLua.definitions.reduce(script.source) { $0.replacing($1.source, with: "") }
+    }
+
     /// Outside the prelude's generated key functions, no script spells a key of RQ's layout.
     @Test func noScriptSpellsAKey() {
         for script in Self.scripts {
-            let body = script.source.replacing(RQLua.keyFunctions, with: "")
+            let body = Self.body(of: script)
             #expect(!body.contains("'rq:"), "\(script.name) spells a key")
             #expect(!body.contains("\"rq:"), "\(script.name) spells a key")
         }
@@ -39,9 +44,39 @@ import Testing
         ] {
             #expect(RQLua.prelude.components(separatedBy: "local function \(function)(").count == 2, "\(function)")
             for script in Self.scripts {
-                let body = script.source.replacing(RQLua.prelude, with: "")
+                let body = Self.body(of: script)
                 #expect(!body.contains("local function \(function)("), "\(script.name) redefines \(function)")
             }
         }
+    }
+
+    /// Each script carries only the prelude's definitions it uses, yet every function it calls is defined in it (a
+    /// missing one would fail only when Redis reaches the call).
+    @Test func eachScriptDefinesEveryFunctionItCallsAndNoOther() {
+        let builtins: Set<String> = [
+            "ipairs", "pairs", "tonumber", "tostring", "unpack", "type", "error", "pcall", "select", "next", "assert",
+            "if", "and", "or", "not", "return", "function", "in", "until", "while", "elseif",
+        ]
+        let call = /(^|[^.:A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*)\s*\(/
+        for script in Self.scripts {
+            let code = script.source.split(separator: "\n").map { line in
+                line.firstRange(of: "--").map { String(line[..<$0.lowerBound]) } ?? String(line)
+            }.joined(separator: "\n")
+            for match in code.matches(of: call) {
+                let name = String(match.2)
+                guard !builtins.contains(name) else { continue }
+                #expect(
+                    code.contains("local function \(name)(") || code.contains("local \(name) =")
+                        || code.contains("_, \(name) in "),
+                    "\(script.name) calls \(name) without defining it")
+            }
+            let defined = RQLua.definitions.filter { script.source.contains($0.source) }.map(\.name)
+            for name in defined where name != "queuesKey" {
+                #expect(
+                    code.components(separatedBy: name).count > 2,
+                    "\(script.name) carries \(name) but never uses it")
+            }
+        }
+        #expect(RQScripts.workerJobEnded.source.utf8.count < RQLua.prelude.utf8.count, "the prelude is cut down")
     }
 }

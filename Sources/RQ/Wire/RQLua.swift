@@ -8,12 +8,54 @@
 /// a job stored, a job requeued, dependents released. Swift never writes a transition a script writes; a caller that
 /// needs one calls the script.
 enum RQLua {
-    /// A script: the prelude, then `body`.
+    /// A script: the parts of the prelude it uses, then `body`.
     static func script(_ name: String, _ body: String) -> RedisScript {
-        RedisScript(name: name, source: prelude + body)
+        RedisScript(name: name, source: prelude(for: body) + body)
     }
 
     static let prelude = keyFunctions + transitions
+
+    /// The prelude's definitions that `body` uses, directly or through another definition, in the prelude's order.
+    /// Redis runs a script's whole source on every call, so a definition a script never calls would cost it a
+    /// closure per call (the worker's scripts run once or twice per job).
+    static func prelude(for body: String) -> String {
+        var needed = Set<String>()
+        var pending = [body]
+        while let source = pending.popLast() {
+            for definition in definitions where !needed.contains(definition.name) && uses(source, definition.name) {
+                needed.insert(definition.name)
+                pending.append(definition.source)
+            }
+        }
+        return definitions.filter { needed.contains($0.name) }.map(\.source).joined()
+    }
+
+    /// The prelude cut into its definitions: each generated key function or variable (one line), and each
+    /// transition (a paragraph: its comment and its function).
+    static let definitions: [(name: String, source: String)] = {
+        let lines = keyFunctions.split(separator: "\n").map { String($0) + "\n" }
+        let paragraphs = transitions.split(separator: "\n\n").map { String($0) + "\n\n" }
+        return (lines + paragraphs).map { source in
+            let pattern = /local (?:function )?([A-Za-z]+)/
+            guard let match = source.firstMatch(of: pattern) else {
+                preconditionFailure("a prelude part defines nothing: \(source)")
+            }
+            return (String(match.1), source)
+        }
+    }()
+
+    /// Whether Lua `source` mentions `name` as a whole word (a call, or the variable).
+    private static func uses(_ source: String, _ name: String) -> Bool {
+        var rest = source[...]
+        while let range = rest.firstRange(of: name) {
+            let before = range.lowerBound == source.startIndex ? nil : source[source.index(before: range.lowerBound)]
+            let after = range.upperBound == source.endIndex ? nil : source[range.upperBound]
+            let isWordPart: (Character?) -> Bool = { $0.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false }
+            if !isWordPart(before) && !isWordPart(after) { return true }
+            rest = source[range.upperBound...]
+        }
+        return false
+    }
 
     /// `local function jobKey(a) return 'rq:job:' .. a end` and the like, made by calling ``RQKeys`` with a Lua
     /// expression in place of the id.
