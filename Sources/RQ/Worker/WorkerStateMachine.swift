@@ -1,8 +1,9 @@
 /// What a worker knows about its own work, as a value: its phase (running, draining after a warm shutdown, stopped
 /// by a cold one), the jobs in its slots, the dequeues on their way, the outcomes still being written, how many jobs
-/// it has taken, whether its dequeue may have started jobs it never heard of, and whether Redis is away. The dequeue loop asks it for the next
-/// ``Step`` and tells it what happened; it does no I/O and reads no clock (`now` is an argument), so burst ends,
-/// max jobs, shutdowns, slots and outages are unit-tested without Redis or processes (`WorkerStateMachineTests`).
+/// it has taken, whether its dequeue may have started jobs it never heard of, and whether Redis is away. The dequeue
+/// loop asks it for the next ``Step`` and tells it what happened; it does no I/O and reads no clock (`now` is an
+/// argument), so burst ends, max jobs, shutdowns, slots and outages are unit-tested without Redis or processes
+/// (`WorkerStateMachineTests`).
 ///
 /// `WorkerPool` owns one and carries out its steps.
 ///
