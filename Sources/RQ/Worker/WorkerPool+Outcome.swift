@@ -91,10 +91,10 @@ extension WorkerPool {
             job, status: status, endedAt: endedAt, excString: outcome.failureText, logger: logger)
     }
 
-    /// Writes a job's end in one transaction, one round trip: the job's records (`commands`, from
-    /// ``JobLifecycle``) and the worker's side — counters, state, the release of dependents — in one script
-    /// (``RQScripts/workerJobEnded``). If the server lost the script (NOSCRIPT, e.g. after a restart), the rest of
-    /// the transaction stands and the script is run again on its own.
+    /// Writes a job's end in one transaction, one round trip, on the worker's outcome connection (`outcomeWrites`):
+    /// the job's records (`commands`, from ``JobLifecycle``) and the worker's side — counters, state, the release of
+    /// dependents — in one script (``RQScripts/workerJobEnded``). If the server lost the script (NOSCRIPT, e.g. after
+    /// a restart), the rest of the transaction stands and the script is run again on its own.
     func writeOutcome(
         _ commands: [RedisCommand], _ execution: JobExecution, succeeded: Bool, releasing: JobStatus?, endedAt: Date
     ) async {
@@ -104,7 +104,7 @@ extension WorkerPool {
         let arguments = workerJobEndedArguments(
             execution, counter: succeeded ? "successful_job_count" : "failed_job_count", releasing: releasing,
             endedAt: endedAt)
-        let redis = self.redis
+        let redis = self.outcomeWrites
         let logger = self.logger
         await withRetries("record job outcome", jobID: jobID, landed: outcomeLanded(execution)) {
             let sha = try await redis.scriptHash(script)

@@ -68,6 +68,7 @@ extension WorkerPool {
 
     func death() async {
         await waitForRecords()
+        await outcomeWrites.close()
         subscriber?.stop()
         for horse in warmHorses { horse.discard() }
         warmHorses.removeAll()

@@ -27,6 +27,10 @@ public actor WorkerPool: Service {
     /// The settings.
     public nonisolated let configuration: WorkerPoolConfiguration
     nonisolated let redis: Redis
+    /// A client of the worker's own, with `redis`'s configuration, for outcome writes: the dequeue, which free slots
+    /// wait for, never waits on the wire behind the outcome transactions of the jobs that just ended (one connection
+    /// has one batch on the wire at a time). Opened by the first outcome, closed when the worker stops.
+    nonisolated let outcomeWrites: Redis
     nonisolated let logger: Logger
     nonisolated let workerKey: String
     nonisolated let deathPenalty: any DeathPenalty
@@ -72,6 +76,7 @@ public actor WorkerPool: Service {
     public init(configuration: WorkerPoolConfiguration, redis: Redis, logger: Logger = Logger(label: "rq.worker")) {
         self.configuration = configuration
         self.redis = redis
+        self.outcomeWrites = Redis(configuration: redis.configuration, logger: redis.logger)
         self.name = configuration.name ?? RandomID.hex32()
         self.workerKey = RQKeys.worker(name)
         var logger = logger
