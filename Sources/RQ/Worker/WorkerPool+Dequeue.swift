@@ -29,11 +29,14 @@ extension WorkerPool {
     /// blocking for at most the poll interval (`BLMOVE` through the intermediate list for one queue, `BLPOP` for
     /// several, as RQ does), then the same script fetches and starts the job — sent by the blocking connection's
     /// thread the moment the pop returns, so an idle worker starts a job with one thread wake-up less.
-    func dequeue(upTo limit: Int) async throws -> [Dequeued] {
+    ///
+    /// - Parameter mayBlock: false for a second dequeue sent while another is on its way: only one blocks on empty
+    ///   queues (each blocking one holds a connection of its own).
+    func dequeue(upTo limit: Int, mayBlock: Bool = true) async throws -> [Dequeued] {
         let queues = queueOrder
         let single = queues.count == 1
         let found = try await dequeueAndStart(queues: queues, single: single, fetching: nil, limit: limit)
-        if !found.isEmpty || configuration.burst { return found }
+        if !found.isEmpty || configuration.burst || !mayBlock { return found }
         let seconds = configuration.dequeuePollInterval.inSeconds
         let command =
             single

@@ -233,7 +233,10 @@ public actor WorkerPool: Service {
                         continue
                     }
                     await maintainIfDue()
-                    tasks.addTask { await self.dequeueBesideTheLoop(limit: limit) }
+                    // The machine sends a second dequeue only while the first is on its way: that one may block on
+                    // empty queues, the second returns at once.
+                    let mayBlock = machine.dequeuesInFlight == 1
+                    tasks.addTask { await self.dequeueBesideTheLoop(limit: limit, mayBlock: mayBlock) }
                 }
             }
         }
@@ -242,11 +245,11 @@ public actor WorkerPool: Service {
     /// One dequeue, run beside the loop so that jobs go on ending (and a second dequeue may go out) while it is on
     /// its way: the jobs it takes wait in `arrivals` for the loop to start them. A failure is ridden out here, with
     /// the dequeue still counted as on its way, so no other goes out meanwhile.
-    func dequeueBesideTheLoop(limit: Int) async {
+    func dequeueBesideTheLoop(limit: Int, mayBlock: Bool) async {
         defer { wakeTheLoop() }
         let batch: [Dequeued]
         do {
-            batch = try await dequeue(upTo: limit)
+            batch = try await dequeue(upTo: limit, mayBlock: mayBlock)
         } catch {
             do { try await rideOut(error, duringDequeue: true) } catch { loopFailure = error }
             machine.dequeueAbandoned(limit: limit)

@@ -19,7 +19,7 @@
 /// A dequeue runs beside the loop, not in it: while one is on its way the jobs keep ending, and once one has taken as
 /// many jobs as it asked for (the queues have more), a second may go out for the slots freed meanwhile, so Redis
 /// starts the next jobs while this process runs the last ones. Never more than two, and only one while the queues
-/// run dry (that one may block) or after a failure.
+/// run dry or after a failure. Only a dequeue sent alone may block on empty queues; a second returns at once.
 struct WorkerStateMachine {
     struct Settings {
         var concurrency: Int
