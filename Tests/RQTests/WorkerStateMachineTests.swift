@@ -27,18 +27,19 @@ import Testing
 
     @Test func aBurstEndsOnlyAfterThePendingOutcomeWrites() {
         var worker = machine(burst: true)
-        #expect(step(&worker) == .dequeue(limit: 2))
+        #expect(step(&worker) == .dequeue(limit: 2, mayBlock: true))
         worker.dequeued(["a", "b"], limit: 2, now: start)
         #expect(step(&worker) == .waitForAJobOrADequeue, "both slots are busy")
         worker.jobEnded("a")
         worker.jobEnded("b")
-        #expect(step(&worker) == .dequeue(limit: 2))
+        #expect(step(&worker) == .dequeue(limit: 2, mayBlock: true))
         worker.dequeued([], limit: 2, now: start)
         // The queues are empty, but a's outcome (a retry, say, which queues it again) is still being written.
         worker.outcomeWritten("b")
         #expect(step(&worker) == .waitForOutcomeWrites)
         worker.outcomeWritten("a")
-        #expect(step(&worker) == .dequeue(limit: 2), "after the writes, the queues are looked at once more")
+        #expect(
+            step(&worker) == .dequeue(limit: 2, mayBlock: true), "after the writes, the queues are looked at once more")
         worker.dequeued([], limit: 2, now: start)
         #expect(step(&worker) == .finish)
         #expect(worker.phase == .finished)
@@ -46,9 +47,10 @@ import Testing
 
     @Test func maxJobsTakesNoMoreThanItsNumberAndFinishesTheirWrites() {
         var worker = machine(concurrency: 4, maxJobs: 3)
-        #expect(step(&worker) == .dequeue(limit: 3))
+        #expect(step(&worker) == .dequeue(limit: 3, mayBlock: true))
         worker.dequeued(["a", "b"], limit: 3, now: start)
-        #expect(step(&worker) == .dequeue(limit: 1), "two slots are free, but only one job is left to take")
+        #expect(
+            step(&worker) == .dequeue(limit: 1, mayBlock: true), "two slots are free, but only one job is left to take")
         worker.dequeued(["c"], limit: 1, now: start)
         #expect(step(&worker) == .waitForAJobOrADequeue)
         #expect(worker.phase == .draining)
@@ -63,7 +65,7 @@ import Testing
         _ = step(&worker)
         worker.dequeued(["gone", "b"], limit: 2, now: start)
         worker.jobDropped("gone")  // its hash had expired
-        #expect(step(&worker) == .dequeue(limit: 1))
+        #expect(step(&worker) == .dequeue(limit: 1, mayBlock: true))
     }
 
     @Test func aWarmShutdownLetsTheRunningJobsFinishThenAColdOneStopsThem() {
@@ -94,7 +96,7 @@ import Testing
         worker.dequeued(["a", "b"], limit: 2, now: start)
         #expect(step(&worker) == .waitForAJobOrADequeue)
         worker.jobEnded("a")  // its horse crashed: the job is failed, the slot is free
-        #expect(step(&worker) == .dequeue(limit: 1))
+        #expect(step(&worker) == .dequeue(limit: 1, mayBlock: true))
         #expect(worker.taken == ["a", "b"], "a is still being recorded")
     }
 
@@ -114,7 +116,7 @@ import Testing
         worker.suspended()
         worker.dequeueAbandoned(limit: 2)
         #expect(step(&worker) == .pauseWhileSuspended)
-        #expect(step(&worker) == .dequeue(limit: 2))
+        #expect(step(&worker) == .dequeue(limit: 2, mayBlock: true))
 
         var burst = machine(burst: true)
         _ = step(&burst)
@@ -127,7 +129,7 @@ import Testing
         var worker = machine(maxIdle: .seconds(10))
         _ = step(&worker)
         worker.dequeued([], limit: 2, now: start)
-        #expect(step(&worker, at: start + .seconds(5)) == .dequeue(limit: 2))
+        #expect(step(&worker, at: start + .seconds(5)) == .dequeue(limit: 2, mayBlock: true))
         worker.dequeued([], limit: 2, now: start + .seconds(5))
         #expect(step(&worker, at: start + .seconds(11)) == .finish)
     }
@@ -151,7 +153,7 @@ import Testing
         #expect(away6 == .seconds(2))
         #expect(step(&worker) == .requeueLostStarts(known: ["a"]))
         worker.lostStartsRequeued()
-        #expect(step(&worker) == .dequeue(limit: 1))
+        #expect(step(&worker) == .dequeue(limit: 1, mayBlock: true))
         let away7 = worker.redisAnswered(now: start + .seconds(3))
         #expect(away7 == nil)
         // Past the maximum outage, the worker gives up.
@@ -166,23 +168,25 @@ import Testing
 extension WorkerStateMachineTests {
     @Test func aSecondDequeueGoesOutBeforeTheFirstReturnsOnlyWhileTheQueuesHaveMore() {
         var worker = machine(concurrency: 4)
-        #expect(step(&worker) == .dequeue(limit: 4))
+        #expect(step(&worker) == .dequeue(limit: 4, mayBlock: true))
         #expect(step(&worker) == .waitForAJobOrADequeue, "nothing known of the queues yet: one dequeue at a time")
         worker.dequeued(["a", "b", "c", "d"], limit: 4, now: start)
         worker.jobEnded("a")
         #expect(step(&worker) == .waitForAJobOrADequeue, "one free slot of four is not worth a round trip")
         worker.jobEnded("b")
-        #expect(step(&worker) == .dequeue(limit: 2))
+        #expect(step(&worker) == .dequeue(limit: 2, mayBlock: true))
         worker.jobEnded("c")
         worker.jobEnded("d")
-        #expect(step(&worker) == .dequeue(limit: 2), "the queues had more: the freed slots need not wait")
+        #expect(
+            step(&worker) == .dequeue(limit: 2, mayBlock: false),
+            "the queues had more: the freed slots need not wait, and this one must not block")
         #expect(worker.dequeuesInFlight == 2)
         #expect(step(&worker) == .waitForAJobOrADequeue, "never more than two on their way")
         worker.dequeued(["e"], limit: 2, now: start)
         worker.jobEnded("e")
         #expect(step(&worker) == .waitForAJobOrADequeue, "the queues ran dry: no second dequeue")
         worker.dequeued([], limit: 2, now: start)
-        #expect(step(&worker) == .dequeue(limit: 4), "none on its way: the next may block")
+        #expect(step(&worker) == .dequeue(limit: 4, mayBlock: true), "none on its way: the next may block")
     }
 
     @Test func aWarmShutdownAndABurstEndWaitForTheDequeuesOnTheirWay() {
@@ -201,18 +205,19 @@ extension WorkerStateMachineTests {
         _ = step(&burst)
         burst.dequeued(["a", "b"], limit: 2, now: start)
         burst.jobEnded("a")
-        #expect(step(&burst) == .dequeue(limit: 1))
+        #expect(step(&burst) == .dequeue(limit: 1, mayBlock: true))
         burst.jobEnded("b")
-        #expect(step(&burst) == .dequeue(limit: 1), "the queues had more")
+        #expect(step(&burst) == .dequeue(limit: 1, mayBlock: false), "the queues had more; the second does not block")
         burst.dequeued([], limit: 1, now: start)
         #expect(step(&burst) == .waitForAJobOrADequeue, "one found nothing, the other is on its way")
         burst.dequeued(["c"], limit: 1, now: start)
-        #expect(step(&burst) == .dequeue(limit: 1))
+        #expect(step(&burst) == .dequeue(limit: 1, mayBlock: true))
         burst.jobEnded("c")
         burst.dequeued([], limit: 1, now: start)
         #expect(step(&burst) == .waitForOutcomeWrites)
         for id in ["a", "b", "c"] { burst.outcomeWritten(id) }
-        #expect(step(&burst) == .dequeue(limit: 2), "after the writes, the queues are looked at once more")
+        #expect(
+            step(&burst) == .dequeue(limit: 2, mayBlock: true), "after the writes, the queues are looked at once more")
         burst.dequeued([], limit: 2, now: start)
         #expect(step(&burst) == .finish)
     }
@@ -222,9 +227,9 @@ extension WorkerStateMachineTests {
         _ = step(&worker)
         worker.dequeued(["a", "b"], limit: 2, now: start)
         worker.jobEnded("a")
-        #expect(step(&worker) == .dequeue(limit: 1))
+        #expect(step(&worker) == .dequeue(limit: 1, mayBlock: true))
         worker.jobEnded("b")
-        #expect(step(&worker) == .dequeue(limit: 1))
+        #expect(step(&worker) == .dequeue(limit: 1, mayBlock: false))
         _ = worker.redisFailed(duringDequeue: true, now: start)
         worker.dequeueAbandoned(limit: 1)
         #expect(step(&worker) == .waitForAJobOrADequeue, "the other dequeue may still start a job")

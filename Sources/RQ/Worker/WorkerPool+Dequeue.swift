@@ -32,7 +32,7 @@ extension WorkerPool {
     ///
     /// - Parameter mayBlock: false for a second dequeue sent while another is on its way: only one blocks on empty
     ///   queues (each blocking one holds a connection of its own).
-    func dequeue(upTo limit: Int, mayBlock: Bool = true) async throws -> [Dequeued] {
+    func dequeue(upTo limit: Int, mayBlock: Bool) async throws -> [Dequeued] {
         let queues = queueOrder
         let single = queues.count == 1
         let found = try await dequeueAndStart(queues: queues, single: single, fetching: nil, limit: limit)

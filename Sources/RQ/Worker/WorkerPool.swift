@@ -218,7 +218,7 @@ public actor WorkerPool: Service {
                     } catch {
                         try await rideOut(error, duringDequeue: false)
                     }
-                case .dequeue(let limit):
+                case .dequeue(let limit, let mayBlock):
                     // Redis unreachable (restarting, failing over): wait with backoff and try again, unless the
                     // outage outlasts `maximumOutage`. Running jobs go on meanwhile; their outcomes wait to be written.
                     do {
@@ -233,9 +233,6 @@ public actor WorkerPool: Service {
                         continue
                     }
                     await maintainIfDue()
-                    // The machine sends a second dequeue only while the first is on its way: that one may block on
-                    // empty queues, the second returns at once.
-                    let mayBlock = machine.dequeuesInFlight == 1
                     tasks.addTask { await self.dequeueBesideTheLoop(limit: limit, mayBlock: mayBlock) }
                 }
             }

@@ -42,10 +42,11 @@ struct WorkerStateMachine {
 
     /// What the dequeue loop does next.
     enum Step: Equatable {
-        /// Check for a suspension, then take up to `limit` jobs. The dequeue is on its way from now on; end it with
-        /// ``dequeued(_:limit:now:)``, or with ``dequeueAbandoned(limit:)`` (after ``suspended()``, or a failure
-        /// reported with ``redisFailed(duringDequeue:now:)``).
-        case dequeue(limit: Int)
+        /// Check for a suspension, then take up to `limit` jobs; if the queues are empty, wait for one only if
+        /// `mayBlock` (a dequeue sent alone: a second one returns at once, so only one connection blocks). The dequeue
+        /// is on its way from now on; end it with ``dequeued(_:limit:now:)``, or with ``dequeueAbandoned(limit:)``
+        /// (after ``suspended()``, or a failure reported with ``redisFailed(duringDequeue:now:)``).
+        case dequeue(limit: Int, mayBlock: Bool)
         /// A dequeue failed: jobs this worker started in Redis may be unknown to it. Put back on their queues the
         /// ones it did not take (`known` are the ones it did); report ``lostStartsRequeued()``.
         case requeueLostStarts(known: Set<String>)
@@ -155,9 +156,10 @@ struct WorkerStateMachine {
     private var refillThreshold: Int { max(1, settings.concurrency / 2) }
 
     private mutating func dequeue(limit: Int) -> Step {
+        let alone = dequeuesInFlight == 0
         dequeuesInFlight += 1
         reserved += limit
-        return .dequeue(limit: limit)
+        return .dequeue(limit: limit, mayBlock: alone)
     }
 
     private mutating func drainFromNowOn() -> Step {
