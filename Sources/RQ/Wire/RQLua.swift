@@ -46,15 +46,8 @@ enum RQLua {
 
     /// Whether Lua `source` mentions `name` as a whole word (a call, or the variable).
     private static func uses(_ source: String, _ name: String) -> Bool {
-        var rest = source[...]
-        while let range = rest.firstRange(of: name) {
-            let before = range.lowerBound == source.startIndex ? nil : source[source.index(before: range.lowerBound)]
-            let after = range.upperBound == source.endIndex ? nil : source[range.upperBound]
-            let isWordPart: (Character?) -> Bool = { $0.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false }
-            if !isWordPart(before) && !isWordPart(after) { return true }
-            rest = source[range.upperBound...]
-        }
-        return false
+        // Names are the prelude's own identifiers (letters only), so the pattern always parses.
+        source.contains(try! Regex("\\b\(name)\\b"))
     }
 
     /// `local function jobKey(a) return 'rq:job:' .. a end` and the like, made by calling ``RQKeys`` with a Lua
