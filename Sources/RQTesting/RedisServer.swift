@@ -160,7 +160,24 @@ public final class RedisServer: Sendable {
                 throw StartError(description: "redis-server exited at start on port \(port) (is the port taken?)")
             }
             do {
-                if try await probe.send("PING").string == "PONG" { return }
+                if try await probe.send("PING").string == "PONG" {
+                    // The server that answers must be this one: another on the same port (a test that took it while
+                    // this one was down) would otherwise be used, and stopped, as if it were this test's own.
+                    let info = try await probe.send("INFO", "server").string ?? ""
+                    let pid = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }
+                        .flatMap {
+                            Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespacesAndNewlines))
+                        }
+                    guard pid == child.pid else {
+                        child.signal(SIGTERM)
+                        throw StartError(
+                            description:
+                                "port \(port) is served by another redis-server (pid \(pid.map(String.init) ?? "?"))")
+                    }
+                    return
+                }
+            } catch let error as StartError {
+                throw error
             } catch let error as RedisError where error.code == .server && !error.message.contains("LOADING") {
                 return  // NOAUTH and the like: the server is up and asks for a password.
             } catch {}
@@ -181,26 +198,46 @@ public final class RedisServer: Sendable {
             description: "\(executable) not found on PATH; install it (Debian: apt-get install redis-server)")
     }
 
-    /// A port the kernel just handed out for 127.0.0.1 and that is free again (for other servers a test starts).
+    /// The ports this process has handed out: each only once, so the port of a server stopped to be restarted there
+    /// (an outage test) is never another test's meanwhile.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A free loopback port for a server a test starts, or for a test that needs a port nothing listens on: one this
+    /// process never handed out before, and outside the kernel's ephemeral range (`ip_local_port_range`), so no
+    /// outgoing connection takes it as its own port while its server is down — a client reconnecting to a stopped
+    /// server on an ephemeral port can even be connected to itself.
     public static func freePort() throws -> Int {
+        for _ in 0..<1000 {
+            let port = Int.random(in: portRange)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
+            if isFree(port) { return port }
+        }
+        throw StartError(description: "no free port in \(portRange)")
+    }
+
+    /// Ports below the ephemeral range (32768–60999 by default), else above it.
+    static let portRange: ClosedRange<Int> = {
+        let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+        let bounds = (text ?? "").split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        let (low, high) = bounds.count == 2 ? (bounds[0], bounds[1]) : (32768, 60999)
+        if low > 12000 { return 10000...(low - 1) }
+        if high < 63000 { return (high + 1)...65535 }
+        return 10000...65535
+    }()
+
+    /// Whether a listening socket could be bound to the port on 127.0.0.1 now.
+    private static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
+        return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-        guard bound == 0 else { throw StartError(description: "bind() failed: errno \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw StartError(description: "getsockname() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -295,7 +295,7 @@ let rqPath = builtExecutable("swift-rq")
         ] {
             #expect(workerHelp.contains(option), "worker --help lacks \(option)")
         }
-        let port = try unusedPort()
+        let port = try RedisServer.freePort()
         // A refused first connection is reported at once, not after the 5 s of a reconnect's backoff. The time is
         // measured against a run that never connects, so a loaded machine's slow process start cancels out.
         let clock = ContinuousClock()

@@ -87,7 +87,7 @@ import Testing
     }
 
     @Test func noServerGivesAConnectionErrorNamingTheAddressWithinTheTimeout() async throws {
-        var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: try unusedPort()))
+        var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: try RedisServer.freePort()))
         configuration.connectTimeout = .milliseconds(800)
         let redis = Redis(configuration: configuration)
         let clock = ContinuousClock()
@@ -115,6 +115,35 @@ import Testing
         #expect(try await redis.send("PING").string == "PONG")
         #expect(try await redis.send("GET", "k") == .null)  // a fresh server without persistence
         await server.stop()
+    }
+
+    /// The test support's guarantee behind every outage test: a server restarted on its port after another server
+    /// took it fails to start, instead of passing the other off as its own (the other's test would lose its server
+    /// when this one is stopped, and see "connection refused" mid-test).
+    @Test func aRestartOnAPortAnotherServerTookFailsAndLeavesThatServerAlone() async throws {
+        let server = try await RedisServer.start()
+        await server.stop()
+        let squatter = try CommandProcess(
+            "/usr/bin/redis-server",
+            ["--port", String(server.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        defer { squatter.signal(SIGTERM) }
+        let other = try Redis(url: "redis://127.0.0.1:\(server.port)/0")
+        #expect(try await eventually(timeout: .seconds(10)) { (try? await other.send("PING").string) == "PONG" })
+
+        await #expect(throws: RedisServer.StartError.self) { try await server.restart() }
+        #expect(try await other.send("PING").string == "PONG")
+        await other.close()
+    }
+
+    /// Ports for test servers are handed out once per process and lie outside the kernel's ephemeral range, where a
+    /// client's own end of a connection could take the port of a server that is down.
+    @Test func freePortsAreNeverHandedOutTwiceNorEphemeral() throws {
+        let ports = try (0..<300).map { _ in try RedisServer.freePort() }
+        #expect(Set(ports).count == ports.count)
+        let range = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+            .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        let ephemeral = range[0]...range[1]
+        #expect(ports.allSatisfy { !ephemeral.contains($0) })
     }
 
     @Test func aServerThatStopsAnsweringTimesOutAndTheClientRecovers() async throws {
@@ -234,21 +263,4 @@ import Testing
         #expect(clock.now - start < .seconds(20))
         #expect(try await redis.send("PING").string == "PONG")
     }
-}
-
-/// A loopback port with nothing listening on it.
-func unusedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -33,7 +33,7 @@ struct SentinelCluster {
         var sentinels: [CommandProcess] = []
         var ports: [Int] = []
         for index in 0..<3 {
-            let port = try unusedPort()
+            let port = try RedisServer.freePort()
             let file = directory.appendingPathComponent("sentinel-\(index).conf")
             try """
             port \(port)
@@ -133,7 +133,7 @@ struct SentinelCluster {
 
     @Test func noSentinelThatKnowsTheMasterIsAClearError() async throws {
         let server = try await SharedRedis.server()  // not a sentinel: SENTINEL is an unknown command there
-        let port = try unusedPort()
+        let port = try RedisServer.freePort()
         let redis = try Redis(url: "redis+sentinel://127.0.0.1:\(port),127.0.0.1:\(server.port)/nosuch")
         let error = await #expect(throws: RedisError.self) { try await redis.send("PING") }
         #expect(
@@ -175,7 +175,7 @@ struct SentinelCluster {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("tls-sentinel"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = try unusedPort()
+        let port = try RedisServer.freePort()
         let ca = try await TestCertificates.path("ca.crt")
         let file = directory.appendingPathComponent("sentinel.conf")
         try """

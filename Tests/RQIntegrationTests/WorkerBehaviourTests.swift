@@ -140,7 +140,7 @@ import Testing
         #expect(await missing.waitForExit(timeout: .seconds(10)) != 0)
         #expect(missing.log.contains("--runner PATH is required"), "\(missing.log)")
         let noRedis = try CommandProcess(
-            exampleJobsPath, ["worker", "-u", "redis://127.0.0.1:\(try unusedPort())/0", "-b"])
+            exampleJobsPath, ["worker", "-u", "redis://127.0.0.1:\(try RedisServer.freePort())/0", "-b"])
         #expect(await noRedis.waitForExit(timeout: .seconds(20)) == 1)
         #expect(noRedis.log.contains("could not connect to Redis at 127.0.0.1:"), "\(noRedis.log)")
     }
