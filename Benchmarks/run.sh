@@ -51,8 +51,10 @@ until [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ]; do sleep 0.05; do
 until [ "$(redis-cli -p "$tls_port" --tls --cacert "$tls_dir/ca.crt" ping 2>/dev/null)" = "PONG" ]; do sleep 0.05; done
 
 out=$(mktemp)
-if [ "$quick" = "--quick" ]; then n_enq=2000; n_many=10000; n_fork=100; n_simple=1000; n_pool=300; n_sk=5000
-else n_enq=20000; n_many=100000; n_fork=300; n_simple=3000; n_pool=1000; n_sk=20000; fi
+if [ "$quick" = "--quick" ]; then n_enq=2000; n_many=10000; n_fork=100; n_simple=1000; n_pool=300; n_sk=5000; repeats=1
+else n_enq=20000; n_many=100000; n_fork=300; n_simple=3000; n_pool=1000; n_sk=20000; repeats=3; fi
+# The CPU time the host takes from this virtual machine (steal), over the whole run: the table says how much.
+steal_before=$(awk '/^cpu /{ t=0; for (i=2; i<=NF; i++) t+=$i; print $9, t }' /proc/stat)
 
 echo "running swift-rq…" >&2
 "$bench" --url "redis://127.0.0.1:$port/13" --default-runner "$default_runner" \
@@ -63,22 +65,42 @@ py --mode enqueue --jobs "$n_enq"
 py --mode enqueue-many --jobs "$n_many"
 py --mode worker --jobs "$n_fork"
 py --mode simple --jobs "$n_simple"
-py --mode pool --concurrency 2 --jobs "$n_pool"
+# The baselines of the worker targets run as often as swift-rq's sections do (rq-bench --repeats); the table takes
+# the median of each.
+for _ in $(seq "$repeats"); do py --mode pool --concurrency 2 --jobs "$n_pool"; done
 echo "running Sidekiq…" >&2
-REDIS_URL="redis://127.0.0.1:$port/14" bash "$baselines/sidekiq/run.sh" "$n_sk" 10 | tee -a "$out" >&2
-REDIS_URL="redis://127.0.0.1:$port/14" bash Benchmarks/baselines/sidekiq-steady.sh "$baselines/sidekiq/jobs.rb" "$n_sk" 10 \
-    | tee -a "$out" >&2
+for _ in $(seq "$repeats"); do
+    REDIS_URL="redis://127.0.0.1:$port/14" bash "$baselines/sidekiq/run.sh" "$n_sk" 10 | tee -a "$out" >&2
+    REDIS_URL="redis://127.0.0.1:$port/14" bash Benchmarks/baselines/sidekiq-steady.sh "$baselines/sidekiq/jobs.rb" \
+        "$n_sk" 10 | tee -a "$out" >&2
+done
+steal_after=$(awk '/^cpu /{ t=0; for (i=2; i<=NF; i++) t+=$i; print $9, t }' /proc/stat)
+echo "host steal $steal_before $steal_after" >> "$out"
 
 python3 - "$out" <<'PY'
 import re, sys, platform, os, datetime
-rates, extra = {}, {}
+import statistics
+samples, steal = {}, None
 for line in open(sys.argv[1]):
     parts = line.split()
     if len(parts) < 2: continue
     name, mode = parts[0], parts[1]
+    if (name, mode) == ('host', 'steal') and len(parts) == 6:
+        stolen, total = int(parts[4]) - int(parts[2]), int(parts[5]) - int(parts[3])
+        steal = 100 * stolen / total if total > 0 else None
+        continue
     fields = dict(p.split('=', 1) for p in parts[2:] if '=' in p)
-    rates[(name, mode)] = fields
+    samples.setdefault((name, mode), []).append(fields)
+# A figure measured several times (the worker targets' sections and baselines) is the median of its samples; the
+# others, measured once, are their one sample.
+def median(values):
+    try: numbers = [float(v) for v in values if v not in (None, '?')]
+    except ValueError: return values[-1]
+    return statistics.median(numbers) if numbers else float('nan')
+rates = {key: {field: (median([s.get(field) for s in lines]) if len(lines) > 1 else lines[-1][field])
+               for field in lines[-1]} for key, lines in samples.items()}
 def rate(name, mode, field='rate'): return float(rates.get((name, mode), {}).get(field, 'nan'))
+def runs(name, mode): return len(samples.get((name, mode), []))
 rows = [
     ("Enqueue, one task awaiting each (jobs/s)", rate('swift-rq', 'enqueue'), "Python RQ enqueue", rate('python-rq', 'enqueue'), "≥ 5×"),
     ("Enqueue, 64 tasks (jobs/s)", rate('swift-rq', 'enqueue-64-tasks'), "Python RQ enqueue", rate('python-rq', 'enqueue'), "≥ 50,000/s"),
@@ -102,7 +124,8 @@ rows = [
     ("redis-server CPU per job, worker side, horse c2 (µs)", rate('swift-rq', 'horse-c2', 'server_us_per_job'), "Python RQ worker-pool -n 2", rate('python-rq', 'pool', 'server_us_per_job'), ""),
     ("redis-server CPU per job, worker side, in-process c10 (µs)", rate('swift-rq', 'in-process-c10', 'server_us_per_job'), "Python RQ SimpleWorker", rate('python-rq', 'simple', 'server_us_per_job'), ""),
 ]
-print(f"swift-rq benchmark — {datetime.date.today()} — {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}")
+stolen = f" — CPU taken by the host (steal) during the run: {steal:.1f}%" if steal is not None else ""
+print(f"swift-rq benchmark — {datetime.date.today()} — {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}{stolen}")
 print()
 print("| Figure | swift-rq | Baseline | Baseline value | Ratio | Target |")
 print("|---|---:|---|---:|---:|---|")
@@ -131,4 +154,8 @@ for mode, label in (('soak-horse-c2', 'horses, concurrency 2'), ('soak-in-proces
     rss = f"{int(f.get('rss_kb_10pct', 0))/1024:.1f} / {int(f.get('rss_kb_end', 0))/1024:.1f} ({f.get('rss_growth_pct', '?')}%)"
     print(f"| Soak, {label}, {int(f.get('jobs', 0)):,} jobs: worker RSS at 10% / end (MiB) | {rss} | | | | ≤ +10% |")
     print(f"| Soak, {label}: worker open fds at 10% / end | {f.get('fds_10pct', '?')} / {f.get('fds_end', '?')} | | | | no growth |")
+repeated = sorted(f"{name} {mode} ({runs(name, mode)})" for (name, mode) in samples if runs(name, mode) > 1)
+if repeated:
+    print()
+    print("Medians of interleaved runs: " + ", ".join(repeated) + ".")
 PY

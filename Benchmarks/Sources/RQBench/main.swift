@@ -2,7 +2,7 @@
 //   swift-rq MODE jobs=N seconds=S rate=R [extra=…]
 // lines like the Python RQ and Sidekiq baselines in ../shared/bench, so run.sh can put them side by side.
 //
-//   rq-bench [--url redis://127.0.0.1:PORT/13] [--quick] [--default-runner PATH] [--tls-url rediss://…]
+//   rq-bench [--url redis://127.0.0.1:PORT/13] [--quick] [--repeats N] [--default-runner PATH] [--tls-url rediss://…]
 //   rq-bench worker URL        (used by the memory measurement: an idle worker process)
 import CHeapInfo
 import Foundation
@@ -215,16 +215,25 @@ if runs("workers-horses") {
             concurrency: 2)
     }
 }
-if runs("workers-reused-horses") {
-    try await drain(
-        "reused-horse-c2", jobs: quick ? 2_000 : 20_000, execution: .horse(runner: runner), concurrency: 2,
-        maxJobsPerHorse: 100)
-}
-if runs("workers-in-process-c2") {
-    try await drain("in-process-c2", jobs: quick ? 2_000 : 20_000, execution: .inProcess(functions), concurrency: 2)
-}
-if runs("workers-in-process") {
-    try await drain("in-process-c10", jobs: quick ? 5_000 : 50_000, execution: .inProcess(functions), concurrency: 10)
+/// The sections whose ratios the worker targets compare (reused horses against in process, in process against the
+/// baselines) run interleaved, `--repeats` times (3 in a full run, 1 with `--quick`), each printing its own line:
+/// `run.sh` takes the median of each figure, so a burst of CPU taken from this virtual machine by its host (steal time,
+/// up to a third of it here within a minute) moves one sample of each, not a whole ratio.
+let repeats = option("--repeats").flatMap { Int($0) } ?? (quick ? 1 : 3)
+for _ in 0..<repeats {
+    if runs("workers-reused-horses") {
+        try await drain(
+            "reused-horse-c2", jobs: quick ? 2_000 : 20_000, execution: .horse(runner: runner), concurrency: 2,
+            maxJobsPerHorse: 100)
+    }
+    if runs("workers-in-process-c2") {
+        try await drain(
+            "in-process-c2", jobs: quick ? 2_000 : 20_000, execution: .inProcess(functions), concurrency: 2)
+    }
+    if runs("workers-in-process") {
+        try await drain(
+            "in-process-c10", jobs: quick ? 5_000 : 50_000, execution: .inProcess(functions), concurrency: 10)
+    }
 }
 
 // MARK: The floor: bare spawns of the runner
