@@ -54,7 +54,8 @@ out=$(mktemp)
 if [ "$quick" = "--quick" ]; then n_enq=2000; n_many=10000; n_fork=100; n_simple=1000; n_pool=300; n_sk=5000; repeats=1
 else n_enq=20000; n_many=100000; n_fork=300; n_simple=3000; n_pool=1000; n_sk=20000; repeats=3; fi
 # The CPU time the host takes from this virtual machine (steal), over the whole run: the table says how much.
-steal_before=$(awk '/^cpu /{ t=0; for (i=2; i<=NF; i++) t+=$i; print $9, t }' /proc/stat)
+steal_and_total() { awk '/^cpu /{ t=0; for (i=2; i<=NF; i++) t+=$i; print $9, t }' /proc/stat; }
+steal_before=$(steal_and_total)
 
 echo "running swift-rq…" >&2
 "$bench" --url "redis://127.0.0.1:$port/13" --default-runner "$default_runner" \
@@ -74,7 +75,7 @@ for _ in $(seq "$repeats"); do
     REDIS_URL="redis://127.0.0.1:$port/14" bash Benchmarks/baselines/sidekiq-steady.sh "$baselines/sidekiq/jobs.rb" \
         "$n_sk" 10 | tee -a "$out" >&2
 done
-steal_after=$(awk '/^cpu /{ t=0; for (i=2; i<=NF; i++) t+=$i; print $9, t }' /proc/stat)
+steal_after=$(steal_and_total)
 echo "host steal $steal_before $steal_after" >> "$out"
 
 python3 - "$out" <<'PY'

@@ -164,10 +164,7 @@ public final class RedisServer: Sendable {
                     // The server that answers must be this one: another on the same port (a test that took it while
                     // this one was down) would otherwise be used, and stopped, as if it were this test's own.
                     let info = try await probe.send("INFO", "server").string ?? ""
-                    let pid = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }
-                        .flatMap {
-                            Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespacesAndNewlines))
-                        }
+                    let pid = Self.infoField("process_id", in: info).flatMap { Int32($0) }
                     guard pid == child.pid else {
                         child.signal(SIGTERM)
                         throw StartError(
@@ -196,6 +193,13 @@ public final class RedisServer: Sendable {
         }
         throw StartError(
             description: "\(executable) not found on PATH; install it (Debian: apt-get install redis-server)")
+    }
+
+    /// The value of one field of an `INFO` reply (its `name:value` lines), or nil if the reply has none.
+    public static func infoField(_ name: String, in info: String) -> String? {
+        let prefix = name + ":"
+        return info.split(whereSeparator: \.isNewline).first { $0.hasPrefix(prefix) }
+            .map { $0.dropFirst(prefix.count).trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
     /// The ports this process has handed out: each only once, so the port of a server stopped to be restarted there

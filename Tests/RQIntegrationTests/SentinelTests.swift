@@ -151,8 +151,7 @@ struct SentinelCluster {
         let redis = try Redis(url: cluster.url)
         try await redis.send("SET", "before", "1")
         func port() async throws -> String? {
-            try await redis.send("INFO", "server").string?.split(separator: "\r\n")
-                .first { $0.hasPrefix("tcp_port:") }.map { String($0.dropFirst("tcp_port:".count)) }
+            try await redis.send("INFO", "server").string.flatMap { RedisServer.infoField("tcp_port", in: $0) }
         }
         #expect(try await port() == String(cluster.master.port))
         let sentinel = try Redis(url: "redis://127.0.0.1:\(cluster.sentinelPorts[0])/0")
