@@ -60,8 +60,15 @@ import Testing
             try await Job.fetch(id: lastJob.id, redis: waiter).result(timeout: .seconds(120))
         }
 
-        // Kill Redis mid-run, while jobs run on both workers (on a loaded machine the first jobs can take a while).
-        #expect(try await eventually(timeout: .seconds(120)) { try await queue.finishedJobRegistry.count() >= 30 })
+        // Kill Redis mid-run, while jobs run on both workers (on a loaded machine the first jobs can take a while): the
+        // moment at least three are started, so some are still running when it dies — with every slot between a job
+        // and its next dequeue, none would end in the outage.
+        #expect(
+            try await eventually(timeout: .seconds(120), every: .milliseconds(5)) {
+                let finished = try await queue.finishedJobRegistry.count()
+                guard finished >= 30 else { return false }
+                return try await queue.startedJobRegistry.count() >= 3
+            })
         server.signal(SIGKILL)
         let outageStarted = Date()
         try await Task.sleep(for: .seconds(2))  // the outage: Redis is down this long
