@@ -289,10 +289,14 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     /// Runs `body`; the first SIGINT/SIGTERM calls `gracefulShutdown`, a second one cancels `body`.
+    ///
+    /// The handlers are in place before `body` starts: a signal that came after the body had registered the worker
+    /// (or scheduler) but before the handlers existed would end the process with the default disposition, exit 143,
+    /// leaving its registration behind.
     static func runHandlingSignals(
         _ body: @escaping @Sendable () async throws -> Void, gracefulShutdown: @escaping @Sendable () -> Void
     ) async throws {
-        let work = Task { try await body() }
+        let work = Mutex<Task<Void, any Error>?>(nil)
         let received = SignalCounter()
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {
@@ -302,14 +306,16 @@ struct WorkerCommand: AsyncParsableCommand {
                 if received.increment() == 1 {
                     gracefulShutdown()
                 } else {
-                    work.cancel()
+                    work.withLock { $0 }?.cancel()
                 }
             }
             source.resume()
             sources.append(source)
         }
         defer { sources.forEach { $0.cancel() } }
-        try await work.value
+        let task = Task { try await body() }
+        work.withLock { $0 = task }
+        try await task.value
     }
 }
 
